@@ -1,0 +1,26 @@
+"""Sphinx configuration of the imgspec site (build: sphinx-build -c . docs _build/html)."""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+project = "imgspec"
+author = "The imgspec authors"
+copyright = "2026, the imgspec authors"
+release = version = "0.1"
+
+extensions = ["myst_parser", "sphinx_copybutton", "imgspec.sphinxext"]
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+exclude_patterns = ["_build"]
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+nitpicky = True
+
+imgspec_root = str(ROOT)
+
+html_theme = "furo"
+html_title = "imgspec: Images API 2.0 and Image Record Format"
+html_static_path = [str(ROOT / "docs" / "_static")]
+html_baseurl = "https://imgspec.example/"
+copybutton_selector = "div.highlight pre"

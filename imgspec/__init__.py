@@ -1,0 +1,12 @@
+"""imgspec: the Image Record Format and Images API 2.0, as schemas and the code that reads them.
+
+    >>> import imgspec
+    >>> imgspec.validate(record)            # raises ProblemError naming pointer and rule
+    >>> imgspec.validator("image", "2.2")   # a jsonschema validator, local references only
+"""
+from .problems import Problem, ProblemError
+from .spec import Spec
+from .validation import check, detect_version, validate, validator
+
+__version__ = "0.1.0"
+__all__ = ["Problem", "ProblemError", "Spec", "check", "detect_version", "validate", "validator", "__version__"]

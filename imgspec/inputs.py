@@ -1,0 +1,62 @@
+"""Turning command-line paths into documents: files, folders and JSON Lines streams.
+
+Each item is ``(source, line, doc, problems)``: ``problems`` is non-empty when the
+input could not be read as JSON (then ``doc`` is None).  Nothing here raises for
+bad input; every failure is a Problem naming the file (and line).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+from . import jsonfile
+from .problems import Problem, ProblemError
+
+SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]:
+    """Files named, and the record files found below folders named (sorted)."""
+    for raw in paths:
+        path = Path(raw)
+        if raw == "-":
+            yield raw, None, []
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                           and not p.name.endswith(".expect.json"))
+            for p in found:
+                yield str(p), p, []
+        elif path.exists():
+            yield raw, path, []
+        else:
+            yield raw, None, [Problem(raw, "", "unreadable", "no such file or directory")]
+
+
+def _lines(stream, source: str):
+    for number, line in enumerate(stream, 1):
+        if line.strip():
+            try:
+                yield source, number, jsonfile.loads(line, source, line=number), []
+            except ProblemError as exc:
+                yield source, number, None, exc.problems
+
+
+def documents(paths: list[str], stdin=None) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
+    for source, path, problems in expand(paths):
+        if problems:
+            yield source, None, None, problems
+        elif path is None:  # "-": JSON Lines on standard input
+            import sys
+            yield from _lines(stdin or sys.stdin.buffer, "<stdin>")
+        elif path.suffix in (".jsonl", ".ndjson"):
+            try:
+                with open(path, "rb") as stream:
+                    yield from _lines(stream, source)
+            except OSError as exc:
+                yield source, None, None, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
+        else:
+            try:
+                yield source, None, jsonfile.load(path, display=source), []
+            except ProblemError as exc:
+                yield source, None, None, exc.problems

@@ -1,0 +1,105 @@
+"""Strict JSON reading: every way a file can be unusable becomes one Problem.
+
+The standard library parser accepts duplicate keys (the last one wins), NaN and
+Infinity, and raises RecursionError on deep nesting.  A published format cannot
+let any of that through silently, so :func:`loads` rejects all of them, naming
+the JSON pointer where it can.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .problems import Problem, ProblemError, pointer_from_parts
+
+MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 64
+
+
+class _DupDict(dict):
+    """A parsed object that had a duplicate key (remembered for the pointer)."""
+
+    duplicate: str = ""
+
+
+def _pairs_hook(state):
+    def hook(pairs):
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen = set()
+            dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+            obj = _DupDict(obj)
+            obj.duplicate = dup
+            state["dup"] = True
+        return obj
+
+    return hook
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _walk(doc, max_depth):
+    """Find the first duplicate key or over-deep value; returns (pointer parts, rule, message) or None."""
+    stack = [(doc, ())]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > max_depth:
+            return path, "max-depth", f"nesting deeper than {max_depth} levels"
+        if isinstance(value, _DupDict):
+            return path + (value.duplicate,), "duplicate-key", f"key {value.duplicate!r} appears more than once in one object"
+        if isinstance(value, dict):
+            stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, path + (i,)) for i, v in reversed(list(enumerate(value))))
+        elif isinstance(value, float) and not math.isfinite(value):
+            return path, "non-finite-number", "number out of range (overflows to infinity)"
+    return None
+
+
+def loads(data, source: str = "<string>", *, line: int | None = None, max_depth: int = MAX_DEPTH):
+    """Parse ``data`` (str or bytes) strictly; raise ProblemError naming ``source``."""
+    if isinstance(data, (bytes, bytearray)):
+        if b"\x00" in data[:8192]:
+            raise ProblemError(Problem(source, "", "not-json", "binary data (NUL byte), not JSON text", line))
+        try:
+            data = bytes(data).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ProblemError(Problem(source, "", "not-utf8", f"not UTF-8 text: invalid byte at offset {exc.start}", line))
+    state = {"dup": False}
+    try:
+        doc = json.loads(data, object_pairs_hook=_pairs_hook(state), parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        where = exc.lineno if line is None else line
+        col = "" if line is not None else f" (line {exc.lineno}, column {exc.colno})"
+        raise ProblemError(Problem(source, "", "malformed-json", f"{exc.msg}{col}", where))
+    except ValueError as exc:  # NaN / Infinity
+        raise ProblemError(Problem(source, "", "non-finite-number", str(exc), line))
+    except RecursionError:
+        raise ProblemError(Problem(source, "", "max-depth", f"nesting deeper than {max_depth} levels", line))
+    found = _walk(doc, max_depth)
+    if found:
+        parts, rule, message = found
+        raise ProblemError(Problem(source, pointer_from_parts(parts), rule, message, line))
+    return doc
+
+
+def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH):
+    """Read and strictly parse the JSON file at ``path``."""
+    path = Path(path)
+    name = display or str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ProblemError(Problem(name, "", "max-size", f"file is {size} bytes; the limit is {max_bytes}"))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc)))
+    return loads(data, name, max_depth=max_depth)
+
+
+def dumps(doc) -> str:
+    """The canonical text form imgspec writes: two-space indent, key order kept, final newline."""
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,45 @@
+"""One problem found in a file: the unit every check in imgspec reports.
+
+A problem prints as one line: ``FILE[:LINE]: POINTER: RULE: MESSAGE``.  ``RULE``
+is a JSON Schema keyword (``maxLength``, ``required``...) or one of imgspec's own
+rules (``duplicate-key``, ``malformed-json``, ``unknown-version``...).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_MESSAGE = 240
+
+
+def pointer_from_parts(parts) -> str:
+    """The JSON pointer (RFC 6901) of a path given as keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message on one line, cut to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    pointer: str
+    rule: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.pointer or '(root)'}: {self.rule}: {shorten(self.message)}"
+
+
+class ProblemError(Exception):
+    """An error that carries one or more problems; ``str()`` is one line per problem."""
+
+    def __init__(self, problems):
+        if isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))

@@ -1,0 +1,134 @@
+"""Where a spec tree's files are, and what they are.
+
+A spec tree is a folder holding ``schemas/`` (and, in the repository, ``examples/``).
+:class:`Spec` answers: which format versions exist, which schema file defines an
+object at a version, which field exists since which version.  Everything is
+read from files; nothing here restates a schema.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from . import jsonfile
+from .problems import Problem, ProblemError
+
+BASE_URI = "https://imgspec.example/"
+RECORD_KINDS = ("image", "location", "member", "tag", "store")
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in version.split("."))
+    except (AttributeError, ValueError):
+        return (-1,)
+
+
+def _default_root() -> Path:
+    here = Path(__file__).resolve().parent
+    packaged = resources.files("imgspec") / "schemas"
+    if packaged.is_dir():  # an installed wheel carries schemas/ inside the package
+        return Path(str(packaged)).parent
+    return here.parent  # a source checkout: schemas/ beside the package
+
+
+@dataclass(frozen=True)
+class Release:
+    version: str
+    status: str  # "released" or "draft"
+    title: str
+    summary: str
+    glance: str
+
+
+class Spec:
+    """A spec tree rooted at ``root`` (``root/schemas``, ``root/examples``)."""
+
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else _default_root()
+        self.schemas = self.root / "schemas"
+        self.examples = self.root / "examples"
+
+    @classmethod
+    @functools.cache
+    def default(cls) -> "Spec":
+        return cls()
+
+    def rel(self, path: Path | str) -> str:
+        """``path`` as shown to people: relative to the spec root when inside it."""
+        path = Path(path)
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def load(self, path: Path | str):
+        return jsonfile.load(self.root / path if not Path(path).is_absolute() else path,
+                             display=self.rel(self.root / path))
+
+    # -- versions -----------------------------------------------------------
+    @functools.cached_property
+    def releases(self) -> list[Release]:
+        data = self.load("schemas/releases.json")
+        out = [Release(r["version"], r["status"], r["title"], r["summary"], r["glance"]) for r in data["record"]]
+        return sorted(out, key=lambda r: version_key(r.version))
+
+    @property
+    def versions(self) -> list[str]:
+        return [r.version for r in self.releases]
+
+    @property
+    def latest(self) -> str:
+        """The newest version, draft or released."""
+        return self.versions[-1]
+
+    @property
+    def latest_released(self) -> str:
+        return [r.version for r in self.releases if r.status == "released"][-1]
+
+    def release(self, version: str) -> Release:
+        for r in self.releases:
+            if r.version == version:
+                return r
+        raise ProblemError(Problem("schemas/releases.json", "", "unknown-version",
+                                   f"format version {version!r} is not one of {', '.join(self.versions)}"))
+
+    # -- schemas ------------------------------------------------------------
+    def schema_path(self, kind: str, version: str) -> Path:
+        self.release(version)
+        path = self.schemas / "record" / version / f"{kind}.json"
+        if not path.is_file():
+            raise ProblemError(Problem(self.rel(path), "", "unknown-kind",
+                                       f"format {version} defines no {kind!r} object"))
+        return path
+
+    def kinds(self, version: str) -> list[str]:
+        return [k for k in RECORD_KINDS if (self.schemas / "record" / version / f"{k}.json").is_file()]
+
+    def schema_files(self) -> list[Path]:
+        return sorted(p for p in self.schemas.rglob("*.json") if p.name != "releases.json"
+                      and "mappings" not in p.relative_to(self.schemas).parts)
+
+    def schema(self, kind: str, version: str) -> dict:
+        return _cached_load(self.schema_path(kind, version), self.rel(self.schema_path(kind, version)))
+
+    def since(self, kind: str, field: str) -> str | None:
+        """The first version whose ``kind`` schema has top-level property ``field``."""
+        for v in self.versions:
+            try:
+                props = self.schema(kind, v).get("properties", {})
+            except ProblemError:
+                continue
+            if field in props:
+                return v
+        return None
+
+    def mapping(self, name: str) -> dict:
+        return self.load(f"schemas/mappings/{name}.json")
+
+
+@functools.lru_cache(maxsize=None)
+def _cached_load(path: Path, display: str):
+    return jsonfile.load(path, display=display)

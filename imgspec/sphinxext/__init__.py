@@ -1,0 +1,89 @@
+"""Sphinx extension: the spec's pages show files, never copies of them.
+
+Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ````):
+
+``imgspec-schema PATH``       a schema as a field table, with a download link and its ``$id``
+``imgspec-examples DIR``      every example below DIR (valid/ and invalid/), each validated
+``imgspec-example PATH``      one example file, validated
+``imgspec-field-matrix KIND`` one row per field, one column per format version
+``imgspec-versions``          the format versions, from ``schemas/releases.json``
+``imgspec-mapping NAME``      a mapping table from ``schemas/mappings/NAME.json``
+
+Every file shown is recorded.  When the build ends, any schema or example that
+no page shows is reported (an orphan), any example whose validation disagreed
+with its place fails the build, and ``schemas/`` is copied to the site at the
+URL path its ``$id`` names.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from sphinx.errors import ExtensionError
+from sphinx.util import logging
+
+from ..spec import Spec
+from . import directives
+
+logger = logging.getLogger("imgspec")
+
+
+def spec_of(app) -> Spec:
+    root = app.config.imgspec_root or app.confdir
+    return Spec(Path(root))
+
+
+def _purge(app, env, docname):
+    for attr in ("imgspec_shown", "imgspec_failures"):
+        getattr(env, attr, {}).pop(docname, None)
+
+
+def _merge(app, env, docnames, other):
+    for attr in ("imgspec_shown", "imgspec_failures"):
+        mine = getattr(env, attr, None)
+        if mine is None:
+            mine = {}
+            setattr(env, attr, mine)
+        for doc in docnames:
+            if doc in getattr(other, attr, {}):
+                mine[doc] = getattr(other, attr)[doc]
+
+
+def all_shown_candidates(spec: Spec) -> set[str]:
+    """Every file that some page must show: schemas, mappings, releases and examples."""
+    files = {spec.rel(p) for p in spec.schemas.rglob("*.json")}
+    files |= {spec.rel(p) for p in spec.examples.rglob("*.json") if not p.name.endswith(".expect.json")}
+    return files
+
+
+def _finished(app, exc):
+    if exc is not None:
+        return
+    env = app.env
+    spec = spec_of(app)
+    shown = set().union(*getattr(env, "imgspec_shown", {}).values()) if getattr(env, "imgspec_shown", None) else set()
+    failures = [line for lines in getattr(env, "imgspec_failures", {}).values() for line in lines]
+    if app.builder.format == "html":
+        target = Path(app.outdir) / "schemas"
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(spec.schemas, target)
+        report = Path(app.outdir) / "_imgspec" / "shown.json"
+        report.parent.mkdir(exist_ok=True)
+        report.write_text(json.dumps(sorted(shown), indent=1) + "\n")
+    for orphan in sorted(all_shown_candidates(spec) - shown):
+        logger.warning(f"{orphan}: (root): orphan: no page shows this file", type="imgspec", subtype="orphan")
+    if failures:
+        raise ExtensionError("imgspec: the spec disagrees with its files:\n" + "\n".join(failures))
+
+
+def setup(app):
+    app.add_config_value("imgspec_root", "", "env", types=[str])
+    for name, cls in directives.DIRECTIVES.items():
+        app.add_directive(name, cls)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("build-finished", _finished)
+    app.add_css_file("imgspec.css")
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -1,0 +1,250 @@
+"""The directives that show schema and example files (see the package docstring)."""
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives as rst
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from .. import examples as ex
+from .. import registry
+from ..problems import ProblemError
+from . import schematable
+from .nodes_util import inline, para, table
+
+logger = logging.getLogger("imgspec")
+
+
+class _Base(SphinxDirective):
+    @property
+    def spec(self):
+        from . import spec_of
+        return spec_of(self.env.app)
+
+    def path(self, rel: str) -> Path:
+        path = self.spec.root / rel
+        if not path.exists():
+            raise self.error(f"{rel}: (root): missing-file: no such file or directory")
+        return path
+
+    def shown(self, path: Path):
+        rel = self.spec.rel(path)
+        self.env.note_dependency(str(path.resolve()))
+        shown = getattr(self.env, "imgspec_shown", None)
+        if shown is None:
+            shown = self.env.imgspec_shown = {}
+        shown.setdefault(self.env.docname, set()).add(rel)
+
+    def fail(self, lines: list[str]):
+        fails = getattr(self.env, "imgspec_failures", None)
+        if fails is None:
+            fails = self.env.imgspec_failures = {}
+        for line in lines:
+            logger.error(line, location=(self.env.docname, self.lineno), type="imgspec", subtype="drift")
+            fails.setdefault(self.env.docname, []).append(line)
+
+    def site_link(self, rel: str) -> str:
+        """A URL to ``rel`` (copied into the site at the same path) from this page."""
+        here = posixpath.dirname(self.env.docname)
+        return posixpath.relpath(rel, here or ".")
+
+
+class SchemaDirective(_Base):
+    """A schema file as a field table, with a download link and its $id."""
+
+    required_arguments = 1
+    option_spec = {"kind": rst.unchanged}
+
+    def run(self):
+        path = self.path(self.arguments[0])
+        self.shown(path)
+        rel = self.spec.rel(path)
+        schema, problems = registry.check_schema_file(self.spec, path)
+        if problems:
+            self.fail([str(p) for p in problems])
+        if schema is None:
+            return []
+        kind = path.stem
+        out = [para(schema.get("description", "")),
+               para("Schema: ", nodes.reference("", "", nodes.literal(text=path.name), refuri=self.site_link(rel)),
+                    " (download), ", nodes.literal(text="$id"), ": ", nodes.literal(text=schema.get("$id", "")))]
+        api = {}
+        if kind == "image":
+            try:
+                api = {a["record"]: a for a in self.spec.mapping("image-api")["attributes"] if a["record"]}
+                self.shown(self.spec.schemas / "mappings" / "image-api.json")
+            except ProblemError as exc:
+                self.fail([str(p) for p in exc.problems])
+        rows = []
+        for name, node, required in schematable.rows(schema):
+            top = name.split(".")[0]
+            since = self.spec.since(kind, top) if name != "(value)" else None
+            api_attr = api.get(name, {}).get("api") or ("—" if kind == "image" and "." not in name else "")
+            rows.append([[nodes.literal(text=name)], schematable.type_text(node), "yes" if required else "no",
+                         schematable.limits_text(node), schematable.default_text(node), since or "",
+                         f"`{api_attr}`" if api_attr not in ("", "—") else api_attr, node.get("description", "")])
+        headers = ["Field", "Type", "Required", "Limits", "Default", "Since", "API attribute", "Meaning"]
+        widths = [14, 12, 6, 18, 6, 5, 10, 29]
+        if kind != "image":
+            headers, widths = headers[:6] + headers[7:], widths[:6] + widths[7:]
+            rows = [r[:6] + r[7:] for r in rows]
+        out.append(table(headers, rows, widths, classes=["imgspec-fields"]))
+        return out
+
+
+def _example_nodes(directive: _Base, example: ex.Example, problems: list[str]) -> list[nodes.Node]:
+    rel = directive.spec.rel(example.path)
+    text = example.path.read_text(encoding="utf-8", errors="replace")
+    if example.valid:
+        caption = f"{example.path.name}: valid {example.kind} record, format {example.version}"
+    else:
+        try:
+            exp = ex.expectation(example, directive.spec)
+            caption = f"{example.path.name}: invalid; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: {exp['description']}"
+        except ProblemError:
+            caption = f"{example.path.name}: invalid"
+    block = nodes.literal_block(text, text, language="json" if example.valid or "duplicate" not in rel else "text")
+    block["classes"].append("imgspec-example")
+    container = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+    container += nodes.caption("", "", *inline(caption))
+    container += block
+    if problems:
+        directive.fail(problems)
+    return [container]
+
+
+class ExampleDirective(_Base):
+    """One example file, shown exactly as stored and validated against its schema."""
+
+    required_arguments = 1
+
+    def run(self):
+        path = self.path(self.arguments[0])
+        matches = [e for e in ex.record_examples(self.spec) if e.path.resolve() == path.resolve()]
+        if not matches:
+            raise self.error(f"{self.arguments[0]}: (root): not-an-example: examples live in examples/record/<version>/<kind>/<valid|invalid>/")
+        self.shown(path)
+        if not matches[0].valid:
+            self.shown(matches[0].expect_path)
+        return _example_nodes(self, matches[0], ex.verdict(matches[0], self.spec))
+
+
+class ExamplesDirective(_Base):
+    """Every example below a folder: valid ones first, then invalid ones with their expected error."""
+
+    required_arguments = 1
+
+    def run(self):
+        folder = self.path(self.arguments[0]).resolve()
+        found = [e for e in ex.record_examples(self.spec) if folder in e.path.resolve().parents]
+        if not found:
+            raise self.error(f"{self.arguments[0]}: (root): no-examples: no example files below this folder")
+        out = []
+        for valid in (True, False):
+            group = [e for e in found if e.valid == valid]
+            if not group:
+                continue
+            out.append(nodes.rubric(text=("Valid" if valid else "Invalid") + f" {group[0].kind} examples"))
+            for e in group:
+                self.shown(e.path)
+                out += _example_nodes(self, e, ex.verdict(e, self.spec))
+        return out
+
+
+class FieldMatrixDirective(_Base):
+    """Iceberg-style: one row per field of an object, one column per format version."""
+
+    required_arguments = 1
+
+    def run(self):
+        kind = self.arguments[0]
+        versions = self.spec.versions
+        fields: list[str] = []
+        per_version = {}
+        for v in versions:
+            try:
+                schema = self.spec.schema(kind, v)
+            except ProblemError:
+                per_version[v] = None
+                continue
+            self.shown(self.spec.schema_path(kind, v))
+            per_version[v] = schema
+            for name in schema.get("properties", {}):
+                if name not in fields:
+                    fields.append(name)
+        rows = []
+        for name in fields:
+            row = [[nodes.literal(text=name)]]
+            for v in versions:
+                schema = per_version[v]
+                if not schema or name not in schema.get("properties", {}):
+                    row.append("")
+                else:
+                    row.append("required" if name in schema.get("required", []) else "optional")
+            rows.append(row)
+        return [table(["Field", *versions], rows, [20] + [8] * len(versions), classes=["imgspec-matrix"])]
+
+
+class VersionsDirective(_Base):
+    """The format versions, newest last, each linking to its page."""
+
+    def run(self):
+        rel = self.spec.schemas / "releases.json"
+        self.shown(rel)
+        rows = []
+        for r in self.spec.releases:
+            link = nodes.reference("", "", nodes.Text(r.version), internal=True,
+                                   refuri=self.site_link(f"format/{r.version}.html"))
+            rows.append([[link], r.status, r.title, r.glance, r.summary])
+        return [table(["Version", "Status", "Title", "Glance era", "What changed"], rows, [6, 7, 14, 18, 40])]
+
+
+class MappingDirective(_Base):
+    """A mapping file from ``schemas/mappings/`` as a table."""
+
+    required_arguments = 1
+
+    def run(self):
+        name = self.arguments[0]
+        path = self.path(f"schemas/mappings/{name}.json")
+        self.shown(path)
+        data = self.spec.mapping(name)
+        rows = [[f"`{a['record']}`" if a["record"] else "—", f"`{a['api']}`" if a["api"] else "—",
+                 f"`{a['v1']}`" if a.get("v1") else "—", a["access"], a["rule"]] for a in data["attributes"]]
+        return [para(data.get("$comment", "")),
+                table(["Record field", "API v2 attribute", "API v1 header", "Access", "Rule"], rows, [14, 14, 18, 9, 40])]
+
+
+class ReleaseDirective(_Base):
+    """One version's status, Glance era and summary, from ``schemas/releases.json``."""
+
+    required_arguments = 1
+
+    def run(self):
+        self.shown(self.spec.schemas / "releases.json")
+        try:
+            r = self.spec.release(self.arguments[0])
+        except ProblemError as exc:
+            raise self.error(str(exc))
+        note = ("This version is released and frozen: its schema files never change."
+                if r.status == "released" else
+                "This version is a draft: it may still change and must not be written by production services.")
+        admon = nodes.admonition(classes=["note" if r.status == "released" else "warning"])
+        admon += nodes.title(text=f"Format {r.version}: {r.status}")
+        admon += para(f"{r.title}. {r.summary}")
+        admon += para(f"Glance era: {r.glance}. {note}")
+        return [admon]
+
+
+DIRECTIVES = {
+    "imgspec-release": ReleaseDirective,
+    "imgspec-schema": SchemaDirective,
+    "imgspec-example": ExampleDirective,
+    "imgspec-examples": ExamplesDirective,
+    "imgspec-field-matrix": FieldMatrixDirective,
+    "imgspec-versions": VersionsDirective,
+    "imgspec-mapping": MappingDirective,
+}

@@ -1,0 +1,106 @@
+"""Validating records against the format's schemas, with errors that carry a path.
+
+``validator(kind, version)`` gives a ``jsonschema`` validator (formats checked,
+references resolved from the local registry only).  ``check(doc, ...)`` returns
+problems as :class:`imgspec.problems.Problem`, one per error.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from .problems import Problem, ProblemError, pointer_from_parts
+from .registry import registry as _registry
+from .spec import Spec, version_key
+
+FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(root: Path, kind: str, version: str) -> Draft202012Validator:
+    spec = Spec(root)
+    schema = spec.schema(kind, version)
+    return Draft202012Validator(schema, registry=_registry(spec), format_checker=FORMAT_CHECKER)
+
+
+def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
+    """The validator for object ``kind`` (image, location, member, tag, store) at ``version``."""
+    spec = spec or Spec.default()
+    return _validator(spec.root.resolve(), kind, version)
+
+
+def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line: int | None = None) -> str:
+    """The format version a record declares in ``format_version``; a clear problem otherwise."""
+    spec = spec or Spec.default()
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        raise ProblemError(Problem(source, "", "format_version", "a record must be an object with a 'format_version'", line))
+    version = doc["format_version"]
+    if version not in spec.versions:
+        newest = spec.latest
+        hint = (" (newer than this reader supports)"
+                if isinstance(version, str) and version_key(version) > version_key(newest) else "")
+        raise ProblemError(Problem(source, "/format_version", "unknown-version",
+                                   f"format version {version!r} is not one of {', '.join(spec.versions)}{hint}", line))
+    return version
+
+
+def detect_kind(doc) -> str:
+    """``store`` for a manifest, ``image`` for any other record."""
+    return "store" if isinstance(doc, dict) and doc.get("kind") == "imgspec.store" else "image"
+
+
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number",
+               type(None): "null"}
+
+
+def message(error) -> str:
+    """A short message that names the limit without echoing a large value back."""
+    kw, limit, inst = error.validator, error.validator_value, error.instance
+    size = len(inst) if isinstance(inst, (str, list, dict)) else None
+    if kw == "maxLength":
+        return f"longer than {limit} characters ({size})"
+    if kw == "minLength":
+        return f"shorter than {limit} character{'s' if limit != 1 else ''} ({size})"
+    if kw == "maxItems":
+        return f"more than {limit} items ({size})"
+    if kw == "maxProperties":
+        return f"more than {limit} entries ({size})"
+    if kw == "maxContains":
+        deleted = error.schema.get("contains", {}).get("properties", {}).get("deleted")
+        what = "that are not deleted" if deleted == {"const": False} else "matching 'contains'"
+        return f"more than {limit} items {what}"
+    if kw == "type":
+        expected = " or ".join(limit) if isinstance(limit, list) else limit
+        return f"{_JSON_TYPES.get(type(inst), 'value')} where {expected} is required"
+    if kw == "additionalProperties" and isinstance(inst, dict):
+        extra = sorted(set(inst) - set(error.schema.get("properties", {})))
+        return "not allowed here: " + ", ".join(repr(k) for k in extra)
+    return error.message
+
+
+def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
+           line: int | None = None) -> list[Problem]:
+    """Every schema error of ``doc`` as a problem, sorted by pointer."""
+    v = validator(kind, version, spec)
+    out = [Problem(source, pointer_from_parts(e.absolute_path), str(e.validator), message(e), line)
+           for e in v.iter_errors(doc)]
+    return sorted(out)
+
+
+def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | None = None,
+          version: str | None = None, line: int | None = None) -> list[Problem]:
+    """Problems of a record whose kind and version are read from the record unless given."""
+    try:
+        version = version or detect_version(doc, source, spec, line)
+    except ProblemError as exc:
+        return exc.problems
+    return errors(doc, kind or detect_kind(doc), version, source, spec, line)
+
+
+def validate(doc, spec: Spec | None = None) -> None:
+    """Raise ProblemError unless ``doc`` is a valid record of the version it declares."""
+    problems = check(doc, spec=spec)
+    if problems:
+        raise ProblemError(problems)
