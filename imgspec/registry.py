@@ -8,6 +8,7 @@ a ``$ref`` to anything not on disk fails with a clear problem.
 from __future__ import annotations
 
 import functools
+from urllib.parse import urljoin
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
@@ -63,9 +64,12 @@ def build(spec: Spec) -> tuple[Registry, list[Problem]]:
     """The registry of every schema in ``spec``, and every problem found building it."""
     problems: list[Problem] = []
     resources = {}
+    unreadable = set()  # files already reported; references to them are not reported again
     for path in spec.schema_files():
         schema, found = check_schema_file(spec, path)
         problems += found
+        if schema is None:
+            unreadable.add(expected_id(spec, path))
         if schema is not None and isinstance(schema.get("$id"), str):
             if schema["$id"] in resources:
                 problems.append(Problem(spec.rel(path), "/$id", "$id", f"{schema['$id']} is also the $id of another file"))
@@ -76,6 +80,8 @@ def build(spec: Spec) -> tuple[Registry, list[Problem]]:
     for uri, (path, schema) in resources.items():
         resolver = registry.resolver(base_uri=uri)
         for parts, ref in _refs(schema):
+            if urljoin(uri, ref).split("#")[0] in unreadable:
+                continue
             try:
                 resolver.lookup(ref)
             except Unresolvable as exc:

@@ -20,7 +20,6 @@ import json
 import shutil
 from pathlib import Path
 
-from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from ..spec import Spec
@@ -63,7 +62,8 @@ def _finished(app, exc):
     env = app.env
     spec = spec_of(app)
     shown = set().union(*getattr(env, "imgspec_shown", {}).values()) if getattr(env, "imgspec_shown", None) else set()
-    failures = [line for lines in getattr(env, "imgspec_failures", {}).values() for line in lines]
+    failures = [(doc, lineno, line) for doc, found in sorted(getattr(env, "imgspec_failures", {}).items())
+                for lineno, line in found]
     if app.builder.format == "html":
         target = Path(app.outdir) / "schemas"
         if target.exists():
@@ -74,8 +74,10 @@ def _finished(app, exc):
         report.write_text(json.dumps(sorted(shown), indent=1) + "\n")
     for orphan in sorted(all_shown_candidates(spec) - shown):
         logger.warning(f"{orphan}: (root): orphan: no page shows this file", type="imgspec", subtype="orphan")
+    for doc, lineno, line in failures:
+        logger.error(line, location=(doc, lineno), type="imgspec", subtype="drift")
     if failures:
-        raise ExtensionError("imgspec: the spec disagrees with its files:\n" + "\n".join(failures))
+        app.statuscode = 1  # fails the build with or without -W
 
 
 def setup(app):

@@ -42,9 +42,8 @@ class _Base(SphinxDirective):
         fails = getattr(self.env, "imgspec_failures", None)
         if fails is None:
             fails = self.env.imgspec_failures = {}
-        for line in lines:
-            logger.error(line, location=(self.env.docname, self.lineno), type="imgspec", subtype="drift")
-            fails.setdefault(self.env.docname, []).append(line)
+        for line in lines:  # reported when the build finishes, also by builds that do not re-read this page
+            fails.setdefault(self.env.docname, []).append((self.lineno, line))
 
     def site_link(self, rel: str) -> str:
         """A URL to ``rel`` (copied into the site at the same path) from this page."""

@@ -1,0 +1,35 @@
+"""Shared fixtures: the repository's spec tree, and throw-away copies of it to break."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgspec.spec import Spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def spec() -> Spec:
+    return Spec(ROOT)
+
+
+@pytest.fixture
+def spec_copy(tmp_path) -> Spec:
+    """A private copy of schemas/ and examples/ that a test may break."""
+    for name in ("schemas", "examples"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    return Spec(tmp_path)
+
+
+def sphinx_build(outdir: Path, root: Path | None = None, *extra: str) -> subprocess.CompletedProcess:
+    """Build the site the way `make html` does, optionally reading files from another spec tree."""
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-c", str(ROOT),
+           "-d", str(outdir / ".doctrees"), str(ROOT / "docs"), str(outdir)]
+    if root is not None:
+        cmd[4:4] = ["-D", f"imgspec_root={root}"]
+    return subprocess.run(cmd + list(extra), capture_output=True, text=True, cwd=ROOT)

@@ -1,0 +1,80 @@
+"""The site shows every schema and example, validates them at build time and fails on drift."""
+import json
+import re
+
+import pytest
+
+from imgspec.sphinxext import all_shown_candidates
+from conftest import ROOT, sphinx_build
+
+pytestmark = pytest.mark.site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    result = sphinx_build(out)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == ""  # zero warnings, nitpicky
+    return out
+
+
+def test_every_schema_and_example_is_shown_on_some_page(site, spec):
+    shown = set(json.loads((site / "_imgspec" / "shown.json").read_text()))
+    candidates = all_shown_candidates(spec)
+    assert len(candidates) >= 220
+    assert candidates - shown == set()
+
+
+def test_each_schema_is_published_at_its_id(site, spec):
+    for path in spec.schema_files():
+        schema = json.loads(path.read_text())
+        published = site / schema["$id"].removeprefix("https://imgspec.example/")
+        assert json.loads(published.read_text()) == schema
+
+
+def test_each_version_page_shows_its_fields_and_examples(site, spec):
+    for v in spec.versions:
+        html = (site / "format" / f"{v}.html").read_text()
+        for field in spec.schema("image", v)["properties"]:
+            assert f'<code class="docutils literal notranslate"><span class="pre">{field}</span></code>' in html, (v, field)
+        assert "active-public.json: valid image record" in html
+        assert re.search(r'href="\.\./schemas/record/%s/image\.json"' % re.escape(v), html)
+
+
+def test_an_invalid_example_breaks_the_build_with_one_clear_line(spec_copy, tmp_path):
+    path = spec_copy.examples / "record" / "2.2" / "image" / "valid" / "active-public.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["os_distro"] = 7
+    path.write_text(json.dumps(doc, indent=2))
+    result = sphinx_build(tmp_path / "out", spec_copy.root)
+    assert result.returncode != 0
+    line = ("examples/record/2.2/image/valid/active-public.json: /properties/os_distro: type: "
+            "integer where string is required")
+    assert line in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_example_failing_for_another_reason_breaks_the_build(spec_copy, tmp_path):
+    path = spec_copy.examples / "record" / "2.1" / "member" / "invalid" / "project-too-long.json"
+    path.write_text(path.read_text().replace('"can_share": false', '"can_share": "no"'))
+    result = sphinx_build(tmp_path / "out", spec_copy.root)
+    assert result.returncode != 0
+    assert ("examples/record/2.1/member/invalid/project-too-long.json: expected only /member: maxLength, got: "
+            "/can_share: type") in result.stderr
+
+
+def test_a_broken_schema_ref_breaks_the_build(spec_copy, tmp_path):
+    path = spec_copy.schemas / "record" / "2.0" / "image.json"
+    path.write_text(path.read_text().replace('"$ref": "member.json"', '"$ref": "members.json"'))
+    result = sphinx_build(tmp_path / "out", spec_copy.root)
+    assert result.returncode != 0
+    assert "schemas/record/2.0/image.json: /properties/members/items/$ref: unresolvable-ref" in result.stderr
+
+
+def test_an_orphan_file_breaks_the_build(spec_copy, tmp_path):
+    stray = spec_copy.examples / "record" / "2.2" / "image" / "stray.json"
+    stray.write_text("{}")
+    result = sphinx_build(tmp_path / "out", spec_copy.root)
+    assert result.returncode != 0
+    assert "examples/record/2.2/image/stray.json: (root): orphan: no page shows this file" in result.stderr
