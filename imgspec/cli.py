@@ -2,6 +2,9 @@
 
     imgspec check [--root DIR]         the spec tree's own schemas and examples
     imgspec validate PATH...           records (files, folders, JSON Lines, - for stdin)
+    imgspec upgrade RECORD [--to V]    print the record upgraded to V (default: newest)
+    imgspec read RECORD                print the record as the newest version reads it
+    imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable)
 
 Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 0 all valid, 1 something invalid, 2 unusable input or usage.
@@ -17,7 +20,13 @@ from .spec import Spec
 
 OK, INVALID, UNUSABLE = 0, 1, 2
 UNUSABLE_RULES = {"malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
-                  "duplicate-key", "non-finite-number", "unknown-version"}
+                  "duplicate-key", "non-finite-number", "unknown-version", "unknown-kind", "newer-store",
+                  "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step"}
+
+
+def exit_status(problems) -> int:
+    """2 when any input could not be used at all, 1 when it was read but breaks a rule."""
+    return UNUSABLE if any(p.rule in UNUSABLE_RULES for p in problems) else INVALID
 
 
 def cmd_check(args) -> int:
@@ -50,6 +59,52 @@ def cmd_validate(args) -> int:
     return status
 
 
+def _load_record(path: str):
+    from . import jsonfile
+    return jsonfile.load(path, display=path)
+
+
+def cmd_upgrade(args) -> int:
+    from . import jsonfile, upgrade
+    new = upgrade.upgrade(_load_record(args.record), args.to, source=args.record)
+    text = jsonfile.dumps(new)
+    if args.in_place:
+        from pathlib import Path
+        from . import atomic
+        atomic.write_text(Path(args.record), text)
+    else:
+        sys.stdout.write(text)
+    return OK
+
+
+def cmd_read(args) -> int:
+    from . import jsonfile, upgrade
+    sys.stdout.write(jsonfile.dumps(upgrade.read(_load_record(args.record), source=args.record)))
+    return OK
+
+
+def cmd_upgrade_store(args) -> int:
+    from .upgrade.store import upgrade_store
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None and total >= 1000 and sys.stderr.isatty() and not args.quiet:
+            from tqdm import tqdm
+            bar = tqdm(total=total, unit="record", file=sys.stderr)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        outcome = upgrade_store(args.store, args.to, durable=not args.no_fsync, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        print(outcome.summary(), file=sys.stderr)
+    return OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="imgspec", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -60,6 +115,21 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("paths", nargs="+", metavar="PATH")
     v.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     v.set_defaults(func=cmd_validate)
+    u = sub.add_parser("upgrade", help="upgrade one record (printed, or --in-place)")
+    u.add_argument("record")
+    u.add_argument("--to", help="target version (default: the newest)")
+    u.add_argument("--in-place", action="store_true", help="replace the file atomically")
+    u.set_defaults(func=cmd_upgrade)
+    r = sub.add_parser("read", help="print a record as the newest version reads it, writing nothing")
+    r.add_argument("record")
+    r.set_defaults(func=cmd_read)
+    s = sub.add_parser("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
+    s.add_argument("store", metavar="DIR")
+    s.add_argument("--to", help="target version (default: the newest)")
+    s.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
+                   "not against power loss)")
+    s.add_argument("-q", "--quiet", action="store_true")
+    s.set_defaults(func=cmd_upgrade_store)
     return p
 
 
@@ -69,7 +139,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except ProblemError as exc:
         print(exc, file=sys.stderr)
-        return UNUSABLE
+        return exit_status(exc.problems)
     except KeyboardInterrupt:
         return 130
 

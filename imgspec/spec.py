@@ -108,8 +108,12 @@ class Spec:
         return [k for k in RECORD_KINDS if (self.schemas / "record" / version / f"{k}.json").is_file()]
 
     def schema_files(self) -> list[Path]:
-        return sorted(p for p in self.schemas.rglob("*.json") if p.name != "releases.json"
-                      and "mappings" not in p.relative_to(self.schemas).parts)
+        """JSON Schemas: the record schemas and every ``*.schema.json`` (the rest is data)."""
+        record = set((self.schemas / "record").rglob("*.json"))
+        return sorted(record | set(self.schemas.rglob("*.schema.json")))
+
+    def upgrade_files(self) -> list[Path]:
+        return sorted((self.schemas / "upgrades").glob("*-*.json"))
 
     def schema(self, kind: str, version: str) -> dict:
         return _cached_load(self.schema_path(kind, version), self.rel(self.schema_path(kind, version)))
@@ -124,6 +128,20 @@ class Spec:
             if field in props:
                 return v
         return None
+
+    def field_schema(self, version: str, pointer: str, kind: str = "image") -> dict | None:
+        """The schema of the field a (``*``-wildcard) pointer names in ``kind`` at ``version``, or None."""
+        node = self.schema(kind, version)
+        for token in [t for t in pointer.split("/")[1:]]:
+            if "$ref" in node and "properties" not in node and "items" not in node:
+                node = self.schema(node["$ref"].removesuffix(".json"), version)
+            if token == "*":
+                node = node.get("items")
+            else:
+                node = node.get("properties", {}).get(token)
+            if node is None:
+                return None
+        return node
 
     def mapping(self, name: str) -> dict:
         return self.load(f"schemas/mappings/{name}.json")

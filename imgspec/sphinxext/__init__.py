@@ -82,6 +82,9 @@ def _finished(app, exc):
 
 def setup(app):
     app.add_config_value("imgspec_root", "", "env", types=[str])
+    from .upgrades import UpgradeModesDirective, UpgradeStepDirective
+    app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
+    app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
     for name, cls in directives.DIRECTIVES.items():
         app.add_directive(name, cls)
     app.connect("env-purge-doc", _purge)

@@ -1,0 +1,83 @@
+"""JSON pointers (RFC 6901) with one extension for rules: ``*`` stands for every array index.
+
+``expand(doc, "/locations/*/status")`` gives the concrete token lists of every
+location's ``status`` (present or not).  A pointer starting with ``./`` is
+relative to the array item a ``*`` matched (``./deleted`` next to
+``/locations/*/status`` means that location's ``deleted``).
+"""
+from __future__ import annotations
+
+MISSING = object()
+
+
+def parse(pointer: str) -> list[str]:
+    if pointer == "":
+        return []
+    if not pointer.startswith("/"):
+        raise ValueError(f"not a JSON pointer: {pointer!r}")
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+
+
+def render(tokens) -> str:
+    return "".join("/" + str(t).replace("~", "~0").replace("/", "~1") for t in tokens)
+
+
+def _step(node, token):
+    if isinstance(node, dict):
+        return node.get(token, MISSING)
+    if isinstance(node, list) and str(token).isdigit() and int(token) < len(node):
+        return node[int(token)]
+    return MISSING
+
+
+def get(doc, tokens, default=MISSING):
+    node = doc
+    for t in tokens:
+        node = _step(node, t)
+        if node is MISSING:
+            return default
+    return node
+
+
+def expand(doc, pointer: str) -> list[list]:
+    """Concrete token lists for a pointer that may contain ``*``; parents must exist."""
+    paths: list[list] = [[]]
+    tokens = parse(pointer)
+    for i, token in enumerate(tokens):
+        last = i == len(tokens) - 1
+        nxt = []
+        for p in paths:
+            node = get(doc, p)
+            if token == "*":
+                if isinstance(node, list):
+                    nxt.extend(p + [k] for k in range(len(node)))
+            elif last or _step(node, token) is not MISSING:
+                if isinstance(node, dict):
+                    nxt.append(p + [token])
+        paths = nxt
+    return paths
+
+
+def resolve(relative: str, item_prefix: list) -> list:
+    """Tokens of ``relative`` (absolute, or ``./x`` against the matched item)."""
+    if relative.startswith("./"):
+        return list(item_prefix) + parse(relative[1:])
+    return parse(relative)
+
+
+def item_prefix(pattern: str, concrete: list) -> list:
+    """The concrete tokens up to and including the last ``*`` of ``pattern``."""
+    tokens = parse(pattern)
+    stars = [i for i, t in enumerate(tokens) if t == "*"]
+    return concrete[: stars[-1] + 1] if stars else []
+
+
+def set_(doc, tokens, value):
+    parent = get(doc, tokens[:-1])
+    parent[tokens[-1] if isinstance(parent, dict) else int(tokens[-1])] = value
+
+
+def remove(doc, tokens):
+    parent = get(doc, tokens[:-1])
+    if isinstance(parent, dict):
+        parent.pop(tokens[-1], None)

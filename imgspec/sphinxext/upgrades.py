@@ -1,0 +1,100 @@
+"""Directives that render upgrade steps from ``schemas/upgrades/*.json``."""
+from __future__ import annotations
+
+import json
+
+from docutils import nodes
+
+from ..problems import ProblemError
+from ..upgrade import load_steps
+from .directives import _Base
+from .nodes_util import para, table
+
+
+def _j(value) -> str:
+    return f"`{json.dumps(value)}`"
+
+
+def _condition(c: dict) -> str:
+    if "equals" in c:
+        return f"`{c['at']}` is {_j(c['equals'])}"
+    if "in" in c:
+        return f"`{c['at']}` is one of " + ", ".join(_j(v) for v in c["in"])
+    return f"`{c['at']}` has an item with " + ", ".join(f"`{k}` {_j(v)}" for k, v in c["contains"].items())
+
+
+def _mapping(m: dict) -> str:
+    parts = [f"{_j(case['value'])} if " + " and ".join(_condition(c) for c in case["when"]) for case in m["cases"]]
+    parts.append(f"otherwise {_j(m['otherwise'])}" if "otherwise" in m else "otherwise unchanged")
+    return "; ".join(parts)
+
+
+def describe(rule: dict) -> tuple[str, str, str]:
+    """(operation, field, what it does) in words."""
+    op = rule["op"]
+    if op == "add":
+        return "default", f"`{rule['path']}`", f"new field: records that lack it read {_j(rule['value'])}"
+    if op == "map":
+        what = "derived: " + _mapping(rule)
+        if rule.get("consumes"):
+            what += ". Replaces " + ", ".join(f"`{p}`" for p in rule["consumes"])
+        if "inverse" in rule:
+            what += f". Recovering the old value: `{rule['inverse']['path']}` = " + _mapping(rule["inverse"])
+        return "derivation", f"`{rule['path']}`", what
+    if op == "wrap":
+        return ("restructure", f"`{rule['from']}` → `{rule['to']}`",
+                f"the value becomes the only item of the list, `{json.dumps(rule['item'])}` ($from: the old value; "
+                "$at: copied from that field); null becomes an empty list")
+    if op == "rename":
+        return "rename", f"`{rule['from']}` → `{rule['to']}`", "same value under the new name"
+    return op, "", ""
+
+
+class UpgradeStepDirective(_Base):
+    """One step's mode, reader rules and rule table."""
+
+    required_arguments = 1
+
+    def run(self):
+        path = self.path(self.arguments[0])
+        self.shown(path)
+        self.shown(self.spec.schemas / "upgrades" / "step.schema.json")
+        try:
+            steps = {s.path.resolve(): s for s in load_steps(self.spec).values()}
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        step = steps[path.resolve()]
+        d = step.data
+        out = [table(["", ""], [
+            ["From → to", f"{d['from']} → {d['to']}"],
+            ["Mode", [nodes.strong(text=d["mode"])]],
+            ["Why this mode", d["mode_rationale"]],
+            ["Readers meanwhile", d["readers_meanwhile"]],
+            ["Source", d["source"]],
+            ["Rules file", [nodes.reference("", "", nodes.literal(text=self.spec.rel(path)),
+                                            refuri=self.site_link(self.spec.rel(path)))]],
+        ], [12, 60])]
+        rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.rules, 1)]
+        out.append(para("The rules, applied in this order:"))
+        out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
+        return out
+
+
+class UpgradeModesDirective(_Base):
+    """Every step with its mode: the summary table of the upgrades page."""
+
+    def run(self):
+        try:
+            steps = load_steps(self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        rows = []
+        for step in steps.values():
+            self.shown(step.path)
+            name = f"{step.source}-{step.target}"
+            link = nodes.reference("", "", nodes.Text(f"{step.source} → {step.target}"), internal=True,
+                                   refuri=self.site_link(f"format/upgrades/{name}.html"))
+            rows.append([[link], [nodes.strong(text=step.mode)], str(len(step.rules)), step.data["readers_meanwhile"]])
+        return [table(["Step", "Mode", "Rules", "What readers do meanwhile"], rows, [8, 8, 4, 50])]

@@ -1,0 +1,162 @@
+"""Install-time upgrade of a directory store: atomic per record, resumable, idempotent.
+
+A directory store is ``manifest.json`` (the store object) and ``records/*.json``.
+The upgrade runs in three phases, each safe to interrupt at any instant:
+
+1. the manifest is rewritten with ``upgrade_in_progress: {from, to, started_at}``;
+2. each record older than the target is upgraded and replaced atomically
+   (temporary file, then rename), and a line is appended to ``upgrade-report.jsonl``;
+3. the manifest is rewritten at the target version with ``upgrade_in_progress: null``.
+
+While phase 2 runs, every record is complete at the version it declares, so the
+store stays readable.  Running the command again resumes where it stopped;
+running it on an upgraded store changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from .. import atomic, jsonfile
+from ..problems import Problem, ProblemError
+from ..spec import Spec, version_key
+from ..validation import detect_version, errors
+from . import upgrade
+
+REPORT = "upgrade-report.jsonl"
+GENERATOR = "imgspec upgrade-store"
+
+
+@dataclass
+class Outcome:
+    source: str
+    target: str
+    upgraded: int = 0
+    already: int = 0
+    total: int = 0
+    resumed: bool = False
+    leftovers: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if self.source == self.target and not self.upgraded and not self.resumed:
+            return f"store already at {self.target}: nothing to do ({self.total} records)"
+        word = "resumed and finished" if self.resumed else "finished"
+        return (f"upgrade {self.source} -> {self.target} {word}: {self.upgraded} records upgraded, "
+                f"{self.already} already at {self.target}, {self.total} in all")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_files(store: Path) -> list[Path]:
+    return sorted(p for p in (store / "records").glob("*.json") if not p.name.startswith("."))
+
+
+def read_manifest(store: Path, spec: Spec) -> dict:
+    path = store / "manifest.json"
+    name = str(path)
+    manifest = jsonfile.load(path, display=name)
+    version = detect_version(manifest, name, spec)
+    found = errors(manifest, "store", version, name, spec)
+    if found:
+        raise ProblemError(found)
+    return manifest
+
+
+def changed_pointers(old, new, prefix: str = "") -> list[str]:
+    """Pointers where ``new`` differs from ``old`` (added, removed or changed), shallowest first."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in list(old) + [k for k in new if k not in old]:
+            p = f"{prefix}/{str(key).replace('~', '~0').replace('/', '~1')}"
+            if key not in old or key not in new:
+                out.append(p)
+            else:
+                out += changed_pointers(old[key], new[key], p)
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [p for i, (a, b) in enumerate(zip(old, new)) for p in changed_pointers(a, b, f"{prefix}/{i}")]
+    return [] if json.dumps(old) == json.dumps(new) else [prefix]
+
+
+def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
+                  progress: Callable[[int, int], None] | None = None) -> Outcome:
+    spec = spec or Spec.default()
+    store = Path(store)
+    manifest = read_manifest(store, spec)
+    target = to or spec.latest
+    spec.release(target)
+    current = manifest["format_version"]
+    running = manifest["upgrade_in_progress"]
+    mpath = str(store / "manifest.json")
+    if running and running["to"] != target:
+        raise ProblemError(Problem(mpath, "/upgrade_in_progress/to", "upgrade-in-progress",
+                                   f"an upgrade to {running['to']} is in progress; finish it first (--to {running['to']})"))
+    if version_key(current) > version_key(target):
+        raise ProblemError(Problem(mpath, "/format_version", "newer-store",
+                                   f"the store is at {current}, newer than {target}: refusing to downgrade"))
+    files = record_files(store)
+    outcome = Outcome(current, target, total=len(files), resumed=bool(running))
+    if current == target and not running:
+        return outcome
+    if not running:
+        manifest = dict(manifest, upgrade_in_progress={"from": current, "to": target, "started_at": now()})
+        atomic.write_text(store / "manifest.json", jsonfile.dumps(manifest), durable)
+    outcome.leftovers = [p.name for p in atomic.clean_leftovers(store / "records")]
+    report_path = store / REPORT
+    reported = set()
+    if report_path.exists():
+        for line in report_path.read_text(encoding="utf-8").splitlines():
+            try:
+                reported.add(json.loads(line)["record"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash: its record is reported again below
+    if report_path.exists() and report_path.stat().st_size:
+        with open(report_path, "rb+") as f:  # a line cut short by a crash must not swallow the next one
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+    with open(report_path, "a", encoding="utf-8") as report:
+        for n, path in enumerate(files, 1):
+            rel = f"records/{path.name}"
+            doc = jsonfile.load(path, display=str(path))
+            version = detect_version(doc, str(path), spec)
+            if version == target:
+                outcome.already += 1
+                if rel not in reported:  # upgraded just before an interruption, or written at the target
+                    report.write(json.dumps({"record": rel, "from": None, "to": target, "changed": [],
+                                             "note": "already at the target version"}) + "\n")
+            elif version_key(version) > version_key(target):
+                raise ProblemError(Problem(str(path), "/format_version", "newer-record",
+                                           f"record is at {version}, newer than the target {target}"))
+            else:
+                new = upgrade(doc, target, spec, str(path))
+                atomic.write_text(path, jsonfile.dumps(new), durable)
+                report.write(json.dumps({"record": rel, "from": version, "to": target,
+                                         "changed": changed_pointers(doc, new)}) + "\n")
+                outcome.upgraded += 1
+            report.flush()
+            if progress:
+                progress(n, len(files))
+        if durable:
+            os.fsync(report.fileno())
+    if durable:
+        atomic.sync_dir(store / "records")
+    final = dict(manifest, format_version=target, upgrade_in_progress=None, generator=GENERATOR)
+    atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
+    return outcome
+
+
+def read_store(store: Path | str, spec: Spec | None = None):
+    """Every record of a store as the newest version reads it (nothing is written)."""
+    spec = spec or Spec.default()
+    store = Path(store)
+    read_manifest(store, spec)
+    for path in record_files(store):
+        doc = jsonfile.load(path, display=str(path))
+        yield path, upgrade(doc, None, spec, str(path))

@@ -1,0 +1,185 @@
+"""Upgrade rules: every record upgrades to every later version, idempotently, composably, losslessly."""
+import itertools
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from imgspec import examples, validation
+from imgspec.problems import ProblemError
+from imgspec.spec import Spec
+from imgspec.upgrade import chain, load_steps, upgrade
+from conftest import ROOT
+from strategies import records
+
+SPEC = Spec(ROOT)
+STEPS = load_steps(SPEC)
+IMAGES = [e for e in examples.record_examples(SPEC) if e.kind == "image" and e.valid]
+PAIRS = [(e, to) for e in IMAGES for to in SPEC.versions if SPEC.versions.index(to) > SPEC.versions.index(e.version)]
+
+
+def load(example):
+    return json.loads(example.path.read_text())
+
+
+def text(doc):
+    """Strict comparison: key order and JSON types included."""
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def test_one_step_per_consecutive_pair_of_versions():
+    assert [(s.source, s.target) for s in STEPS.values()] == list(zip(SPEC.versions, SPEC.versions[1:]))
+    assert len(STEPS) >= 4
+
+
+@pytest.mark.parametrize("example,to", PAIRS, ids=lambda x: SPEC.rel(x.path) if hasattr(x, "path") else x)
+def test_every_valid_example_upgrades_to_every_later_version(example, to):
+    assert len(PAIRS) >= 50
+    new = upgrade(load(example), to, SPEC)
+    assert new["format_version"] == to
+    assert validation.errors(new, "image", to, spec=SPEC) == []
+    assert list(new) == list(SPEC.schema("image", to)["properties"])  # canonical key order
+
+
+@pytest.mark.parametrize("example", IMAGES, ids=lambda e: SPEC.rel(e.path))
+def test_upgrading_is_idempotent_and_composes(example):
+    doc = load(example)
+    later = SPEC.versions[SPEC.versions.index(example.version):]
+    for a, b in itertools.combinations_with_replacement(later, 2):
+        direct = upgrade(doc, b, SPEC)
+        assert text(upgrade(upgrade(doc, a, SPEC), b, SPEC)) == text(direct)
+        assert text(upgrade(direct, b, SPEC)) == text(direct)
+
+
+@pytest.mark.parametrize("example", IMAGES, ids=lambda e: SPEC.rel(e.path))
+def test_each_step_is_reversible_on_the_examples(example):
+    doc = load(example)
+    for step in chain(SPEC, example.version, SPEC.latest):
+        new = step.apply(doc)
+        assert text(step.revert(new)) == text(doc), step.path.name
+        doc = new
+
+
+@pytest.mark.parametrize("version", SPEC.versions[:-1])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=__import__("hypothesis").strategies.data())
+def test_generated_records_upgrade_without_losing_anything(version, data):
+    doc = data.draw(records(SPEC, version))
+    assert validation.errors(doc, "image", version, spec=SPEC) == []
+    current = doc
+    for step in chain(SPEC, version, SPEC.latest):
+        new = step.apply(current)
+        assert validation.errors(new, "image", step.target, spec=SPEC) == []
+        assert text(step.revert(new)) == text(current), step.path.name  # every value is recoverable
+        current = new
+    assert text(upgrade(doc, None, SPEC)) == text(current)
+
+
+def test_every_field_a_version_adds_or_removes_is_covered_by_a_rule():
+    for step in STEPS.values():
+        written = set()
+        consumed = set()
+        for rule in step.rules:
+            written.add(rule.get("path") or rule.get("to"))
+            consumed.update(rule.get("consumes", []))
+            if rule["op"] in ("wrap", "rename"):
+                consumed.add(rule["from"])
+        for kind, prefix in (("image", ""), ("location", "/locations/*"), ("member", "/members/*")):
+            if kind == "location" and step.source == "1.0":
+                continue
+            old = set(SPEC.schema(kind, step.source).get("properties", {}))
+            new = set(SPEC.schema(kind, step.target).get("properties", {}))
+            assert {f"{prefix}/{f}" for f in new - old} <= written, (step.path.name, kind)
+            assert {f"{prefix}/{f}" for f in old - new} <= consumed, (step.path.name, kind)
+
+
+def test_add_rules_only_add_new_fields():
+    for step in STEPS.values():
+        for rule in step.rules:
+            if rule["op"] == "add":
+                assert step.is_new(rule["path"]), (step.path.name, rule["path"])
+
+
+def image_1_0(**changes):
+    doc = json.loads((ROOT / "examples/record/1.0/image/valid/active-public.json").read_text())
+    doc.update(changes)
+    return doc
+
+
+def member(deleted):
+    return {"member": "p1", "can_share": False, "created_at": "2024-01-01T00:00:00Z", "updated_at": None,
+            "deleted": deleted, "deleted_at": "2024-02-01T00:00:00Z" if deleted else None}
+
+
+@pytest.mark.parametrize("is_public,members,at_2_0,at_2_1", [
+    (True, [], "public", "public"),
+    (True, [member(False)], "public", "public"),
+    (False, [], "private", "private"),
+    (False, [member(True)], "private", "private"),
+    (False, [member(True), member(False)], "private", "shared"),
+])
+def test_visibility_follows_glance_ocata(is_public, members, at_2_0, at_2_1):
+    doc = image_1_0(is_public=is_public, members=members)
+    assert upgrade(doc, "2.0", SPEC)["visibility"] == at_2_0
+    assert upgrade(doc, "2.1", SPEC)["visibility"] == at_2_1
+    assert "is_public" not in upgrade(doc, "2.0", SPEC)
+
+
+def test_single_location_becomes_a_list_and_null_an_empty_one():
+    doc = image_1_0()
+    locs = upgrade(doc, "2.0", SPEC)["locations"]
+    assert locs == [{"url": doc["location"], "metadata": {}, "created_at": doc["created_at"], "updated_at": None,
+                     "deleted": False, "deleted_at": None}]
+    assert upgrade(image_1_0(location=None, status="queued"), "2.0", SPEC)["locations"] == []
+
+
+@pytest.mark.parametrize("status,deleted,expected", [
+    ("active", False, "active"), ("deactivated", False, "active"), ("pending_delete", False, "pending_delete"),
+    ("killed", False, "deleted"), ("deleted", False, "deleted"), ("active", True, "deleted"),
+])
+def test_location_status_follows_the_image_status(status, deleted, expected):
+    doc = upgrade(image_1_0(), "2.1", SPEC)
+    doc["status"] = status
+    doc["locations"][0]["deleted"] = deleted
+    assert upgrade(doc, "2.2", SPEC)["locations"][0]["status"] == expected
+
+
+def test_backend_is_renamed_store():
+    doc = json.loads((ROOT / "examples/record/2.2/image/valid/ten-live-locations.json").read_text())
+    new = upgrade(doc, "2.3", SPEC)
+    assert [l["metadata"] for l in new["locations"][:2]] == [{"store": "rbd-site0"}, {"store": "rbd-site1"}]
+
+
+def test_new_fields_read_their_defaults():
+    new = upgrade(image_1_0(), "2.2", SPEC)
+    assert (new["os_hidden"], new["os_hash_algo"], new["os_hash_value"], new["virtual_size"], new["tags"]) == (
+        False, None, None, None, [])
+    assert {m["status"] for m in upgrade(image_1_0(members=[member(False)]), "2.0", SPEC)["members"]} == {"pending"}
+
+
+def problem_lines(doc, to=None):
+    with pytest.raises(ProblemError) as info:
+        upgrade(doc, to, SPEC, source="r.json")
+    return [str(p) for p in info.value.problems]
+
+
+def test_refuses_downgrades_unknown_versions_and_invalid_input():
+    doc = upgrade(image_1_0(), "2.2", SPEC)
+    assert problem_lines(doc, "2.0") == [
+        "r.json: /format_version: downgrade-refused: cannot upgrade a 2.2 record to the older version 2.0"]
+    assert problem_lines(dict(doc, format_version="2.9")) == [
+        "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3 "
+        "(newer than this reader supports)"]
+    assert problem_lines(image_1_0(name=7)) == ["r.json: /name: type: integer where string or null is required"]
+    with pytest.raises(ProblemError, match="unknown-version"):
+        upgrade(image_1_0(), "7.0", SPEC)
+
+
+def test_a_broken_rules_file_is_one_clear_problem(spec_copy):
+    path = spec_copy.schemas / "upgrades" / "2.1-2.2.json"
+    data = json.loads(path.read_text())
+    data["mode"] = "whenever"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProblemError) as info:
+        load_steps(spec_copy)
+    assert [(p.file, p.pointer, p.rule) for p in info.value.problems] == [("schemas/upgrades/2.1-2.2.json", "/mode", "enum")]
