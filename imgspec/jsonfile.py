@@ -100,6 +100,17 @@ def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_de
     return loads(data, name, max_depth=max_depth)
 
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is optional; the output is the same
+    orjson = None
+
+
 def dumps(doc) -> str:
-    """The canonical text form imgspec writes: two-space indent, key order kept, final newline."""
+    """The canonical text form imgspec writes: two-space indent, key order kept, UTF-8, final newline."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode("utf-8")
+        except TypeError:  # e.g. integers beyond 64 bits: the standard library writes them
+            pass
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -7,15 +7,18 @@ relative to the array item a ``*`` matched (``./deleted`` next to
 """
 from __future__ import annotations
 
+import functools
+
 MISSING = object()
 
 
-def parse(pointer: str) -> list[str]:
+@functools.lru_cache(maxsize=1024)
+def parse(pointer: str) -> tuple[str, ...]:
     if pointer == "":
-        return []
+        return ()
     if not pointer.startswith("/"):
         raise ValueError(f"not a JSON pointer: {pointer!r}")
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
+    return tuple(t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/"))
 
 
 def render(tokens) -> str:
@@ -61,8 +64,8 @@ def expand(doc, pointer: str) -> list[list]:
 def resolve(relative: str, item_prefix: list) -> list:
     """Tokens of ``relative`` (absolute, or ``./x`` against the matched item)."""
     if relative.startswith("./"):
-        return list(item_prefix) + parse(relative[1:])
-    return parse(relative)
+        return list(item_prefix) + list(parse(relative[1:]))
+    return list(parse(relative))
 
 
 def item_prefix(pattern: str, concrete: list) -> list:

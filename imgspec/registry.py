@@ -101,4 +101,4 @@ def _registry_for(root: Path) -> Registry:
 def registry(spec: Spec | None = None) -> Registry:
     """The checked registry of ``spec``; raises ProblemError if any schema is broken."""
     spec = spec or Spec.default()
-    return _registry_for(spec.root.resolve())
+    return _registry_for(spec._resolved_root)

@@ -50,6 +50,8 @@ class Spec:
         self.root = Path(root) if root is not None else _default_root()
         self.schemas = self.root / "schemas"
         self.examples = self.root / "examples"
+        self._resolved_root = self.root.resolve()
+        self._schema_cache: dict[tuple[str, str], dict] = {}
 
     @classmethod
     @functools.cache
@@ -60,7 +62,7 @@ class Spec:
         """``path`` as shown to people: relative to the spec root when inside it."""
         path = Path(path)
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return path.resolve().relative_to(self._resolved_root).as_posix()
         except ValueError:
             return str(path)
 
@@ -116,7 +118,11 @@ class Spec:
         return sorted((self.schemas / "upgrades").glob("*-*.json"))
 
     def schema(self, kind: str, version: str) -> dict:
-        return _cached_load(self.schema_path(kind, version), self.rel(self.schema_path(kind, version)))
+        key = (kind, version)
+        if key not in self._schema_cache:
+            path = self.schema_path(kind, version)
+            self._schema_cache[key] = _cached_load(path, self.rel(path))
+        return self._schema_cache[key]
 
     def since(self, kind: str, field: str) -> str | None:
         """The first version whose ``kind`` schema has top-level property ``field``."""

@@ -25,10 +25,38 @@ def _validator(root: Path, kind: str, version: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry(spec), format_checker=FORMAT_CHECKER)
 
 
+@functools.lru_cache(maxsize=64)
+def _fast(root: Path, kind: str, version: str):
+    """A jsonschema-rs validator for the pass/fail path, or None where it is not installed."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - the fast path is optional for implementers
+        return None
+    spec = Spec(root)
+    _registry(spec)  # the same checks as the reference path: broken schemas never validate anything
+    resources = [(s["$id"], s) for s in (jsonfile_load(p, spec) for p in spec.schema_files())]
+    return jsonschema_rs.validator_for(spec.schema(kind, version), registry=jsonschema_rs.Registry(resources),
+                                       validate_formats=True, offline=True)
+
+
+def jsonfile_load(path, spec):
+    from .spec import _cached_load
+    return _cached_load(path, spec.rel(path))
+
+
+def is_valid(doc, kind: str, version: str, spec: Spec | None = None) -> bool:
+    """Pass/fail only, on the fast validator when it is installed."""
+    spec = spec or Spec.default()
+    fast = _fast(spec._resolved_root, kind, version)
+    if fast is not None:
+        return fast.is_valid(doc)
+    return validator(kind, version, spec).is_valid(doc)
+
+
 def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
     """The validator for object ``kind`` (image, location, member, tag, store) at ``version``."""
     spec = spec or Spec.default()
-    return _validator(spec.root.resolve(), kind, version)
+    return _validator(spec._resolved_root, kind, version)
 
 
 def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line: int | None = None) -> str:
@@ -83,6 +111,9 @@ def message(error) -> str:
 def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
            line: int | None = None) -> list[Problem]:
     """Every schema error of ``doc`` as a problem, sorted by pointer."""
+    spec = spec or Spec.default()
+    if is_valid(doc, kind, version, spec):
+        return []
     v = validator(kind, version, spec)
     out = [Problem(source, pointer_from_parts(e.absolute_path), str(e.validator), message(e), line)
            for e in v.iter_errors(doc)]

@@ -8,15 +8,20 @@ record as the newest version, without writing anything.
 from __future__ import annotations
 
 from ..problems import Problem, ProblemError
+from ..pointer import render
 from ..spec import Spec
 from ..validation import detect_version, errors
-from .rules import Step, canonical_order, chain, load_steps
+from .rules import Step, canonical_order, chain, json_copy, load_steps
 
 __all__ = ["Step", "canonical_order", "chain", "load_steps", "upgrade", "read"]
 
 
-def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = "<record>") -> dict:
-    """``doc`` upgraded to ``to`` (default: the newest version)."""
+def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = "<record>",
+            touched: list | None = None) -> dict:
+    """``doc`` upgraded to ``to`` (default: the newest version).
+
+    ``touched``, when given, receives the JSON pointer of every value the upgrade set or removed.
+    """
     spec = spec or Spec.default()
     version = detect_version(doc, source, spec)
     to = to or spec.latest
@@ -24,8 +29,15 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
     if problems:
         raise ProblemError(problems)
     try:
-        for step in chain(spec, version, to):
-            doc = step.apply(doc)
+        steps = chain(spec, version, to)
+        if steps:
+            doc = json_copy(doc)
+            paths: list | None = [] if touched is not None else None
+            for step in steps:
+                doc = step.apply(doc, in_place=True, order=False, touched=paths)
+            if touched is not None:
+                touched.extend(dict.fromkeys(render(p) for p in paths))
+            doc = canonical_order(doc, spec, to)
     except ProblemError as exc:
         raise ProblemError([Problem(source, p.pointer, p.rule, p.message) for p in exc.problems])
     broken = errors(doc, "image", to, source, spec)

@@ -68,22 +68,6 @@ def read_manifest(store: Path, spec: Spec) -> dict:
     return manifest
 
 
-def changed_pointers(old, new, prefix: str = "") -> list[str]:
-    """Pointers where ``new`` differs from ``old`` (added, removed or changed), shallowest first."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out = []
-        for key in list(old) + [k for k in new if k not in old]:
-            p = f"{prefix}/{str(key).replace('~', '~0').replace('/', '~1')}"
-            if key not in old or key not in new:
-                out.append(p)
-            else:
-                out += changed_pointers(old[key], new[key], p)
-        return out
-    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [p for i, (a, b) in enumerate(zip(old, new)) for p in changed_pointers(a, b, f"{prefix}/{i}")]
-    return [] if json.dumps(old) == json.dumps(new) else [prefix]
-
-
 def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
                   progress: Callable[[int, int], None] | None = None) -> Outcome:
     spec = spec or Spec.default()
@@ -135,10 +119,10 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
                 raise ProblemError(Problem(str(path), "/format_version", "newer-record",
                                            f"record is at {version}, newer than the target {target}"))
             else:
-                new = upgrade(doc, target, spec, str(path))
+                changed: list[str] = []
+                new = upgrade(doc, target, spec, str(path), touched=changed)
                 atomic.write_text(path, jsonfile.dumps(new), durable)
-                report.write(json.dumps({"record": rel, "from": version, "to": target,
-                                         "changed": changed_pointers(doc, new)}) + "\n")
+                report.write(json.dumps({"record": rel, "from": version, "to": target, "changed": changed}) + "\n")
                 outcome.upgraded += 1
             report.flush()
             if progress:

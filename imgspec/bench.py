@@ -1,0 +1,60 @@
+"""``make bench``: throughput figures, printed (never asserted by the tests).
+
+    python -m imgspec.bench [--records N] [--only upgrade|validate]
+
+upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor of
+          reading, strictly parsing and atomically rewriting the same files
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from . import atomic, corpus, jsonfile
+from .upgrade.store import record_files, upgrade_store
+
+
+def _rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:10,.0f} records/s  ({seconds:6.2f} s)"
+
+
+def bench_upgrade(records: int, durable: bool) -> None:
+    work = Path(tempfile.mkdtemp(prefix="imgspec-bench-"))
+    try:
+        t = time.perf_counter()
+        store = corpus.write_store(work / "store", records, seed=42)
+        print(f"generated a 1.0 store of {records:,} records in {time.perf_counter() - t:.1f} s"
+              f" ({'fsync per record' if durable else 'no fsync'})")
+        files = record_files(store)
+        t = time.perf_counter()
+        for path in files:  # the floor: what any upgrader must do at least
+            atomic.write_text(path, jsonfile.dumps(jsonfile.load(path)), durable)
+        floor = time.perf_counter() - t
+        t = time.perf_counter()
+        outcome = upgrade_store(store, None, durable=durable)
+        spent = time.perf_counter() - t
+        assert outcome.upgraded == records
+        print(f"  floor: read + strict parse + atomic write  {_rate(records, floor)}")
+        print(f"  upgrade-store 1.0 -> newest                {_rate(records, spent)}")
+        print(f"  upgrade / floor                            {floor / spent:10.0%}   (aim: at least 50%)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m imgspec.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--records", type=int, default=100_000)
+    p.add_argument("--only", choices=["upgrade", "validate"])
+    p.add_argument("--fsync", action="store_true", help="fsync every record (durable against power loss)")
+    args = p.parse_args(argv)
+    if args.only in (None, "upgrade"):
+        print("== upgrade ==")
+        bench_upgrade(args.records, args.fsync)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
