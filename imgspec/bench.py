@@ -4,6 +4,8 @@
 
 upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor of
           reading, strictly parsing and atomically rewriting the same files
+validate  N generated records (newest version) as JSON Lines: imgspec's strict parse and
+          validation, next to the floor of parsing alone (orjson) and to plain jsonschema
 """
 from __future__ import annotations
 
@@ -44,6 +46,40 @@ def bench_upgrade(records: int, durable: bool) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def bench_validate(records: int) -> None:
+    import random
+
+    import orjson
+
+    from . import validation
+    from .spec import Spec
+    from .upgrade import upgrade
+
+    rng = random.Random(7)
+    lines = [jsonfile.dumps(upgrade(corpus.record_1_0(rng))).replace("\n", "").encode() for _ in range(records)]
+    size = sum(map(len, lines)) / len(lines)
+    print(f"{records:,} generated records of the newest version, {size:,.0f} bytes each on average")
+    t = time.perf_counter()
+    for line in lines:
+        orjson.loads(line)
+    floor = time.perf_counter() - t
+    spec = Spec.default()
+    t = time.perf_counter()
+    bad = sum(1 for line in lines if validation.check(jsonfile.loads(line), spec=spec))
+    ours = time.perf_counter() - t
+    assert bad == 0
+    sample = lines[: max(1, records // 20)]
+    v = validation.validator("image", spec.latest)
+    t = time.perf_counter()
+    for line in sample:
+        v.is_valid(orjson.loads(line))
+    plain = (time.perf_counter() - t) * len(lines) / len(sample)
+    print(f"  floor: orjson parse alone                    {_rate(records, floor)}")
+    print(f"  imgspec: strict parse + validate             {_rate(records, ours)}")
+    print(f"  plain jsonschema (on {len(sample):,}, scaled)        {_rate(records, plain)}")
+    print(f"  imgspec / floor                              {floor / ours:10.0%}   (aim: at least 50%)")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m imgspec.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=100_000)
@@ -53,6 +89,9 @@ def main(argv=None) -> int:
     if args.only in (None, "upgrade"):
         print("== upgrade ==")
         bench_upgrade(args.records, args.fsync)
+    if args.only in (None, "validate"):
+        print("== validate ==")
+        bench_validate(args.records)
     return 0
 
 

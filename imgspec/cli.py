@@ -44,16 +44,66 @@ def cmd_check(args) -> int:
     return INVALID if lines else OK
 
 
-def cmd_validate(args) -> int:
+def check_documents(items) -> tuple[list[str], int, int]:
+    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count."""
     spec = Spec.default()
-    status, count = OK, 0
-    for source, line, doc, problems in inputs.documents(args.paths):
+    lines, status, count = [], OK, 0
+    for source, line, doc, problems in items:
         count += 1
         if not problems:
             problems = validation.check(doc, source, spec, line=line)
         for p in problems:
-            print(p)
-            status = max(status, UNUSABLE if p.rule in UNUSABLE_RULES else INVALID)
+            lines.append(str(p))
+            status = max(status, exit_status([p]))
+    return lines, status, count
+
+
+def _check_files(names: list[str]) -> tuple[list[str], int, int]:
+    """Worker: validate whole files (runs in a process pool)."""
+    return check_documents(inputs.documents(names))
+
+
+def cmd_validate(args) -> int:
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    files, streams = [], []
+    for source, path, problems in inputs.expand(args.paths):
+        if path is not None and path.suffix == ".json" and not problems:
+            files.append(source)
+        else:
+            streams.append(source)
+    jobs = args.jobs or os.cpu_count() or 1
+    bar = None
+    if not args.quiet and sys.stderr.isatty() and len(files) >= 1000:
+        from tqdm import tqdm
+        bar = tqdm(total=len(files), unit="file", file=sys.stderr)
+    status, count = OK, 0
+
+    def take(result, size):
+        nonlocal status, count
+        lines, st, n = result
+        for line in lines:
+            print(line)
+        status, count = max(status, st), count + n
+        if bar is not None:
+            bar.update(size)
+
+    chunk = 256
+    chunks = [files[i:i + chunk] for i in range(0, len(files), chunk)]
+    try:
+        if jobs > 1 and len(chunks) > 1:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                for part, result in zip(chunks, pool.map(_check_files, chunks)):
+                    take(result, len(part))
+        else:
+            for part in chunks:
+                take(_check_files(part), len(part))
+        if streams:
+            take(check_documents(inputs.documents(streams)), 0)
+    finally:
+        if bar is not None:
+            bar.close()
     if not args.quiet:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else "problems found"), file=sys.stderr)
     return status
@@ -113,7 +163,8 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     v = sub.add_parser("validate", help="validate record files, folders and JSON Lines streams")
     v.add_argument("paths", nargs="+", metavar="PATH")
-    v.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    v.add_argument("-q", "--quiet", action="store_true", help="no summary line, no progress bar")
+    v.add_argument("-j", "--jobs", type=int, default=0, help="processes for files (default: one per core)")
     v.set_defaults(func=cmd_validate)
     u = sub.add_parser("upgrade", help="upgrade one record (printed, or --in-place)")
     u.add_argument("record")

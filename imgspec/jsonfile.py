@@ -13,8 +13,12 @@ from pathlib import Path
 
 from .problems import Problem, ProblemError, pointer_from_parts
 
+try:
+    import orjson
+except ImportError:  # pragma: no cover - orjson is optional: the strict parser alone gives the same results
+    orjson = None
+
 MAX_BYTES = 64 * 1024 * 1024
-MAX_DEPTH = 64
 
 
 class _DupDict(dict):
@@ -31,7 +35,7 @@ def _pairs_hook(state):
             dup = next(k for k, _ in pairs if k in seen or seen.add(k))
             obj = _DupDict(obj)
             obj.duplicate = dup
-            state["dup"] = True
+            state["walk"] = True
         return obj
 
     return hook
@@ -39,6 +43,16 @@ def _pairs_hook(state):
 
 def _reject_constant(name):
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _float_checker(state):
+    def parse_float(text):
+        value = float(text)
+        if not math.isfinite(value):
+            state["walk"] = True
+        return value
+
+    return parse_float
 
 
 def _walk(doc, max_depth):
@@ -59,8 +73,44 @@ def _walk(doc, max_depth):
     return None
 
 
-def loads(data, source: str = "<string>", *, line: int | None = None, max_depth: int = MAX_DEPTH):
-    """Parse ``data`` (str or bytes) strictly; raise ProblemError naming ``source``."""
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digits to "0", the rest to " "
+_LONG_RUN = b"0" * 19  # 19 digits may exceed 64 bits
+
+
+def _fast(data: bytes):
+    """orjson's parse when it provably means the same as the strict one, else None.
+
+    orjson refuses NaN, Infinity, over-long floats, bad UTF-8, a BOM and deep
+    nesting (the strict parser then says why), but keeps the last of duplicate
+    keys and turns integers beyond 64 bits into floats.  Long digit runs go to the
+    strict parser; duplicates are ruled out by counting colons: a dropped pair
+    takes at least its own colon with it, so equal counts in the text and in the
+    re-serialized tree mean no pair was dropped (escaped colons are counted too).
+    """
+    if orjson is None or _LONG_RUN in data.translate(_DIGITS):
+        return None
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    colons = data.count(b":")
+    if b"\\u" in data:
+        colons += data.count(b"\\u003a") + data.count(b"\\u003A")
+    if colons != orjson.dumps(doc).count(b":"):
+        return None
+    return doc
+
+
+def loads(data, source: str = "<string>", *, line: int | None = None, max_depth: int | None = None):
+    """Parse ``data`` (str or bytes) strictly; raise ProblemError naming ``source``.
+
+    Nesting is limited by the parser (about 1,000 levels, a clear ``max-depth``
+    problem beyond); ``max_depth`` sets a lower limit.
+    """
+    if max_depth is None:
+        doc = _fast(data if isinstance(data, (bytes, bytearray)) else data.encode("utf-8", "surrogatepass"))
+        if doc is not None:
+            return doc
     if isinstance(data, (bytes, bytearray)):
         if b"\x00" in data[:8192]:
             raise ProblemError(Problem(source, "", "not-json", "binary data (NUL byte), not JSON text", line))
@@ -68,9 +118,10 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
             data = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ProblemError(Problem(source, "", "not-utf8", f"not UTF-8 text: invalid byte at offset {exc.start}", line))
-    state = {"dup": False}
+    state = {"walk": max_depth is not None}
     try:
-        doc = json.loads(data, object_pairs_hook=_pairs_hook(state), parse_constant=_reject_constant)
+        doc = json.loads(data, object_pairs_hook=_pairs_hook(state), parse_constant=_reject_constant,
+                         parse_float=_float_checker(state))
     except json.JSONDecodeError as exc:
         where = exc.lineno if line is None else line
         col = "" if line is not None else f" (line {exc.lineno}, column {exc.colno})"
@@ -78,15 +129,15 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
     except ValueError as exc:  # NaN / Infinity
         raise ProblemError(Problem(source, "", "non-finite-number", str(exc), line))
     except RecursionError:
-        raise ProblemError(Problem(source, "", "max-depth", f"nesting deeper than {max_depth} levels", line))
-    found = _walk(doc, max_depth)
+        raise ProblemError(Problem(source, "", "max-depth", "nesting deeper than the parser supports", line))
+    found = _walk(doc, max_depth if max_depth is not None else math.inf) if state["walk"] else None
     if found:
         parts, rule, message = found
         raise ProblemError(Problem(source, pointer_from_parts(parts), rule, message, line))
     return doc
 
 
-def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int = MAX_DEPTH):
+def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int | None = None):
     """Read and strictly parse the JSON file at ``path``."""
     path = Path(path)
     name = display or str(path)
@@ -98,12 +149,6 @@ def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_de
     except OSError as exc:
         raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc)))
     return loads(data, name, max_depth=max_depth)
-
-
-try:
-    import orjson
-except ImportError:  # pragma: no cover - orjson is optional; the output is the same
-    orjson = None
 
 
 def dumps(doc) -> str:

@@ -77,7 +77,7 @@ class Spec:
         out = [Release(r["version"], r["status"], r["title"], r["summary"], r["glance"]) for r in data["record"]]
         return sorted(out, key=lambda r: version_key(r.version))
 
-    @property
+    @functools.cached_property
     def versions(self) -> list[str]:
         return [r.version for r in self.releases]
 

@@ -99,6 +99,8 @@ def message(error) -> str:
         deleted = error.schema.get("contains", {}).get("properties", {}).get("deleted")
         what = "that are not deleted" if deleted == {"const": False} else "matching 'contains'"
         return f"more than {limit} items {what}"
+    if kw == "required":
+        return "missing"
     if kw == "type":
         expected = " or ".join(limit) if isinstance(limit, list) else limit
         return f"{_JSON_TYPES.get(type(inst), 'value')} where {expected} is required"
@@ -115,9 +117,18 @@ def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | 
     if is_valid(doc, kind, version, spec):
         return []
     v = validator(kind, version, spec)
-    out = [Problem(source, pointer_from_parts(e.absolute_path), str(e.validator), message(e), line)
-           for e in v.iter_errors(doc)]
-    return sorted(out)
+    return sorted(Problem(source, pointer_from_parts(_where(e)), str(e.validator), message(e), line)
+                  for e in v.iter_errors(doc))
+
+
+def _where(error) -> list:
+    """Where an error is: for a missing required property, the pointer the property would have."""
+    if error.validator == "required" and isinstance(error.instance, dict):
+        missing = [name for name in error.validator_value if name not in error.instance]
+        for name in missing:
+            if error.message.startswith(repr(name)):
+                return [*error.absolute_path, name]
+    return list(error.absolute_path)
 
 
 def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | None = None,

@@ -1,0 +1,248 @@
+"""imgspec validate and the implementers' API: clear lines for every bad input, exit 0/1/2."""
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import imgspec
+from imgspec import examples, jsonfile, validation
+from imgspec.problems import ProblemError
+from imgspec.spec import Spec
+from conftest import ROOT
+from strategies import records
+
+SPEC = Spec(ROOT)
+ALL = examples.record_examples(SPEC)
+
+
+def run(*args, stdin=None, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "imgspec", *args], input=stdin, capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def good(version="2.3", name="active-public"):
+    return json.loads((ROOT / f"examples/record/{version}/image/valid/{name}.json").read_text())
+
+
+# -- the Python API -----------------------------------------------------------
+
+def test_validate_finds_the_version_in_the_record():
+    for v in SPEC.versions:
+        imgspec.validate(good(v))
+    with pytest.raises(ProblemError) as info:
+        imgspec.validate(dict(good("2.1"), os_hidden=False))
+    assert [(p.pointer, p.rule) for p in info.value.problems] == [("", "additionalProperties")]
+
+
+def test_validator_is_a_jsonschema_validator_with_formats_checked():
+    v = imgspec.validator("image", "2.2")
+    assert v.is_valid(good("2.2"))
+    assert not v.is_valid(dict(good("2.2"), created_at="yesterday"))
+
+
+def test_unknown_version_and_non_records_are_clear():
+    assert [str(p) for p in imgspec.check({"format_version": "2.9"}, "r.json")] == [
+        "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3 "
+        "(newer than this reader supports)"]
+    assert [p.rule for p in imgspec.check([1, 2], "r.json")] == ["format_version"]
+
+
+def parses(example):
+    try:
+        jsonfile.load(example.path)
+        return True
+    except ProblemError:  # the duplicate-key examples: no validator ever sees them
+        return False
+
+
+PARSED = [e for e in ALL if parses(e)]
+
+
+@pytest.mark.parametrize("example", PARSED, ids=lambda e: SPEC.rel(e.path))
+def test_fast_and_reference_validators_agree_on_every_example(example):
+    assert len(PARSED) >= 190
+    doc = jsonfile.load(example.path)
+    fast = validation._fast(SPEC._resolved_root, example.kind, example.version)
+    reference = validation.validator(example.kind, example.version, SPEC)
+    assert fast.is_valid(doc) == reference.is_valid(doc) == example.valid
+
+
+@pytest.mark.parametrize("version", SPEC.versions)
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_fast_and_reference_validators_agree_on_generated_and_mutated_records(version, data):
+    doc = data.draw(records(SPEC, version))
+    key = data.draw(st.sampled_from(sorted(doc)))
+    doc[key] = data.draw(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=300), st.just([]),
+                                   st.just({}), st.just(doc[key])))
+    fast = validation._fast(SPEC._resolved_root, "image", version)
+    assert fast.is_valid(doc) == validation.validator("image", version, SPEC).is_valid(doc)
+
+
+# -- the strict reader's fast path means the same as the strict parser -------------
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+                    | st.floats(allow_nan=False, allow_infinity=False) | st.text(alphabet=st.sampled_from('a:"\\é\u2028 ')),
+                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=3), kids, max_size=3),
+                    max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=JSON, ascii=st.booleans(), dup=st.booleans())
+def test_fast_parse_agrees_with_the_strict_parser(doc, ascii, dup):
+    text = json.dumps(doc, ensure_ascii=ascii)
+    if dup and text.startswith("{") and len(text) > 2:
+        text = '{"\\u003a": 1, ":": 2, ' + text[1:]  # a duplicate hidden behind an escaped colon
+    def outcome(**kw):
+        try:
+            return "ok", json.dumps(jsonfile.loads(text.encode(), **kw), sort_keys=True)
+        except ProblemError as exc:
+            return "err", [(p.pointer, p.rule) for p in exc.problems]
+    assert outcome() == outcome(max_depth=10**6)  # max_depth forces the strict parser
+
+
+def test_escaped_colon_duplicate_is_found():
+    with pytest.raises(ProblemError, match="duplicate-key"):
+        jsonfile.loads(b'{"a": "\\u003a", "a": 1}')
+
+
+def test_big_integers_keep_their_value():
+    assert jsonfile.loads(b'{"size": 123456789012345678901234567890}')["size"] == 123456789012345678901234567890
+
+
+# -- the command line ------------------------------------------------------------
+
+def test_valid_files_exit_0(tmp_path):
+    result = run("validate", *[str(e.path) for e in ALL if e.valid and e.kind == "image"])
+    assert (result.returncode, result.stdout) == (0, "")
+    assert "all valid" in result.stderr
+
+
+def test_a_mixed_version_directory_with_problems(tmp_path):
+    for v in SPEC.versions:
+        (tmp_path / f"{v}.json").write_text(json.dumps(good(v)))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.json").write_text(json.dumps(dict(good("2.0"), visibility="community")))
+    result = run("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{tmp_path}/sub/bad.json: /visibility: enum: 'community' is not one of ['public', 'private']"]
+
+
+def test_json_lines_report_the_line(tmp_path):
+    lines = [json.dumps(good("1.0")), "", json.dumps(dict(good("2.2"), name="x" * 300)), "{oops", '{"a": NaN}']
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n")
+    result = run("validate", str(tmp_path / "s.jsonl"))
+    assert result.returncode == 2
+    assert result.stdout.splitlines() == [
+        f"{tmp_path}/s.jsonl:3: /name: maxLength: longer than 255 characters (300)",
+        f"{tmp_path}/s.jsonl:4: (root): malformed-json: Expecting property name enclosed in double quotes",
+        f"{tmp_path}/s.jsonl:5: (root): non-finite-number: NaN is not a JSON number"]
+
+
+def test_stdin_is_a_json_lines_stream():
+    result = run("validate", "-", stdin=json.dumps(good()) + "\n" + '{"format_version": "2.3", "x": 1, "x": 2}\n')
+    assert result.returncode == 2
+    assert result.stdout == "<stdin>:2: /x: duplicate-key: key 'x' appears more than once in one object\n"
+
+
+@pytest.mark.parametrize("content,rule", [
+    (b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 4, "not-json"),
+    (b'{"name": "\xff\xfe"}', "not-utf8"),
+    (b"[" * 50000 + b"]" * 50000, "max-depth"),
+    (b'{"format_version": "2.3", "size": Infinity}', "non-finite-number"),
+    (b'{"format_version": "2.3",}', "malformed-json"),
+    (b"", "malformed-json"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, content, rule):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    result = run("validate", str(path))
+    assert result.returncode == 2
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(f"{path}") and f": {rule}: " in line
+    assert "Traceback" not in result.stderr
+
+
+def test_huge_file_is_refused_without_reading_it(tmp_path, monkeypatch):
+    path = tmp_path / "huge.json"
+    with open(path, "wb") as f:
+        f.truncate(jsonfile.MAX_BYTES + 1)
+    result = run("validate", str(path))
+    assert result.returncode == 2
+    assert f"{path}: (root): max-size: file is {jsonfile.MAX_BYTES + 1} bytes" in result.stdout
+
+
+def test_missing_path_is_exit_2(tmp_path):
+    result = run("validate", str(tmp_path / "nope.json"))
+    assert (result.returncode, result.stdout.strip()) == (2, f"{tmp_path}/nope.json: (root): unreadable: no such file or directory")
+
+
+def test_many_files_in_parallel_give_the_same_lines_in_order(tmp_path):
+    bad_names = []
+    for i in range(600):
+        doc = dict(good(), id=f"00000000-0000-4000-8000-{i:012d}")
+        if i % 97 == 0:
+            doc["min_ram"] = -1
+            bad_names.append(f"{tmp_path}/r{i:04d}.json")
+        (tmp_path / f"r{i:04d}.json").write_text(json.dumps(doc))
+    one = run("validate", "-j", "1", str(tmp_path))
+    many = run("validate", "-j", "2", str(tmp_path))
+    assert one.returncode == many.returncode == 1
+    assert one.stdout == many.stdout
+    assert [l.split(":")[0] for l in many.stdout.splitlines()] == bad_names
+    assert "600 record(s) checked" in many.stderr
+
+
+def test_a_remote_ref_is_never_fetched(spec_copy):
+    path = spec_copy.schemas / "record" / "2.3" / "tag.json"
+    schema = json.loads(path.read_text())
+    schema["$ref"] = "https://imgspec.example/schemas/elsewhere/tag.json"
+    path.write_text(json.dumps(schema))
+    result = run("check", "--root", str(spec_copy.root))
+    assert result.returncode == 1
+    assert ("schemas/record/2.3/tag.json: /$ref: unresolvable-ref: "
+            "'https://imgspec.example/schemas/elsewhere/tag.json' does not resolve to a local schema") in result.stdout
+
+
+def test_pre_commit_hook_runs_the_validator(tmp_path):
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "imgspec-validate" and hook["language"] == "python"
+    program, *args = hook["entry"].split()
+    assert program == "imgspec"
+    (tmp_path / "ok.json").write_text(json.dumps(good()))
+    (tmp_path / "bad.json").write_text(json.dumps(dict(good(), status="gone")))
+    assert run(*args, str(tmp_path / "ok.json")).returncode == 0
+    result = run(*args, str(tmp_path / "ok.json"), str(tmp_path / "bad.json"))
+    assert result.returncode == 1 and result.stderr == ""
+
+
+def test_an_installed_wheel_carries_the_schemas(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-build-isolation", "--no-deps",
+                            str(ROOT), "-w", str(tmp_path / "dist")], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    (wheel,) = (tmp_path / "dist").glob("imgspec-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    on_disk = {p.relative_to(ROOT).as_posix() for p in (ROOT / "schemas").rglob("*.json")}
+    assert {f"imgspec/{n}" for n in on_disk} <= set(names)
+    site = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+                                str(wheel)], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stderr
+    (tmp_path / "records").mkdir()
+    for v in SPEC.versions:
+        (tmp_path / "records" / f"{v}.json").write_text(json.dumps(good(v)))
+    probe = ("import imgspec, sys; from imgspec.spec import Spec; "
+             "print(imgspec.__file__); print(Spec.default().schemas); "
+             "sys.exit(imgspec.cli.main(['validate', sys.argv[1]]))")
+    result = subprocess.run([sys.executable, "-c", "import imgspec.cli; " + probe, str(tmp_path / "records")],
+                            capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    file_line, schemas_line = result.stdout.splitlines()[:2]
+    assert file_line.startswith(str(site)) and schemas_line == f"{site}/imgspec/schemas"
+    assert "5 record(s) checked: all valid" in result.stderr
