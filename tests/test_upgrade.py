@@ -150,6 +150,14 @@ def test_backend_is_renamed_store():
     assert [l["metadata"] for l in new["locations"][:2]] == [{"store": "rbd-site0"}, {"store": "rbd-site1"}]
 
 
+def test_rename_keeps_a_value_it_replaces():
+    doc = json.loads((ROOT / "examples/record/2.2/image/valid/ten-live-locations.json").read_text())
+    doc["locations"][0]["metadata"] = {"backend": "rbd-site0", "store": "gold"}
+    new = upgrade(doc, "2.3", SPEC)
+    assert new["locations"][0]["metadata"] == {"store": "rbd-site0", "store_before_2_3": "gold"}
+    assert text(STEPS["2.2"].revert(new)) == text(doc)
+
+
 def test_new_fields_read_their_defaults():
     new = upgrade(image_1_0(), "2.2", SPEC)
     assert (new["os_hidden"], new["os_hash_algo"], new["os_hash_value"], new["virtual_size"], new["tags"]) == (

@@ -46,7 +46,10 @@ def describe(rule: dict) -> tuple[str, str, str]:
                 f"the value becomes the only item of the list, `{json.dumps(rule['item'])}` ($from: the old value; "
                 "$at: copied from that field); null becomes an empty list")
     if op == "rename":
-        return "rename", f"`{rule['from']}` → `{rule['to']}`", "same value under the new name"
+        what = "same value under the new name"
+        if "conflict" in rule:
+            what += f"; a value already at the new name is kept at `{rule['conflict']}`"
+        return "rename", f"`{rule['from']}` → `{rule['to']}`", what
     return op, "", ""
 
 

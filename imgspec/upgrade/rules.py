@@ -154,9 +154,17 @@ class Step:
                     if value is ptr.MISSING:
                         continue
                     dst = _substitute(rule["to"], tokens)
-                    if ptr.get(doc, dst) is not ptr.MISSING:
-                        raise ProblemError(Problem("<record>", ptr.render(dst), "rename-conflict",
-                                                   f"cannot rename {ptr.render(tokens)}: the target already exists"))
+                    existing = ptr.get(doc, dst)
+                    if existing is not ptr.MISSING:
+                        if "conflict" not in rule:
+                            raise ProblemError(Problem("<record>", ptr.render(dst), "rename-conflict",
+                                                       f"cannot rename {ptr.render(tokens)}: the target already exists"))
+                        keep = _substitute(rule["conflict"], tokens)
+                        if ptr.get(doc, keep) is not ptr.MISSING:
+                            raise ProblemError(Problem("<record>", ptr.render(keep), "rename-conflict",
+                                                       "cannot keep the value the rename replaces: the place for it is taken"))
+                        ptr.set_(doc, keep, existing)
+                        note(keep)
                     ptr.set_(doc, dst, value)
                     ptr.remove(doc, tokens)
                     note(tokens)
@@ -189,9 +197,16 @@ class Step:
             elif op == "rename":
                 for tokens in ptr.expand(doc, rule["to"]):
                     value = ptr.get(doc, tokens)
-                    if value is not ptr.MISSING:
-                        ptr.set_(doc, _substitute(rule["from"], tokens), value)
-                        ptr.remove(doc, tokens)
+                    if value is ptr.MISSING:
+                        continue
+                    ptr.set_(doc, _substitute(rule["from"], tokens), value)
+                    ptr.remove(doc, tokens)
+                    if "conflict" in rule:
+                        keep = _substitute(rule["conflict"], tokens)
+                        kept = ptr.get(doc, keep)
+                        if kept is not ptr.MISSING:
+                            ptr.set_(doc, tokens, kept)
+                            ptr.remove(doc, keep)
         doc["format_version"] = self.source
         return canonical_order(doc, self.spec, self.source)
 
