@@ -5,6 +5,8 @@
     imgspec upgrade RECORD [--to V]    print the record upgraded to V (default: newest)
     imgspec read RECORD                print the record as the newest version reads it
     imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable)
+    imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
+    imgspec release VERSION            freeze a draft: lock its files by content hash
 
 Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 0 all valid, 1 something invalid, 2 unusable input or usage.
@@ -32,6 +34,8 @@ def exit_status(problems) -> int:
 def cmd_check(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     _, problems = registry.build(spec)
+    from . import release
+    problems += release.check(spec)
     lines = [str(p) for p in problems]
     cases = examples.record_examples(spec)
     if not problems:
@@ -155,6 +159,39 @@ def cmd_upgrade_store(args) -> int:
     return OK
 
 
+def cmd_diff(args) -> int:
+    from . import diff
+    from .upgrade import load_steps
+    spec = Spec.default()
+    if args.versions and len(args.versions) != 2:
+        print("imgspec diff: give two versions (or folders), or none", file=sys.stderr)
+        return UNUSABLE
+    released = [r.version for r in spec.releases if r.status == "released"]
+    old, new = args.versions or ((released[-1], spec.latest) if spec.latest != released[-1] else spec.versions[-2:])
+    ov, nv, changes = diff.diff(old, new, spec)
+    steps = load_steps(spec)
+    rules = steps[ov].rules if ov in steps and steps[ov].target == nv else None
+    if args.markdown:
+        sys.stdout.write(diff.markdown(ov, nv, changes, rules))
+    else:
+        print(f"record format {ov} -> {nv}: {len(changes)} change(s)")
+        for c in changes:
+            n = diff.covering_rule(c, rules) if rules and c.category in diff.NOT_COMPATIBLE else None
+            print(c.line() + (f"  [upgrade rule {n}]" if n else ""))
+    bad = diff.uncovered(changes, rules)
+    for c in bad:
+        print(f"uncovered: {c.kind} {c.record or '/'}: {c.category} {c.rule}: needs an upgrade rule in "
+              f"schemas/upgrades/{ov}-{nv}.json", file=sys.stderr)
+    return INVALID if bad else OK
+
+
+def cmd_release(args) -> int:
+    from . import release
+    entry = release.release(args.version)
+    print(f"released {args.version}: {len(entry['files'])} file(s) locked in {release.RELEASES}", file=sys.stderr)
+    return OK
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="imgspec", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -181,6 +218,13 @@ def parser() -> argparse.ArgumentParser:
                    "not against power loss)")
     s.add_argument("-q", "--quiet", action="store_true")
     s.set_defaults(func=cmd_upgrade_store)
+    d = sub.add_parser("diff", help="classify every change between two versions of the record schemas")
+    d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")
+    d.add_argument("--markdown", action="store_true", help="a table for a review comment")
+    d.set_defaults(func=cmd_diff)
+    rl = sub.add_parser("release", help="freeze a draft version")
+    rl.add_argument("version")
+    rl.set_defaults(func=cmd_release)
     return p
 
 

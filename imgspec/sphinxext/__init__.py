@@ -8,6 +8,11 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-field-matrix KIND`` one row per field, one column per format version
 ``imgspec-versions``          the format versions, from ``schemas/releases.json``
 ``imgspec-mapping NAME``      a mapping table from ``schemas/mappings/NAME.json``
+``imgspec-release VERSION``   a version's status and summary
+``imgspec-upgrade-step PATH`` an upgrade step's mode and rules
+``imgspec-upgrade-modes``     every step with its mode
+``imgspec-diff OLD NEW``      the classified schema changes of a step, with the rules covering them
+``imgspec-changelog``         one section per version, generated from the diffs
 
 Every file shown is recorded.  When the build ends, any schema or example that
 no page shows is reported (an orphan), any example whose validation disagreed
@@ -82,7 +87,10 @@ def _finished(app, exc):
 
 def setup(app):
     app.add_config_value("imgspec_root", "", "env", types=[str])
+    from .review import ChangelogDirective, DiffDirective
     from .upgrades import UpgradeModesDirective, UpgradeStepDirective
+    app.add_directive("imgspec-diff", DiffDirective)
+    app.add_directive("imgspec-changelog", ChangelogDirective)
     app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
     app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
     for name, cls in directives.DIRECTIVES.items():

@@ -1,0 +1,272 @@
+"""What a change between two versions of the record schemas means for stored records.
+
+Rules (for stored records, whose readers fill in defaults; see the review page):
+
+compatible     loosened bound, extended enum, widened type, optional field added to a
+               closed object, field no longer required, object opened
+version        ``format_version`` and ``$id`` moving to the new version (expected)
+needs-default  a required field that old records lack: an upgrade rule must write it
+breaking       field removed or renamed, narrowed type, enum or bound, new bound,
+               pattern or format, object closed, typed field added to an open object,
+               changed ``additionalProperties`` values, changed ``$ref`` or ``$id``
+
+A change that is not compatible is *covered* when the version step's upgrade
+rules touch the field it concerns; :func:`uncovered` lists the others.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import jsonfile
+from .pointer import render
+from .spec import Spec
+
+ORDER = {"breaking": 0, "needs-default": 1, "compatible": 2, "version": 3}
+NOT_COMPATIBLE = ("breaking", "needs-default")
+UPPER = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum", "maxContains")
+LOWER = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum", "minContains")
+SUBSCHEMAS = ("items", "propertyNames", "contains", "not")
+IGNORED = {"description", "title", "$comment", "$schema", "examples"}
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    pointer: str          # where in the schema (new one; old one for removals)
+    record: str           # the record field it concerns, as a pointer pattern (``*`` for every item)
+    category: str
+    rule: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.category.upper():13} {self.kind:8} {self.record or '/':34} {self.rule}: {self.detail}"
+
+
+def _types(node: dict) -> set[str] | None:
+    t = node.get("type")
+    return None if t is None else {t} if isinstance(t, str) else set(t)
+
+
+def _j(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _Walker:
+    def __init__(self, kind: str, old_version: str, new_version: str):
+        self.kind, self.old_v, self.new_v = kind, old_version, new_version
+        self.out: list[Change] = []
+
+    def add(self, pointer, record, category, rule, detail):
+        self.out.append(Change(self.kind, render(pointer), render(record), category, rule, detail))
+
+    def compare(self, old: dict, new: dict, at: list, record: list, open_parent: bool = False):
+        if old.get("$id") != new.get("$id") and "$id" in old | new:
+            expected = str(old.get("$id", "")).replace(f"/{self.old_v}/", f"/{self.new_v}/")
+            if new.get("$id") == expected:
+                self.add(at + ["$id"], record, "version", "id-version", f"{old.get('$id')} -> {new.get('$id')}")
+            else:
+                self.add(at + ["$id"], record, "breaking", "id-changed", f"{old.get('$id')} -> {new.get('$id')}")
+        if "const" in old or "const" in new:
+            if old.get("const") != new.get("const"):
+                if record == ["format_version"] or old.get("const") == self.old_v:
+                    self.add(at + ["const"], record, "version", "format-version", f"{_j(old.get('const'))} -> {_j(new.get('const'))}")
+                else:
+                    self.add(at + ["const"], record, "breaking", "const-changed", f"{_j(old.get('const'))} -> {_j(new.get('const'))}")
+        if old.get("$ref") != new.get("$ref"):
+            self.add(at + ["$ref"], record, "breaking", "ref-changed", f"{old.get('$ref')} -> {new.get('$ref')}")
+        ot, nt = _types(old), _types(new)
+        if ot and nt and not ot & nt and not ("$ref" in old or "$ref" in new):
+            self.add(at + ["type"], record, "breaking", "type-changed", f"{sorted(ot)} -> {sorted(nt)}")
+            return  # a different kind of value: its other keywords are not comparable
+        if ot != nt and not ("$ref" in old or "$ref" in new):
+            if ot is None:
+                self.add(at + ["type"], record, "breaking", "type-narrowed", f"any -> {sorted(nt)}")
+            elif nt is None or ot < nt:
+                self.add(at + ["type"], record, "compatible", "type-widened", f"{sorted(ot)} -> {sorted(nt) if nt else 'any'}")
+            elif nt < ot:
+                self.add(at + ["type"], record, "breaking", "type-narrowed", f"{sorted(ot)} -> {sorted(nt)}")
+            else:
+                self.add(at + ["type"], record, "breaking", "type-changed", f"{sorted(ot)} -> {sorted(nt)}")
+        if "enum" in old or "enum" in new:
+            oe, ne = old.get("enum"), new.get("enum")
+            if oe is None:
+                self.add(at + ["enum"], record, "breaking", "enum-added", f"now one of {_j(ne)}")
+            elif ne is None:
+                self.add(at + ["enum"], record, "compatible", "enum-removed", f"was one of {_j(oe)}")
+            else:
+                gone = [v for v in oe if v not in ne]
+                extra = [v for v in ne if v not in oe]
+                if gone:
+                    self.add(at + ["enum"], record, "breaking", "enum-narrowed", f"removed {_j(gone)}")
+                if extra:
+                    self.add(at + ["enum"], record, "compatible", "enum-extended", f"added {_j(extra)}")
+        for key in UPPER + LOWER:
+            a, b = old.get(key), new.get(key)
+            if a == b:
+                continue
+            tighter = (b is not None and (a is None or (b < a if key in UPPER else b > a)))
+            rule = "limit-added" if a is None else "limit-removed" if b is None else (
+                "limit-narrowed" if tighter else "limit-loosened")
+            self.add(at + [key], record, "breaking" if tighter else "compatible", rule, f"{key} {a} -> {b}")
+        for key in ("pattern", "format"):
+            a, b = old.get(key), new.get(key)
+            if a != b:
+                self.add(at + [key], record, "compatible" if b is None else "breaking",
+                         f"{key}-{'removed' if b is None else 'added' if a is None else 'changed'}", f"{a} -> {b}")
+        if bool(old.get("uniqueItems")) != bool(new.get("uniqueItems")):
+            tight = bool(new.get("uniqueItems"))
+            self.add(at + ["uniqueItems"], record, "breaking" if tight else "compatible",
+                     "unique-added" if tight else "unique-removed", f"{old.get('uniqueItems')} -> {new.get('uniqueItems')}")
+        if old.get("default") != new.get("default") and ("default" in old or "default" in new):
+            self.add(at + ["default"], record, "compatible", "default-changed",
+                     f"writers' default {_j(old.get('default'))} -> {_j(new.get('default'))}")
+        for key in SUBSCHEMAS:
+            a, b = old.get(key), new.get(key)
+            if isinstance(a, dict) or isinstance(b, dict):
+                sub_record = record + ["*"] if key == "items" else record
+                if a is None:
+                    self.add(at + [key], record, "breaking", "constraint-added", f"{key}: {_j(b)}")
+                elif b is None:
+                    self.add(at + [key], record, "compatible", "constraint-removed", f"{key}: {_j(a)}")
+                else:
+                    self.compare(a, b, at + [key], sub_record)
+        self._object(old, new, at, record)
+
+    def _object(self, old, new, at, record):
+        oa, na = old.get("additionalProperties", True), new.get("additionalProperties", True)
+        if oa != na:
+            if na is False:
+                self.add(at + ["additionalProperties"], record, "breaking", "object-closed", "undeclared fields are no longer allowed")
+            elif oa is False:
+                self.add(at + ["additionalProperties"], record, "compatible", "object-opened", "undeclared fields are now allowed")
+            elif isinstance(oa, dict) and isinstance(na, dict):
+                self.compare(oa, na, at + ["additionalProperties"], record + ["*"])
+            else:
+                self.add(at + ["additionalProperties"], record, "breaking", "additional-changed",
+                         f"additionalProperties {_j(oa)} -> {_j(na)}")
+        op, np_ = old.get("properties", {}), new.get("properties", {})
+        oreq, nreq = set(old.get("required", [])), set(new.get("required", []))
+        removed = [k for k in op if k not in np_]
+        added = [k for k in np_ if k not in op]
+        strip = lambda s: {k: v for k, v in s.items() if k not in IGNORED}  # noqa: E731
+        renamed = {}
+        for r in removed:
+            for a in added:
+                if a not in renamed.values() and strip(op[r]) == strip(np_[a]):
+                    renamed[r] = a
+                    break
+        for r, a in renamed.items():
+            self.add(at + ["properties", a], record + [a], "breaking", "field-renamed", f"{r} -> {a}")
+        for r in removed:
+            if r not in renamed:
+                self.add(at + ["properties", r], record + [r], "breaking", "field-removed", f"{r} is gone")
+        open_model = oa is not False
+        for a in added:
+            if a in renamed.values():
+                continue
+            if open_model:
+                self.add(at + ["properties", a], record + [a], "breaking", "typed-field-on-open-object",
+                         f"{a} added where old records may already hold it with any value")
+            elif a in nreq:
+                self.add(at + ["properties", a], record + [a], "needs-default", "field-added-required",
+                         f"{a} is new and required: old records need a default")
+            else:
+                self.add(at + ["properties", a], record + [a], "compatible", "field-added-optional", f"{a} is new")
+        for k in op:
+            if k in np_:
+                if k in nreq and k not in oreq:
+                    self.add(at + ["required"], record + [k], "needs-default", "became-required", f"{k} is now required")
+                elif k in oreq and k not in nreq:
+                    self.add(at + ["required"], record + [k], "compatible", "no-longer-required", f"{k} is now optional")
+                self.compare(op[k], np_[k], at + ["properties", k], record + [k])
+
+
+def compare_schemas(kind: str, old: dict, new: dict, old_version: str, new_version: str) -> list[Change]:
+    walker = _Walker(kind, old_version, new_version)
+    walker.compare(old, new, [], [])
+    return sorted(walker.out, key=lambda c: (ORDER[c.category], c.record, c.rule))
+
+
+def _load_dir(source: str, spec: Spec) -> tuple[str, dict[str, dict]]:
+    """(version, {kind: schema}) from a version name or a folder of schema files."""
+    if source in spec.versions:
+        return source, {k: spec.schema(k, source) for k in spec.kinds(source)}
+    folder = Path(source)
+    docs = {p.stem: jsonfile.load(p) for p in sorted(folder.glob("*.json"))}
+    version = next((d["properties"]["format_version"]["const"] for d in docs.values()
+                    if "format_version" in d.get("properties", {})), folder.name)
+    return version, docs
+
+
+def kind_prefix(spec_docs: dict[str, dict], kind: str) -> str:
+    """Where objects of ``kind`` sit in an image record of that version (pointer pattern)."""
+    if kind in ("image", "store"):
+        return ""
+    for name, node in spec_docs.get("image", {}).get("properties", {}).items():
+        if node.get("$ref") == f"{kind}.json":
+            return f"/{name}"
+        if node.get("items", {}).get("$ref") == f"{kind}.json":
+            return f"/{name}/*"
+    return f"/({kind})"
+
+
+def diff(old: str, new: str, spec: Spec | None = None) -> tuple[str, str, list[Change]]:
+    """Every change from ``old`` to ``new`` (versions or folders), per object kind."""
+    spec = spec or Spec.default()
+    ov, odocs = _load_dir(old, spec)
+    nv, ndocs = _load_dir(new, spec)
+    changes = []
+    for kind in [k for k in odocs if k in ndocs]:
+        prefix = kind_prefix(ndocs, kind) if kind_prefix(ndocs, kind) == kind_prefix(odocs, kind) else None
+        for c in compare_schemas(kind, odocs[kind], ndocs[kind], ov, nv):
+            record = (kind_prefix(odocs, kind) + "|" + kind_prefix(ndocs, kind)) if prefix is None else prefix
+            changes.append(Change(c.kind, c.pointer, record + c.record if prefix is not None else
+                                  "|".join(p + c.record for p in record.split("|")), c.category, c.rule, c.detail))
+    for kind in odocs:
+        if kind not in ndocs:
+            changes.append(Change(kind, "", kind_prefix(odocs, kind), "breaking", "object-removed", f"{kind}.json is gone"))
+    for kind in ndocs:
+        if kind not in odocs:
+            changes.append(Change(kind, "", kind_prefix(ndocs, kind), "compatible", "object-added", f"{kind}.json is new"))
+    return ov, nv, sorted(changes, key=lambda c: (ORDER[c.category], c.kind != "image", c.kind, c.record, c.rule))
+
+
+def _rule_paths(rule: dict) -> list[str]:
+    paths = [rule.get(k) for k in ("path", "from", "to", "conflict")]
+    paths += rule.get("consumes", [])
+    if "inverse" in rule:
+        paths.append(rule["inverse"]["path"])
+    return [p for p in paths if p]
+
+
+def covering_rule(change: Change, rules: list[dict]) -> int | None:
+    """The number (1-based) of the first rule that touches the field of ``change``, if any."""
+    for i, rule in enumerate(rules, 1):
+        for path in _rule_paths(rule):
+            for record in change.record.split("|"):
+                if path == record or path.startswith(record + "/") or record.startswith(path + "/") or record == "":
+                    if record == "" and path != "":
+                        continue
+                    return i
+    return None
+
+
+def uncovered(changes: list[Change], rules: list[dict] | None) -> list[Change]:
+    """Non-compatible changes that no upgrade rule covers (all of them when there are no rules)."""
+    return [c for c in changes if c.category in NOT_COMPATIBLE and (rules is None or covering_rule(c, rules) is None)]
+
+
+def markdown(old: str, new: str, changes: list[Change], rules: list[dict] | None) -> str:
+    lines = [f"### Record format {old} → {new}", "",
+             "| category | object | field | change | covered by |", "| --- | --- | --- | --- | --- |"]
+    for c in changes:
+        cover = ""
+        if c.category in NOT_COMPATIBLE:
+            n = covering_rule(c, rules) if rules else None
+            cover = f"rule {n}" if n else "**not covered**"
+        lines.append(f"| {c.category} | {c.kind} | `{c.record or '/'}` | {c.rule}: {c.detail} | {cover} |")
+    bad = uncovered(changes, rules)
+    lines += ["", f"{len(bad)} non-compatible change(s) not covered by an upgrade rule."]
+    return "\n".join(lines) + "\n"

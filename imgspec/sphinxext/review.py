@@ -1,0 +1,75 @@
+"""Directives for reviewers: the classified diff of a version step, and the changelog."""
+from __future__ import annotations
+
+from docutils import nodes
+
+from .. import diff
+from ..problems import ProblemError
+from ..upgrade import load_steps
+from .directives import _Base
+from .nodes_util import para, table
+
+
+def diff_nodes(directive: _Base, old: str, new: str, show_version: bool = False) -> list[nodes.Node]:
+    spec = directive.spec
+    for v in (old, new):
+        for path in (spec.schemas / "record" / v).glob("*.json"):
+            directive.shown(path)
+    try:
+        steps = load_steps(spec)
+    except ProblemError as exc:
+        directive.fail([str(p) for p in exc.problems])
+        return []
+    rules = steps[old].rules if old in steps and steps[old].target == new else None
+    _, _, changes = diff.diff(old, new, spec)
+    rows = []
+    for c in changes:
+        if c.category == "version" and not show_version:
+            continue
+        cover = ""
+        if c.category in diff.NOT_COMPATIBLE:
+            n = diff.covering_rule(c, rules) if rules else None
+            cover = [nodes.reference("", "", nodes.Text(f"rule {n}"), internal=True,
+                                     refuri=directive.site_link(f"format/upgrades/{old}-{new}.html"))] if n else [
+                nodes.strong(text="not covered")]
+            if not n:
+                directive.fail([f"schemas/upgrades/{old}-{new}.json: (root): uncovered-change: {c.kind} "
+                                f"{c.record or '/'}: {c.category} {c.rule} needs an upgrade rule"])
+        rows.append([c.category, c.kind, f"`{c.record or '/'}`", f"{c.rule}: {c.detail}", cover])
+    hidden = sum(c.category == "version" for c in changes) if not show_version else 0
+    out = [table(["Category", "Object", "Field", "Change", "Covered by"], rows, [9, 7, 18, 40, 8])]
+    if hidden:
+        out.append(para(f"Not shown: {hidden} expected version changes (`format_version` and each `$id`)."))
+    return out
+
+
+class DiffDirective(_Base):
+    """``imgspec-diff OLD NEW``: every schema change of a step, classified, with the rule covering it."""
+
+    required_arguments = 2
+
+    def run(self):
+        return diff_nodes(self, *self.arguments)
+
+
+class ChangelogDirective(_Base):
+    """One section per version, newest first, generated from the diffs."""
+
+    def run(self):
+        spec = self.spec
+        self.shown(spec.schemas / "releases.json")
+        out = []
+        pairs = list(zip(spec.versions, spec.versions[1:]))
+        for old, new in reversed(pairs):
+            r = spec.release(new)
+            section = nodes.section(ids=[f"changelog-{new.replace('.', '-')}"])
+            section += nodes.title(text=f"{new} ({r.status}): {r.title}")
+            section += para(r.summary)
+            section += diff_nodes(self, old, new)
+            out.append(section)
+        first = spec.release(spec.versions[0])
+        section = nodes.section(ids=[f"changelog-{first.version.replace('.', '-')}"])
+        section += nodes.title(text=f"{first.version} ({first.status}): {first.title}")
+        section += para(first.summary)
+        out.append(section)
+        return out

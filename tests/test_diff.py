@@ -1,0 +1,106 @@
+"""imgspec diff: each kind of schema change is classified as the review rules say, with its pointer."""
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+
+from imgspec import diff
+from imgspec.spec import Spec
+from imgspec.upgrade import load_steps
+from conftest import ROOT
+
+SPEC = Spec(ROOT)
+STEPS = load_steps(SPEC)
+BASE = SPEC.schema("image", "2.3")
+
+
+def classify(mutate, kind="image"):
+    new = copy.deepcopy(SPEC.schema(kind, "2.3"))
+    mutate(new)
+    return [(c.record, c.category, c.rule) for c in diff.compare_schemas(kind, SPEC.schema(kind, "2.3"), new, "2.3", "2.3")]
+
+
+def props(s):
+    return s["properties"]
+
+
+@pytest.mark.parametrize("mutate,expected", [
+    (lambda s: props(s)["name"].update(maxLength=128), [("/name", "breaking", "limit-narrowed")]),
+    (lambda s: props(s)["name"].update(maxLength=512), [("/name", "compatible", "limit-loosened")]),
+    (lambda s: props(s)["owner"].update(minLength=1), [("/owner", "breaking", "limit-added")]),
+    (lambda s: props(s)["tags"].pop("maxItems"), [("/tags", "compatible", "limit-removed")]),
+    (lambda s: props(s)["visibility"]["enum"].remove("community"), [("/visibility", "breaking", "enum-narrowed")]),
+    (lambda s: props(s)["visibility"]["enum"].append("hidden"), [("/visibility", "compatible", "enum-extended")]),
+    (lambda s: props(s)["name"].update(type="string"), [("/name", "breaking", "type-narrowed")]),
+    (lambda s: props(s)["min_ram"].update(type=["integer", "null"]), [("/min_ram", "compatible", "type-widened")]),
+    (lambda s: props(s)["size"].update(type="string"), [("/size", "breaking", "type-changed")]),
+    (lambda s: props(s).pop("os_hidden") and s["required"].remove("os_hidden"), [("/os_hidden", "breaking", "field-removed")]),
+    (lambda s: (props(s).update(os_hidden2=props(s).pop("os_hidden")), s["required"].remove("os_hidden"),
+                s["required"].append("os_hidden2")), [("/os_hidden2", "breaking", "field-renamed")]),
+    (lambda s: (props(s).update(color={"type": "string"}), s["required"].append("color")),
+     [("/color", "needs-default", "field-added-required")]),
+    (lambda s: props(s).update(color={"type": "string"}), [("/color", "compatible", "field-added-optional")]),
+    (lambda s: s["required"].remove("owner"), [("/owner", "compatible", "no-longer-required")]),
+    (lambda s: s.update(additionalProperties=True), [("", "compatible", "object-opened")]),
+    (lambda s: props(s)["properties"].update(additionalProperties={"type": "integer"}),
+     [("/properties/*", "breaking", "type-changed")]),
+    (lambda s: props(s)["properties"].update(additionalProperties=False), [("/properties", "breaking", "object-closed")]),
+    (lambda s: props(s)["properties"].update(properties={"os_distro": {"type": "string"}}),
+     [("/properties/os_distro", "breaking", "typed-field-on-open-object")]),
+    (lambda s: props(s)["owner"].update(pattern="^[0-9a-f]{32}$"), [("/owner", "breaking", "pattern-added")]),
+    (lambda s: props(s)["id"].pop("pattern"), [("/id", "compatible", "pattern-removed")]),
+    (lambda s: props(s)["owner"].update(format="uuid"), [("/owner", "breaking", "format-added")]),
+    (lambda s: props(s)["tags"]["items"].update({"$ref": "member.json"}), [("/tags/*", "breaking", "ref-changed")]),
+    (lambda s: s.update({"$id": "https://imgspec.example/schemas/other/image.json"}), [("", "breaking", "id-changed")]),
+    (lambda s: props(s)["visibility"].update(default="private"), [("/visibility", "compatible", "default-changed")]),
+    (lambda s: props(s)["tags"].update(uniqueItems=False), [("/tags", "compatible", "unique-removed")]),
+])
+def test_each_change_is_classified(mutate, expected):
+    assert classify(mutate) == expected
+
+
+def test_nested_object_changes_name_the_record_field():
+    got = classify(lambda s: s["properties"]["metadata"]["properties"]["store"].update(maxLength=64), "location")
+    assert got == [("/metadata/store", "breaking", "limit-narrowed")]
+
+
+def test_history_diffs_match_the_release_notes():
+    _, _, changes = diff.diff("2.0", "2.1", SPEC)
+    assert [(c.record, c.category, c.rule) for c in changes if c.category != "version"] == [
+        ("/visibility", "compatible", "default-changed"), ("/visibility", "compatible", "enum-extended")]
+    _, _, changes = diff.diff("1.0", "2.0", SPEC)
+    removed = {c.record for c in changes if c.rule == "field-removed"}
+    assert removed == {"/is_public", "/location"}
+    assert ("/location|/locations/*", "type-changed") in {(c.record, c.rule) for c in changes}
+
+
+@pytest.mark.parametrize("old,new", list(zip(SPEC.versions, SPEC.versions[1:])))
+def test_gate_every_non_compatible_change_is_covered_by_an_upgrade_rule(old, new):
+    _, _, changes = diff.diff(old, new, SPEC)
+    assert [c.line() for c in diff.uncovered(changes, STEPS[old].rules)] == []
+    assert any(c.category in diff.NOT_COMPATIBLE for c in changes) or old == "2.0"
+
+
+def test_gate_catches_a_rule_that_goes_missing():
+    rules = [r for r in STEPS["2.1"].rules if r["path"] != "/os_hidden"]
+    _, _, changes = diff.diff("2.1", "2.2", SPEC)
+    assert [(c.record, c.rule) for c in diff.uncovered(changes, rules)] == [("/os_hidden", "field-added-required")]
+
+
+def test_cli_exit_status_and_markdown(tmp_path):
+    new = tmp_path / "2.4"
+    new.mkdir()
+    for kind in SPEC.kinds("2.3"):
+        schema = copy.deepcopy(SPEC.schema(kind, "2.3"))
+        if kind == "image":
+            schema["properties"]["name"]["maxLength"] = 100
+        (new / f"{kind}.json").write_text(json.dumps(schema))
+    result = subprocess.run([sys.executable, "-m", "imgspec", "diff", "2.3", str(new), "--markdown"],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "| breaking | image | `/name` | limit-narrowed: maxLength 255 -> 100 | **not covered** |" in result.stdout
+    assert "uncovered: image /name: breaking limit-narrowed" in result.stderr
+    ok = subprocess.run([sys.executable, "-m", "imgspec", "diff", "2.1", "2.2"], capture_output=True, text=True)
+    assert ok.returncode == 0 and "[upgrade rule 1]" in ok.stdout
