@@ -170,13 +170,13 @@ def cmd_diff(args) -> int:
     old, new = args.versions or ((released[-1], spec.latest) if spec.latest != released[-1] else spec.versions[-2:])
     ov, nv, changes = diff.diff(old, new, spec)
     steps = load_steps(spec)
-    rules = steps[ov].rules if ov in steps and steps[ov].target == nv else None
+    rules = steps[ov].ruleset() if ov in steps and steps[ov].target == nv else None
     if args.markdown:
         sys.stdout.write(diff.markdown(ov, nv, changes, rules))
     else:
         print(f"record format {ov} -> {nv}: {len(changes)} change(s)")
         for c in changes:
-            n = diff.covering_rule(c, rules) if rules and c.category in diff.NOT_COMPATIBLE else None
+            n = diff.covering_rule(c, rules) if c.category in diff.NOT_COMPATIBLE else None
             print(c.line() + (f"  [upgrade rule {n}]" if n else ""))
     bad = diff.uncovered(changes, rules)
     for c in bad:

@@ -241,8 +241,14 @@ def _rule_paths(rule: dict) -> list[str]:
     return [p for p in paths if p]
 
 
-def covering_rule(change: Change, rules: list[dict]) -> int | None:
-    """The number (1-based) of the first rule that touches the field of ``change``, if any."""
+def covering_rule(change: Change, ruleset: dict[str, list[dict]] | None) -> int | None:
+    """The number (1-based) of the first rule that touches the field of ``change``, if any.
+
+    ``ruleset`` is a step's rules by what they upgrade: ``image`` records or the ``store`` manifest.
+    """
+    if not ruleset:
+        return None
+    rules = ruleset["store"] if change.kind in ("store", "placement") else ruleset["image"]
     for i, rule in enumerate(rules, 1):
         for path in _rule_paths(rule):
             for record in change.record.split("|"):
@@ -253,19 +259,19 @@ def covering_rule(change: Change, rules: list[dict]) -> int | None:
     return None
 
 
-def uncovered(changes: list[Change], rules: list[dict] | None) -> list[Change]:
+def uncovered(changes: list[Change], ruleset: dict[str, list[dict]] | None) -> list[Change]:
     """Non-compatible changes that no upgrade rule covers (all of them when there are no rules)."""
-    return [c for c in changes if c.category in NOT_COMPATIBLE and (rules is None or covering_rule(c, rules) is None)]
+    return [c for c in changes if c.category in NOT_COMPATIBLE and covering_rule(c, ruleset) is None]
 
 
-def markdown(old: str, new: str, changes: list[Change], rules: list[dict] | None) -> str:
+def markdown(old: str, new: str, changes: list[Change], rules: dict[str, list[dict]] | None) -> str:
     lines = [f"### Record format {old} → {new}", "",
              "| category | object | field | change | covered by |", "| --- | --- | --- | --- | --- |"]
     for c in changes:
         cover = ""
         if c.category in NOT_COMPATIBLE:
-            n = covering_rule(c, rules) if rules else None
-            cover = f"rule {n}" if n else "**not covered**"
+            n = covering_rule(c, rules)
+            cover = (f"store rule {n}" if c.kind in ("store", "placement") else f"rule {n}") if n else "**not covered**"
         lines.append(f"| {c.category} | {c.kind} | `{c.record or '/'}` | {c.rule}: {c.detail} | {cover} |")
     bad = uncovered(changes, rules)
     lines += ["", f"{len(bad)} non-compatible change(s) not covered by an upgrade rule."]

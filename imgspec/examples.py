@@ -65,7 +65,15 @@ def problems_of(example: Example, spec: Spec) -> list[Problem]:
         doc = jsonfile.load(example.path, display=name)
     except ProblemError as exc:
         return exc.problems
-    return validation.errors(doc, example.kind, example.version, name, spec)
+    found = validation.errors(doc, example.kind, example.version, name, spec)
+    if found:
+        return found
+    from . import placement  # meaning beyond the schema: who replicates what
+    if example.kind == "placement":
+        return placement.check_policy(doc, name)
+    if example.kind == "store" and isinstance(doc, dict) and doc.get("placement"):
+        return placement.check_policy(doc["placement"], name, "/placement")
+    return []
 
 
 def verdict(example: Example, spec: Spec | None = None) -> list[str]:

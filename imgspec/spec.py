@@ -16,7 +16,7 @@ from . import jsonfile
 from .problems import Problem, ProblemError
 
 BASE_URI = "https://imgspec.example/"
-RECORD_KINDS = ("image", "location", "member", "tag", "store")
+RECORD_KINDS = ("image", "location", "member", "tag", "store", "placement")
 
 
 def version_key(version: str) -> tuple[int, ...]:

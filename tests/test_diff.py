@@ -79,14 +79,18 @@ def test_history_diffs_match_the_release_notes():
 @pytest.mark.parametrize("old,new", list(zip(SPEC.versions, SPEC.versions[1:])))
 def test_gate_every_non_compatible_change_is_covered_by_an_upgrade_rule(old, new):
     _, _, changes = diff.diff(old, new, SPEC)
-    assert [c.line() for c in diff.uncovered(changes, STEPS[old].rules)] == []
+    assert [c.line() for c in diff.uncovered(changes, STEPS[old].ruleset())] == []
     assert any(c.category in diff.NOT_COMPATIBLE for c in changes) or old == "2.0"
 
 
 def test_gate_catches_a_rule_that_goes_missing():
     rules = [r for r in STEPS["2.1"].rules if r["path"] != "/os_hidden"]
     _, _, changes = diff.diff("2.1", "2.2", SPEC)
-    assert [(c.record, c.rule) for c in diff.uncovered(changes, rules)] == [("/os_hidden", "field-added-required")]
+    assert [(c.record, c.rule) for c in diff.uncovered(changes, {"image": rules, "store": []})] == [
+        ("/os_hidden", "field-added-required")]
+    _, _, changes = diff.diff("2.3", "2.4", SPEC)
+    assert [(c.kind, c.record) for c in diff.uncovered(changes, {"image": STEPS["2.3"].rules, "store": []})] == [
+        ("store", "/placement")]
 
 
 def test_cli_exit_status_and_markdown(tmp_path):

@@ -35,19 +35,32 @@ def test_adding_or_removing_a_file_of_a_released_version(spec_copy):
         ("schemas/record/2.2/extra.json", "frozen-version-extended")]
 
 
-def test_releasing_a_draft_locks_its_files(spec_copy):
+def test_releasing_the_draft_locks_its_files(spec_copy):
     data = json.loads((spec_copy.schemas / "releases.json").read_text())
-    last = data["record"][-1]
-    draft = dict(last, version="9.0", status="draft", title="draft", summary="draft")
-    draft.pop("files")
-    data["record"].append(draft)
-    (spec_copy.schemas / "releases.json").write_text(json.dumps(data))
-    import shutil
-    shutil.copytree(spec_copy.schemas / "record" / last["version"], spec_copy.schemas / "record" / "9.0")
-    assert release.check(spec_copy) == []
-    entry = release.release("9.0", spec_copy)
-    assert entry["status"] == "released" and set(entry["files"]) == {
-        f"schemas/record/9.0/{k}.json" for k in ("image", "location", "member", "store", "tag")}
+    draft = data["record"][-1]
+    assert draft["status"] == "draft" and "files" not in draft
+    version = draft["version"]
+    entry = release.release(version, spec_copy)
+    assert entry["status"] == "released"
+    assert f"schemas/record/{version}/image.json" in entry["files"]
+    assert any(name.startswith("schemas/upgrades/") and name.endswith(f"-{version}.json") for name in entry["files"])
     assert release.check(Spec(spec_copy.root)) == []
-    (spec_copy.schemas / "record" / "9.0" / "tag.json").write_text("{}")
+    (spec_copy.schemas / "record" / version / "tag.json").write_text("{}")
     assert [p.rule for p in release.check(Spec(spec_copy.root))] == ["frozen-file-changed"]
+
+
+def test_a_draft_may_change_freely(spec_copy):
+    version = json.loads((spec_copy.schemas / "releases.json").read_text())["record"][-1]["version"]
+    path = spec_copy.schemas / "record" / version / "tag.json"
+    path.write_text(path.read_text().replace('"maxLength": 255', '"maxLength": 300'))
+    assert release.check(spec_copy) == []
+
+
+def test_a_release_after_a_draft_is_refused(spec_copy):
+    path = spec_copy.schemas / "releases.json"
+    data = json.loads(path.read_text())
+    data["record"][2]["status"] = "draft"
+    data["record"][2].pop("files")
+    path.write_text(json.dumps(data))
+    rules = [p.rule for p in release.check(spec_copy)]
+    assert rules.count("release-order") == len(data["record"]) - 4

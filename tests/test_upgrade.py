@@ -176,7 +176,7 @@ def test_refuses_downgrades_unknown_versions_and_invalid_input():
     assert problem_lines(doc, "2.0") == [
         "r.json: /format_version: downgrade-refused: cannot upgrade a 2.2 record to the older version 2.0"]
     assert problem_lines(dict(doc, format_version="2.9")) == [
-        "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3 "
+        "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3, 2.4 "
         "(newer than this reader supports)"]
     assert problem_lines(image_1_0(name=7)) == ["r.json: /name: type: integer where string or null is required"]
     with pytest.raises(ProblemError, match="unknown-version"):

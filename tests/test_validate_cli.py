@@ -47,7 +47,7 @@ def test_validator_is_a_jsonschema_validator_with_formats_checked():
 
 def test_unknown_version_and_non_records_are_clear():
     assert [str(p) for p in imgspec.check({"format_version": "2.9"}, "r.json")] == [
-        "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3 "
+        "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3, 2.4 "
         "(newer than this reader supports)"]
     assert [p.rule for p in imgspec.check([1, 2], "r.json")] == ["format_version"]
 
@@ -61,6 +61,8 @@ def parses(example):
 
 
 PARSED = [e for e in ALL if parses(e)]
+SEMANTIC_RULES = {"within-site-both", "within-site-neither", "across-sites-both", "across-sites-neither",
+                  "single-site", "duplicate-store", "too-many-copies"}
 
 
 @pytest.mark.parametrize("example", PARSED, ids=lambda e: SPEC.rel(e.path))
@@ -69,7 +71,11 @@ def test_fast_and_reference_validators_agree_on_every_example(example):
     doc = jsonfile.load(example.path)
     fast = validation._fast(SPEC._resolved_root, example.kind, example.version)
     reference = validation.validator(example.kind, example.version, SPEC)
-    assert fast.is_valid(doc) == reference.is_valid(doc) == example.valid
+    assert fast.is_valid(doc) == reference.is_valid(doc)
+    if example.valid:
+        assert fast.is_valid(doc)
+    else:  # invalid by the schema, or (placement rules) by meaning only
+        assert fast.is_valid(doc) == (examples.expectation(example, SPEC)["rule"] in SEMANTIC_RULES)
 
 
 @pytest.mark.parametrize("version", SPEC.versions)
@@ -245,4 +251,4 @@ def test_an_installed_wheel_carries_the_schemas(tmp_path):
     assert result.returncode == 0, result.stderr
     file_line, schemas_line = result.stdout.splitlines()[:2]
     assert file_line.startswith(str(site)) and schemas_line == f"{site}/imgspec/schemas"
-    assert "5 record(s) checked: all valid" in result.stderr
+    assert f"{len(SPEC.versions)} record(s) checked: all valid" in result.stderr

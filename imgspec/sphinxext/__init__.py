@@ -13,6 +13,8 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-upgrade-modes``     every step with its mode
 ``imgspec-diff OLD NEW``      the classified schema changes of a step, with the rules covering them
 ``imgspec-changelog``         one section per version, generated from the diffs
+``imgspec-placement PATH``    who replicates what under a placement policy example
+``imgspec-placement-rules``   the semantic rules of placement policies
 
 Every file shown is recorded.  When the build ends, any schema or example that
 no page shows is reported (an orphan), any example whose validation disagreed
@@ -87,6 +89,9 @@ def _finished(app, exc):
 
 def setup(app):
     app.add_config_value("imgspec_root", "", "env", types=[str])
+    from .placement import PlacementDirective, PlacementRulesDirective
+    app.add_directive("imgspec-placement", PlacementDirective)
+    app.add_directive("imgspec-placement-rules", PlacementRulesDirective)
     from .review import ChangelogDirective, DiffDirective
     from .upgrades import UpgradeModesDirective, UpgradeStepDirective
     app.add_directive("imgspec-diff", DiffDirective)

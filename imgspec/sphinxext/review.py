@@ -20,7 +20,7 @@ def diff_nodes(directive: _Base, old: str, new: str, show_version: bool = False)
     except ProblemError as exc:
         directive.fail([str(p) for p in exc.problems])
         return []
-    rules = steps[old].rules if old in steps and steps[old].target == new else None
+    rules = steps[old].ruleset() if old in steps and steps[old].target == new else None
     _, _, changes = diff.diff(old, new, spec)
     rows = []
     for c in changes:
@@ -28,7 +28,7 @@ def diff_nodes(directive: _Base, old: str, new: str, show_version: bool = False)
             continue
         cover = ""
         if c.category in diff.NOT_COMPATIBLE:
-            n = diff.covering_rule(c, rules) if rules else None
+            n = diff.covering_rule(c, rules)
             cover = [nodes.reference("", "", nodes.Text(f"rule {n}"), internal=True,
                                      refuri=directive.site_link(f"format/upgrades/{old}-{new}.html"))] if n else [
                 nodes.strong(text="not covered")]

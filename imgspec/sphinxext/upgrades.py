@@ -81,6 +81,10 @@ class UpgradeStepDirective(_Base):
         rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.rules, 1)]
         out.append(para("The rules, applied in this order:"))
         out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
+        if step.store_rules:
+            rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.store_rules, 1)]
+            out.append(para("The store manifest's rules, applied when a store is upgraded:"))
+            out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
         return out
 
 

@@ -112,21 +112,31 @@ class Step:
     def rules(self) -> list[dict]:
         return self.data["rules"]
 
-    def is_new(self, pattern: str) -> bool:
+    @property
+    def store_rules(self) -> list[dict]:
+        """Rules for the store manifest (none when the manifest only changes its version)."""
+        return self.data.get("store_rules", [])
+
+    def ruleset(self) -> dict[str, list[dict]]:
+        return {"image": self.rules, "store": self.store_rules}
+
+    def is_new(self, pattern: str, kind: str = "image") -> bool:
         """Whether the field ``pattern`` names exists in the target but not in the source version."""
-        return (self.spec.field_schema(self.target, pattern) is not None
-                and self.spec.field_schema(self.source, pattern) is None)
+        return (self.spec.field_schema(self.target, pattern, kind) is not None
+                and self.spec.field_schema(self.source, pattern, kind) is None)
 
     # -- forward ------------------------------------------------------------
-    def apply(self, doc: dict, in_place: bool = False, order: bool = True, touched: list | None = None) -> dict:
-        """The record upgraded by this step (a new object unless ``in_place``), keys in schema order.
+    def apply(self, doc: dict, in_place: bool = False, order: bool = True, touched: list | None = None,
+              kind: str = "image") -> dict:
+        """The record (or, with ``kind="store"``, the manifest) upgraded by this step, keys in schema order.
 
-        ``touched``, when given, receives the token paths of every value set or removed.
+        A new object unless ``in_place``; ``touched``, when given, receives the token paths of
+        every value set or removed.
         """
         if not in_place:
             doc = json_copy(doc)
         note = touched.append if touched is not None else (lambda tokens: None)
-        for rule in self.rules:
+        for rule in self.ruleset()[kind]:
             op = rule["op"]
             if op == "add":
                 for tokens in ptr.expand(doc, rule["path"]):
@@ -172,13 +182,13 @@ class Step:
             else:
                 raise ValueError(f"unknown op {op!r} in {self.path}")
         doc["format_version"] = self.target
-        return canonical_order(doc, self.spec, self.target) if order else doc
+        return canonical_order(doc, self.spec, self.target, kind) if order else doc
 
     # -- backward (the proof that nothing is lost) ---------------------------
-    def revert(self, doc: dict) -> dict:
-        """The record this step's :meth:`apply` turned into ``doc``."""
+    def revert(self, doc: dict, kind: str = "image") -> dict:
+        """The record (or manifest) this step's :meth:`apply` turned into ``doc``."""
         doc = json_copy(doc)
-        for rule in reversed(self.rules):
+        for rule in reversed(self.ruleset()[kind]):
             op = rule["op"]
             if op == "add":
                 for tokens in ptr.expand(doc, rule["path"]):
@@ -186,7 +196,7 @@ class Step:
             elif op == "map":
                 if "inverse" in rule:
                     _apply_mapping(doc, rule["inverse"])
-                if self.is_new(rule["path"]):
+                if self.is_new(rule["path"], kind):
                     for tokens in ptr.expand(doc, rule["path"]):
                         ptr.remove(doc, tokens)
             elif op == "wrap":
@@ -208,7 +218,7 @@ class Step:
                             ptr.set_(doc, tokens, kept)
                             ptr.remove(doc, keep)
         doc["format_version"] = self.source
-        return canonical_order(doc, self.spec, self.source)
+        return canonical_order(doc, self.spec, self.source, kind)
 
 
 def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") -> dict:

@@ -26,6 +26,7 @@ from ..problems import Problem, ProblemError
 from ..spec import Spec, version_key
 from ..validation import detect_version, errors
 from . import upgrade
+from .rules import chain
 
 REPORT = "upgrade-report.jsonl"
 GENERATOR = "imgspec upgrade-store"
@@ -131,7 +132,12 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
             os.fsync(report.fileno())
     if durable:
         atomic.sync_dir(store / "records")
-    final = dict(manifest, format_version=target, upgrade_in_progress=None, generator=GENERATOR)
+    final = dict(manifest, upgrade_in_progress=None, generator=GENERATOR)
+    for step in chain(spec, current, target):
+        final = step.apply(final, kind="store")
+    broken = errors(final, "store", target, mpath, spec)
+    if broken:  # the store rules produced an invalid manifest: a defect in the spec, never written
+        raise ProblemError([Problem(mpath, p.pointer, "upgrade-produced-invalid", p.message) for p in broken])
     atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
     return outcome
 

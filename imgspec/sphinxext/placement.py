@@ -1,0 +1,45 @@
+"""Directives for the placement page: a policy as a responsibility table, and the semantic rules."""
+from __future__ import annotations
+
+from docutils import nodes
+
+from .. import examples as ex
+from .. import placement
+from .directives import _Base, _example_nodes
+from .nodes_util import para, table
+
+OTHER = {"image-service": "the store keeps one replica of each location",
+         "store": "the image service writes one location for it",
+         "none": "nothing is copied"}
+
+
+class PlacementDirective(_Base):
+    """``imgspec-placement PATH``: who replicates what under one policy file (validated, shown)."""
+
+    required_arguments = 1
+
+    def run(self):
+        path = self.path(self.arguments[0])
+        matches = [e for e in ex.record_examples(self.spec) if e.path.resolve() == path.resolve()]
+        if not matches:
+            raise self.error(f"{self.arguments[0]}: (root): not-an-example: a policy example is expected")
+        self.shown(path)
+        problems = ex.verdict(matches[0], self.spec)
+        policy = self.spec.load(path)
+        rows = []
+        for scope, label in (("within_site", "Replicas within a site"), ("across_sites", "Copies across sites")):
+            p = policy[scope]
+            rows.append([label, [nodes.strong(text=p["owner"])], str(p["copies"]), OTHER[p["owner"]]])
+        stores = [[site["name"], s["id"], s["type"], str(s["replicas"]), "yes" if s["spans_sites"] else "no"]
+                  for site in policy["sites"] for s in site["stores"]]
+        out = [table(["Scope", "Owner", "Copies", "The other party"], rows, [14, 10, 5, 30]),
+               table(["Site", "Store", "Driver", "Replicas kept by the store", "Spans sites"], stores, [10, 12, 6, 10, 6])]
+        out += _example_nodes(self, matches[0], problems)
+        return out
+
+
+class PlacementRulesDirective(_Base):
+    """The semantic rules the placement check enforces, from ``imgspec.placement.RULES``."""
+
+    def run(self):
+        return [table(["Rule", "Refused when"], [[f"`{k}`", v] for k, v in placement.RULES.items()], [12, 60])]
