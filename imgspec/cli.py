@@ -7,6 +7,7 @@
     imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable)
     imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
     imgspec release VERSION            freeze a draft: lock its files by content hash
+    imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
 
 Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 0 all valid, 1 something invalid, 2 unusable input or usage.
@@ -185,6 +186,47 @@ def cmd_diff(args) -> int:
     return INVALID if bad else OK
 
 
+def cmd_placement(args) -> int:
+    """A policy file, a manifest with one, or a store directory (then its records too)."""
+    from pathlib import Path
+
+    from . import jsonfile, placement
+    from .upgrade.store import record_files
+    source = Path(args.source)
+    records = list(args.records)
+    name = str(source)
+    if source.is_dir():
+        records += [str(p) for p in record_files(source)]
+        source = source / "manifest.json"
+        name = str(source)
+    doc = jsonfile.load(source, display=name)
+    at = ""
+    if isinstance(doc, dict) and doc.get("kind") == "imgspec.store":
+        problems = validation.check(doc, name)
+        doc, at = doc.get("placement"), "/placement"
+        if not problems and doc is None:
+            print(f"{name}: /placement: placement: the store declares no placement policy", file=sys.stderr)
+            return INVALID
+    else:
+        problems = validation.errors(doc, "placement", Spec.default().latest, name)
+    if not problems:
+        problems = placement.check_policy(doc, name, at)
+    for rec in records if not problems else []:
+        try:
+            record = jsonfile.load(rec, display=rec)
+        except ProblemError as exc:
+            problems += exc.problems
+            continue
+        found = validation.check(record, rec)
+        problems += found or placement.check_record(record, doc, rec)
+    for p in problems:
+        print(p)
+    if not args.quiet:
+        print(f"placement: policy and {len(records)} record(s) checked: "
+              + ("no problem" if not problems else f"{len(problems)} problem(s)"), file=sys.stderr)
+    return exit_status(problems) if problems else OK
+
+
 def cmd_release(args) -> int:
     from . import release
     entry = release.release(args.version)
@@ -222,6 +264,11 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")
     d.add_argument("--markdown", action="store_true", help="a table for a review comment")
     d.set_defaults(func=cmd_diff)
+    pl = sub.add_parser("placement", help="check who replicates what: a policy and records against it")
+    pl.add_argument("source", metavar="SOURCE", help="a placement policy file, a store manifest or a store folder")
+    pl.add_argument("records", nargs="*", metavar="RECORD")
+    pl.add_argument("-q", "--quiet", action="store_true")
+    pl.set_defaults(func=cmd_placement)
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version")
     rl.set_defaults(func=cmd_release)

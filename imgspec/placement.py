@@ -52,10 +52,11 @@ def check_policy(policy: dict, source: str = "<policy>", at: str = "") -> list[P
     def bad(pointer, rule, message):
         out.append(Problem(source, at + pointer, rule, message))
 
-    seen = Counter(store["id"] for _, _, store in _stores(policy))
+    seen: set[str] = set()
     for pointer, _, store in _stores(policy):
-        if seen[store["id"]] > 1:
-            bad(pointer + "/id", "duplicate-store", f"store {store['id']!r} is declared {seen[store['id']]} times")
+        if store["id"] in seen:
+            bad(pointer + "/id", "duplicate-store", f"store {store['id']!r} is declared again")
+        seen.add(store["id"])
     within, across = policy["within_site"], policy["across_sites"]
     for pointer, site, store in _stores(policy):
         if within["owner"] == "image-service" and store["replicas"] > 1:
