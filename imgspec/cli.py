@@ -8,6 +8,7 @@
     imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
     imgspec release VERSION            freeze a draft: lock its files by content hash
     imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
+    imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
 
 Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 0 all valid, 1 something invalid, 2 unusable input or usage.
@@ -227,6 +228,31 @@ def cmd_placement(args) -> int:
     return exit_status(problems) if problems else OK
 
 
+def cmd_sizing(args) -> int:
+    from . import sizing
+    spec = Spec.default()
+    dep = spec.load("schemas/sizing/deployment.json")
+    images = args.images if args.images is not None else dep["images"]
+    average = args.average_size if args.average_size is not None else dep["average_data_bytes"]
+    if args.copies is not None:
+        copies = args.copies
+    else:
+        from . import jsonfile
+        copies = sizing.physical_copies(jsonfile.load(spec.root / dep["placement"]))
+    sizes = sizing.per_version(spec, images=args.corpus)
+    print(f"{'version':8} {'mean B/image':>13} {'median':>8} {'p95':>8} {'change':>8} {'metadata':>12}  "
+          f"{'total for ' + format(images, ',') + ' images':>24}")
+    prev = None
+    for s in sizes:
+        change = f"{sizing.growth(prev, s):+.1f}%" if prev else ""
+        total = sizing.total_bytes(images, average, copies, s.mean)
+        print(f"{s.version:8} {s.mean:13,.0f} {s.median:8,.0f} {s.p95:8,} {change:>8} "
+              f"{sizing.human(images * s.mean):>12}  {sizing.human(total):>24}")
+        prev = s
+    print(f"(average data {sizing.human(average)}, {copies} physical copies each)", file=sys.stderr)
+    return OK
+
+
 def cmd_release(args) -> int:
     from . import release
     entry = release.release(args.version)
@@ -269,6 +295,12 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("records", nargs="*", metavar="RECORD")
     pl.add_argument("-q", "--quiet", action="store_true")
     pl.set_defaults(func=cmd_placement)
+    sz = sub.add_parser("sizing", help="metadata bytes per image per version, and storage totals")
+    sz.add_argument("--images", type=int, help="images in the deployment (default: the reference deployment)")
+    sz.add_argument("--average-size", type=int, metavar="BYTES", help="average data size of an image")
+    sz.add_argument("--copies", type=int, help="physical copies of each image's data (default: from the placement policy)")
+    sz.add_argument("--corpus", type=int, help="images in the generated corpus (default: the distributions file)")
+    sz.set_defaults(func=cmd_sizing)
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version")
     rl.set_defaults(func=cmd_release)

@@ -15,6 +15,7 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-changelog``         one section per version, generated from the diffs
 ``imgspec-placement PATH``    who replicates what under a placement policy example
 ``imgspec-placement-rules``   the semantic rules of placement policies
+``imgspec-sizing``            metadata cost per version and storage totals, computed at build time
 
 Every file shown is recorded.  When the build ends, any schema or example that
 no page shows is reported (an orphan), any example whose validation disagreed
@@ -92,6 +93,8 @@ def setup(app):
     from .placement import PlacementDirective, PlacementRulesDirective
     app.add_directive("imgspec-placement", PlacementDirective)
     app.add_directive("imgspec-placement-rules", PlacementRulesDirective)
+    from .sizing import SizingDirective
+    app.add_directive("imgspec-sizing", SizingDirective)
     from .review import ChangelogDirective, DiffDirective
     from .upgrades import UpgradeModesDirective, UpgradeStepDirective
     app.add_directive("imgspec-diff", DiffDirective)
