@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+GLANCE_VENV := .venv-glance
+GLANCE_STAMP := $(GLANCE_VENV)/.installed
 SPHINXOPTS ?=
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
@@ -22,10 +24,16 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
+# Real Glance (conformance and SQL tests) in a venv of its own: its pins differ from the docs stack.
+$(GLANCE_STAMP): requirements-glance.txt
+	test -x $(GLANCE_VENV)/bin/python || $(PYTHON) -m venv $(GLANCE_VENV)
+	$(GLANCE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-glance.txt
+	touch $@
+
 html: $(STAMP)
 	$(SPHINXBUILD) -b html $(SPHINXFLAGS) _build/html
 
-test: $(STAMP)
+test: $(STAMP) $(GLANCE_STAMP)
 	$(PY) -m pytest
 
 serve: $(STAMP)
@@ -38,4 +46,4 @@ clean:
 	rm -rf _build
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(GLANCE_VENV)

@@ -9,6 +9,7 @@
     imgspec release VERSION            freeze a draft: lock its files by content hash
     imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
     imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
+    imgspec conformance --endpoint URL  check a live Images API v2 endpoint against the spec
 
 Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 0 all valid, 1 something invalid, 2 unusable input or usage.
@@ -253,6 +254,23 @@ def cmd_sizing(args) -> int:
     return OK
 
 
+def cmd_conformance(args) -> int:
+    from . import conformance
+    headers = conformance.default_headers(args.project)
+    for h in args.header:
+        name, _, value = h.partition(":")
+        if not value:
+            print(f"imgspec conformance: --header {h!r}: write NAME: VALUE", file=sys.stderr)
+            return UNUSABLE
+        headers[name.strip()] = value.strip()
+    report = conformance.conform(args.endpoint, headers)
+    for line in report.mismatches:
+        print(line)
+    print(f"conformance: {report.exchanges} exchanges over {len(report.operations)} operations, "
+          f"{len(report.mismatches)} mismatch(es)", file=sys.stderr)
+    return OK if report.ok else INVALID
+
+
 def cmd_release(args) -> int:
     from . import release
     entry = release.release(args.version)
@@ -301,6 +319,11 @@ def parser() -> argparse.ArgumentParser:
     sz.add_argument("--copies", type=int, help="physical copies of each image's data (default: from the placement policy)")
     sz.add_argument("--corpus", type=int, help="images in the generated corpus (default: the distributions file)")
     sz.set_defaults(func=cmd_sizing)
+    cf = sub.add_parser("conformance", help="check a live Images API v2 endpoint against the spec")
+    cf.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:9292")
+    cf.add_argument("--project", default="7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b", help="X-Project-Id of the caller")
+    cf.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="add or replace a request header")
+    cf.set_defaults(func=cmd_conformance)
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version")
     rl.set_defaults(func=cmd_release)

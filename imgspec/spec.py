@@ -110,8 +110,8 @@ class Spec:
         return [k for k in RECORD_KINDS if (self.schemas / "record" / version / f"{k}.json").is_file()]
 
     def schema_files(self) -> list[Path]:
-        """JSON Schemas: the record schemas and every ``*.schema.json`` (the rest is data)."""
-        record = set((self.schemas / "record").rglob("*.json"))
+        """JSON Schemas: the record and service schemas and every ``*.schema.json`` (the rest is data)."""
+        record = set((self.schemas / "record").rglob("*.json")) | set((self.schemas / "service").glob("*.json"))
         return sorted(record | set(self.schemas.rglob("*.schema.json")))
 
     def upgrade_files(self) -> list[Path]:

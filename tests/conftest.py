@@ -33,3 +33,14 @@ def sphinx_build(outdir: Path, root: Path | None = None, *extra: str) -> subproc
     if root is not None:
         cmd[4:4] = ["-D", f"imgspec_root={root}"]
     return subprocess.run(cmd + list(extra), capture_output=True, text=True, cwd=ROOT)
+
+
+@pytest.fixture(scope="session")
+def glance(tmp_path_factory):
+    """A real Glance API server on loopback, for the whole session."""
+    from glance_live import GlanceServer
+    server = GlanceServer(tmp_path_factory.mktemp("glance") / "server")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()

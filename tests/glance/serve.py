@@ -1,0 +1,78 @@
+"""Serve a real Glance Images API on loopback (run with Glance's own Python, not the docs stack's).
+
+    python serve.py WORKDIR PORT
+
+WORKDIR gets the configuration (SQLite database, file store, a paste pipeline that
+trusts identity headers instead of Keystone), the database is created with
+``glance-manage db_sync``, and ``glance.wsgi.api:application`` is served by a threaded
+wsgiref server on 127.0.0.1:PORT until the process is stopped.  The recipe follows
+shared/reference/glance-live.md.
+"""
+import os
+import shutil
+import socketserver
+import subprocess
+import sys
+from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+PIPELINE = """
+[composite:glance-api-trustedheaders]
+paste.composite_factory = glance.api:root_app_factory
+/: api
+/healthcheck: healthcheck
+"""
+
+
+def configure(work: Path) -> Path:
+    etc = work / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    for sub in ("images", "staging", "tasks"):
+        (work / sub).mkdir(exist_ok=True)
+    paste = (Path(sys.prefix) / "etc" / "glance" / "glance-api-paste.ini").read_text()
+    paste = paste.replace("[composite:api]\n", "[composite:api]\n"
+                          "trustedheaders = cors http_proxy_to_wsgi versionnegotiation context rootapp\n", 1)
+    (etc / "glance-api-paste.ini").write_text(paste + PIPELINE)
+    (etc / "glance-api.conf").write_text(f"""[DEFAULT]
+enabled_backends = fs:file
+log_file = {work}/glance-api.log
+[paste_deploy]
+flavor = trustedheaders
+[database]
+connection = sqlite:///{work}/glance.sqlite
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = {work}/images/
+[os_glance_staging_store]
+filesystem_store_datadir = {work}/staging/
+[os_glance_tasks_store]
+filesystem_store_datadir = {work}/tasks/
+""")
+    return etc
+
+
+class ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def main() -> None:
+    work, port = Path(sys.argv[1]).resolve(), int(sys.argv[2])
+    etc = configure(work)
+    manage = shutil.which("glance-manage", path=str(Path(sys.executable).parent))
+    subprocess.run([manage, "--config-file", str(etc / "glance-api.conf"), "db_sync"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["OS_GLANCE_CONFIG_DIR"] = str(etc)
+    from glance.wsgi.api import application
+    server = make_server("127.0.0.1", port, application, server_class=ThreadingServer, handler_class=QuietHandler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
