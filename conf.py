@@ -10,7 +10,9 @@ author = "The imgspec authors"
 copyright = "2026, the imgspec authors"
 release = version = "0.1"
 
-extensions = ["myst_parser", "sphinx_copybutton", "imgspec.sphinxext"]
+extensions = ["myst_parser", "sphinx_copybutton", "sphinxcontrib.httpdomain", "sphinxcontrib.openapi",
+              "imgspec.sphinxext"]
+openapi_default_renderer = "httpdomain"
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build"]
 myst_enable_extensions = ["colon_fence", "deflist"]
@@ -24,3 +26,4 @@ html_title = "imgspec: Images API 2.0 and Image Record Format"
 html_static_path = [str(ROOT / "docs" / "_static")]
 html_baseurl = "https://imgspec.example/"
 copybutton_selector = "div.highlight pre"
+smartquotes = False  # show file names and JSON exactly as written

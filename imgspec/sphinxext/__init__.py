@@ -16,6 +16,7 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-placement PATH``    who replicates what under a placement policy example
 ``imgspec-placement-rules``   the semantic rules of placement policies
 ``imgspec-sizing``            metadata cost per version and storage totals, computed at build time
+``imgspec-openapi TAG``       the API operations of a tag (sphinxcontrib-openapi) with their validated examples
 
 Every file shown is recorded.  When the build ends, any schema or example that
 no page shows is reported (an orphan), any example whose validation disagreed
@@ -61,6 +62,7 @@ def all_shown_candidates(spec: Spec) -> set[str]:
     """Every file that some page must show: schemas, mappings, releases and examples."""
     files = {spec.rel(p) for p in spec.schemas.rglob("*.json")}
     files |= {spec.rel(p) for p in spec.examples.rglob("*.json") if not p.name.endswith(".expect.json")}
+    files |= {spec.rel(p) for p in (spec.schemas / "api").glob("*.json")}
     return files
 
 
@@ -93,6 +95,8 @@ def setup(app):
     from .placement import PlacementDirective, PlacementRulesDirective
     app.add_directive("imgspec-placement", PlacementDirective)
     app.add_directive("imgspec-placement-rules", PlacementRulesDirective)
+    from .apipages import OpenApiDirective
+    app.add_directive("imgspec-openapi", OpenApiDirective)
     from .sizing import SizingDirective
     app.add_directive("imgspec-sizing", SizingDirective)
     from .review import ChangelogDirective, DiffDirective

@@ -60,7 +60,7 @@ def default_text(node: dict) -> str:
 
 def rows(schema: dict):
     """(name, node, required) for each field; nested object fields as dotted names."""
-    if schema.get("type") != "object" or "properties" not in schema:
+    if "properties" not in schema:
         yield "(value)", schema, True
         return
     required = set(schema.get("required", []))

@@ -1,0 +1,77 @@
+"""API pages: each operation rendered by sphinxcontrib-openapi (httpdomain), then its example files.
+
+``.. imgspec-openapi:: TAG`` (in an .rst page) renders every operation of the tag in
+document order.  The document is bundled first (references to other files inlined from
+the local registry), so the renderer never resolves a URL.  After each operation its
+examples from ``examples/api/<operationId>/`` are shown and validated; an example that
+does not validate fails the build, as record examples do.
+"""
+from __future__ import annotations
+
+import copy
+
+from docutils import nodes
+from docutils.parsers.rst import directives as rst
+from sphinxcontrib.openapi.renderers import HttpdomainRenderer
+
+from .. import api
+from ..problems import ProblemError
+from .directives import _Base
+from .nodes_util import inline, para
+
+
+class OpenApiDirective(_Base):
+    required_arguments = 1
+    final_argument_whitespace = True
+    option_spec = {"document": rst.unchanged}
+
+    def run(self):
+        tag = self.arguments[0]
+        spec = self.spec
+        self.shown(spec.root / api.DOCUMENT)
+        try:
+            bundled = api.bundled(spec)
+            examples = api.api_examples(spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        out: list[nodes.Node] = []
+        for path, item in bundled["paths"].items():
+            for method in api.METHODS:
+                op = item.get(method)
+                if not op or tag not in op.get("tags", []):
+                    continue
+                one = {"openapi": bundled["openapi"], "info": bundled["info"], "components": bundled["components"],
+                       "paths": {path: {"parameters": copy.deepcopy(item.get("parameters", [])), method: copy.deepcopy(op)}}}
+                renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
+                out += renderer.render(one)
+                out += self.examples(op["operationId"], [e for e in examples if e.operation_id == op["operationId"]])
+        if not out:
+            raise self.error(f"{api.DOCUMENT}: /tags: no-operations: no operation is tagged {tag!r}")
+        return out
+
+    def examples(self, operation_id: str, found: list[api.ApiExample]) -> list[nodes.Node]:
+        box = nodes.container(classes=["imgspec-api-examples"])
+        if not found:
+            box += para(f"`{operation_id}` has no JSON body to show.")
+            return [box]
+        box += nodes.rubric(text=f"Examples of {operation_id}")
+        for e in found:
+            self.shown(e.path)
+            text = e.path.read_text(encoding="utf-8")
+            what = "request body" if e.part == "request" else f"{e.status} response body"
+            if e.media:
+                what += f" ({e.media})"
+            if e.valid:
+                caption = f"{e.path.name}: {what}"
+            else:
+                exp = self.spec.load(e.expect_path)
+                caption = f"{e.path.name}: invalid {what}; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: {exp['description']}"
+            wrapper = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+            wrapper += nodes.caption("", "", *inline(caption))
+            wrapper += nodes.literal_block(text, text, language="json")
+            box += wrapper
+            problems = api.example_verdict(e, self.spec)
+            if problems:
+                self.fail(problems)
+        return [box]
