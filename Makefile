@@ -11,10 +11,11 @@ STAMP := $(VENV)/.installed
 GLANCE_VENV := .venv-glance
 GLANCE_STAMP := $(GLANCE_VENV)/.installed
 SPHINXOPTS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test serve bench linkcheck clean clean-venv setup
+.PHONY: html test serve bench linkcheck clean clean-venv setup chromium
 
 setup: $(STAMP)
 
@@ -33,8 +34,17 @@ $(GLANCE_STAMP): requirements-glance.txt
 html: $(STAMP)
 	$(SPHINXBUILD) -b html $(SPHINXFLAGS) _build/html
 
-test: $(STAMP) $(GLANCE_STAMP)
+# The browser test drives Debian's chromium (Playwright never downloads a browser of its own).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium for the browser test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) $(GLANCE_STAMP) chromium
 	$(PY) -m pytest
+
+linkcheck: html
+	$(PY) -m imgspec.linkcheck _build/html
 
 serve: $(STAMP)
 	$(VENV)/bin/sphinx-autobuild -c . docs _build/html --watch schemas --watch examples --watch imgspec

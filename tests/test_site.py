@@ -78,3 +78,19 @@ def test_an_orphan_file_breaks_the_build(spec_copy, tmp_path):
     result = sphinx_build(tmp_path / "out", spec_copy.root)
     assert result.returncode != 0
     assert "examples/record/2.2/image/stray.json: (root): orphan: no page shows this file" in result.stderr
+
+
+def test_internal_links_are_not_broken(site):
+    from imgspec import linkcheck
+    problems, count = linkcheck.check(site)
+    assert count >= 2000
+    assert [str(p) for p in problems] == []
+
+
+def test_linkcheck_finds_a_broken_link_and_anchor(tmp_path):
+    from imgspec import linkcheck
+    (tmp_path / "index.html").write_text('<a href="missing.html">x</a><a href="#nowhere">y</a><p id="here"></p>'
+                                         '<a href="#here">z</a><a href="https://example.com/">ext</a>')
+    problems, count = linkcheck.check(tmp_path)
+    assert count == 3
+    assert [p.rule for p in problems] == ["broken-link", "broken-anchor"]

@@ -235,7 +235,18 @@ class ReleaseDirective(_Base):
         admon += nodes.title(text=f"Format {r.version}: {r.status}")
         admon += para(f"{r.title}. {r.summary}")
         admon += para(f"Glance era: {r.glance}. {note}")
-        return [admon]
+        nav = nodes.paragraph(classes=["imgspec-version-nav"])
+        nav += nodes.Text("All versions: ")
+        for i, other in enumerate(reversed(self.spec.releases)):
+            if i:
+                nav += nodes.Text(" · ")
+            label = other.version + (" (draft)" if other.status == "draft" else "")
+            if other.version == r.version:
+                nav += nodes.strong(text=label)
+            else:
+                nav += nodes.reference("", "", nodes.Text(label), internal=True,
+                                       refuri=self.site_link(f"format/{other.version}.html"))
+        return [admon, nav]
 
 
 DIRECTIVES = {

@@ -1,0 +1,117 @@
+"""The published site as a reader meets it: Playwright driving Debian's chromium, headless.
+
+Screenshots go to _build/screenshots/.  Chromium comes from Debian (`make test` installs the
+package `chromium` when it is missing); Playwright never downloads a browser of its own.
+"""
+import functools
+import http.server
+import json
+import shutil
+import socketserver
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, sphinx_build
+
+pytestmark = pytest.mark.browser
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+SHOTS = ROOT / "_build" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("browser-site")
+    result = sphinx_build(out)
+    assert result.returncode == 0, result.stderr
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    handler.log_message = lambda *args: None
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def page(site):
+    from playwright.sync_api import sync_playwright
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1360, "height": 900})
+        yield page
+        browser.close()
+
+
+def shot(page, name):
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+    assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_home_page_says_where_to_start(page, site):
+    page.goto(site + "/index.html")
+    assert page.title().startswith("imgspec")
+    text = page.inner_text("article")
+    for word in ("Readers", "Implementers", "Reviewers"):
+        assert word in text
+    shot(page, "01-home")
+
+
+def test_an_api_operation_is_rendered_with_its_examples(page, site):
+    page.goto(site + "/api/images.html")
+    assert page.locator("dt.sig", has_text="/v2/images").count() >= 2
+    assert "Examples of createImage" in page.inner_text("article")
+    assert page.locator("div.highlight-json pre").count() >= 3
+    assert "<dt" not in page.inner_text("article") and ".. http:" not in page.inner_text("article")  # no raw markup
+    shot(page, "02-api-images")
+
+
+def test_a_format_page_shows_fields_and_version_navigation(page, site):
+    page.goto(site + "/format/2.3.html")
+    assert page.locator("table.imgspec-fields").count() >= 4
+    assert "os_hash_value" in page.inner_text("table.imgspec-fields >> nth=0")
+    shot(page, "03-format-2.3")
+    page.click("p.imgspec-version-nav >> text=2.4 (draft)")
+    page.wait_for_url("**/format/2.4.html")
+    assert "Format 2.4: draft" in page.inner_text("article")
+    page.click(".sidebar-tree a:has-text('Format 1.0: the 1.x-era record')")
+    page.wait_for_url("**/format/1.0.html")
+    assert "is_public" in page.inner_text("article")
+    shot(page, "04-format-1.0")
+
+
+def test_search_finds_the_spec(page, site):
+    page.goto(site + "/search.html?q=visibility")
+    page.wait_for_selector("ul.search li", timeout=20_000)
+    assert page.locator("ul.search li").count() >= 5
+    shot(page, "05-search")
+
+
+def test_a_schema_downloads_and_parses(page, site):
+    page.goto(site + "/format/2.2.html")
+    link = page.locator("a[href$='schemas/record/2.2/image.json']").first
+    assert link.inner_text() == "image.json"
+    href = link.get_attribute("href")
+    response = page.request.get(site + "/format/" + href)
+    assert response.ok
+    schema = json.loads(response.body())
+    assert schema["$id"] == "https://imgspec.example/schemas/record/2.2/image.json"
+    assert response.url.endswith("/schemas/record/2.2/image.json")  # published at its $id's path
+
+
+def test_copy_buttons_are_there(page, site):
+    page.goto(site + "/format/2.2.html")
+    assert page.locator("button.copybtn").count() >= 10
+
+
+def test_placement_and_sizing_pages_read_well(page, site):
+    page.goto(site + "/format/placement.html")
+    assert "never both" in page.inner_text("article")
+    shot(page, "06-placement")
+    page.goto(site + "/format/sizing.html")
+    assert "Upgrading from 1.0 to 2.0 adds about" in page.inner_text("article")
+    shot(page, "07-sizing")
