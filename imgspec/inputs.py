@@ -23,8 +23,12 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
         if raw == "-":
             yield raw, None, []
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                           and not p.name.endswith(".expect.json"))
+            if (path / "manifest.json").is_file() and (path / "records").is_dir():
+                # a directory store: its manifest and records, not the reports beside them
+                found = [path / "manifest.json", *sorted((path / "records").glob("*.json"))]
+            else:
+                found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                               and not p.name.endswith(".expect.json"))
             for p in found:
                 yield str(p), p, []
         elif path.exists():

@@ -44,3 +44,14 @@ def glance(tmp_path_factory):
     server.start()
     yield server
     server.stop()
+
+
+MIN_TESTS = 950  # the whole suite; a collection that silently lost modules or parameters fails
+
+
+def pytest_collection_finish(session):
+    config = session.config
+    whole = not config.option.keyword and not config.option.markexpr and \
+        all(Path(a).resolve() == ROOT / "tests" for a in config.args)
+    if whole and len(session.items) < MIN_TESTS:
+        raise pytest.UsageError(f"only {len(session.items)} tests collected; the whole suite has at least {MIN_TESTS}")

@@ -27,14 +27,14 @@ paste.composite_factory = glance.api:root_app_factory
 def configure(work: Path) -> Path:
     etc = work / "etc"
     etc.mkdir(parents=True, exist_ok=True)
-    for sub in ("images", "staging", "tasks"):
+    for sub in ("images", "images2", "staging", "tasks"):
         (work / sub).mkdir(exist_ok=True)
     paste = (Path(sys.prefix) / "etc" / "glance" / "glance-api-paste.ini").read_text()
     paste = paste.replace("[composite:api]\n", "[composite:api]\n"
                           "trustedheaders = cors http_proxy_to_wsgi versionnegotiation context rootapp\n", 1)
     (etc / "glance-api-paste.ini").write_text(paste + PIPELINE)
     (etc / "glance-api.conf").write_text(f"""[DEFAULT]
-enabled_backends = fs:file
+enabled_backends = fs:file, fs2:file
 log_file = {work}/glance-api.log
 [paste_deploy]
 flavor = trustedheaders
@@ -44,6 +44,8 @@ connection = sqlite:///{work}/glance.sqlite
 default_backend = fs
 [fs]
 filesystem_store_datadir = {work}/images/
+[fs2]
+filesystem_store_datadir = {work}/images2/
 [os_glance_staging_store]
 filesystem_store_datadir = {work}/staging/
 [os_glance_tasks_store]
