@@ -10,6 +10,7 @@
     imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
     imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
     imgspec conformance --endpoint URL  check a live Images API v2 endpoint against the spec
+    imgspec export-sql DB_URL OUT_DIR  a Glance database (read-only) as a record store of the newest format
 
 Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 0 all valid, 1 something invalid, 2 unusable input or usage.
@@ -26,7 +27,8 @@ from .spec import Spec
 OK, INVALID, UNUSABLE = 0, 1, 2
 UNUSABLE_RULES = {"malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
                   "duplicate-key", "non-finite-number", "unknown-version", "unknown-kind", "newer-store",
-                  "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step"}
+                  "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step",
+                  "unknown-revision", "layout-mismatch", "unusable-database", "out-not-empty", "missing-dependency"}
 
 
 def exit_status(problems) -> int:
@@ -37,8 +39,12 @@ def exit_status(problems) -> int:
 def cmd_check(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     _, problems = registry.build(spec)
-    from . import release
+    from . import release, sqlbinding
     problems += release.check(spec)
+    try:
+        problems += sqlbinding.Binding(spec).problems()
+    except ProblemError as exc:
+        problems += exc.problems
     lines = [str(p) for p in problems]
     cases = examples.record_examples(spec)
     if not problems:
@@ -140,25 +146,46 @@ def cmd_read(args) -> int:
     return OK
 
 
+class ProgressBar:
+    """A tqdm bar on standard error for long runs on a terminal (1,000 items or more); silent otherwise."""
+
+    def __init__(self, unit: str, quiet: bool):
+        self.unit, self.quiet, self.bar = unit, quiet, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None and total >= 1000 and sys.stderr.isatty() and not self.quiet:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit=self.unit, file=sys.stderr)
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_upgrade_store(args) -> int:
     from .upgrade.store import upgrade_store
-    bar = None
-
-    def progress(done, total):
-        nonlocal bar
-        if bar is None and total >= 1000 and sys.stderr.isatty() and not args.quiet:
-            from tqdm import tqdm
-            bar = tqdm(total=total, unit="record", file=sys.stderr)
-        if bar is not None:
-            bar.update(1)
-
-    try:
+    with ProgressBar("record", args.quiet) as progress:
         outcome = upgrade_store(args.store, args.to, durable=not args.no_fsync, progress=progress)
-    finally:
-        if bar is not None:
-            bar.close()
     if not args.quiet:
         print(outcome.summary(), file=sys.stderr)
+    return OK
+
+
+def cmd_export_sql(args) -> int:
+    from .sqlexport import InvalidRecords, export
+    try:
+        with ProgressBar("image", args.quiet) as progress:
+            summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress)
+    except InvalidRecords as exc:
+        print(exc, file=sys.stderr)
+        return INVALID
+    if not args.quiet:
+        print(summary.text(), file=sys.stderr)
     return OK
 
 
@@ -324,6 +351,14 @@ def parser() -> argparse.ArgumentParser:
     cf.add_argument("--project", default="7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b", help="X-Project-Id of the caller")
     cf.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="add or replace a request header")
     cf.set_defaults(func=cmd_conformance)
+    ex = sub.add_parser("export-sql", help="read a Glance database (read-only) into a new record store")
+    ex.add_argument("database", metavar="DB_URL", help="SQLAlchemy URL, e.g. sqlite:////var/lib/glance/glance.sqlite")
+    ex.add_argument("out", metavar="OUT_DIR", help="the store to create (must not exist, or be empty)")
+    ex.add_argument("--to", help="format version of the store (default: the newest)")
+    ex.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
+                    "not against power loss)")
+    ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    ex.set_defaults(func=cmd_export_sql)
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version")
     rl.set_defaults(func=cmd_release)

@@ -115,3 +115,15 @@ def test_placement_and_sizing_pages_read_well(page, site):
     page.goto(site + "/format/sizing.html")
     assert "Upgrading from 1.0 to 2.0 adds about" in page.inner_text("article")
     shot(page, "07-sizing")
+
+
+def test_the_sql_binding_is_reached_from_a_format_page(page, site):
+    page.goto(site + "/format/2.2.html")
+    page.click("article a:has-text('format 2.2 in SQL')")
+    page.wait_for_url("**/bindings/2.2.html")
+    text = page.inner_text("article")
+    assert "images.os_hidden" in text and "2024_1_contract01" in text and "CREATE TABLE image_locations" in text
+    shot(page, "08-binding-2.2")
+    page.click(".sidebar-tree a:has-text('Format 1.0 in SQL')")
+    page.wait_for_url("**/bindings/1.0.html")
+    assert "images.is_public" in page.inner_text("article")

@@ -94,3 +94,34 @@ def test_linkcheck_finds_a_broken_link_and_anchor(tmp_path):
     problems, count = linkcheck.check(tmp_path)
     assert count == 3
     assert [p.rule for p in problems] == ["broken-link", "broken-anchor"]
+
+
+def test_each_binding_page_shows_every_field_and_column_of_its_version(site, spec):
+    from imgspec import sqlbinding
+    binding = sqlbinding.load(spec)
+    for v in spec.versions:
+        html = (site / "bindings" / f"{v}.html").read_text()
+        native = binding.native(v)
+        if native != v:  # read via an older version: the page says which, and links its upgrade rules
+            via = binding.binding(v)["via"]
+            assert f'href="../format/upgrades/{via}-{v}.html"' in html and f'href="{via}.html"' in html, v
+            continue
+        for obj in binding.objects(v):
+            for f in binding.fields(obj, v):
+                assert f'<span class="pre">{f["field"]}</span>' in html, (v, f["field"])
+        for column in binding.unbound(v):
+            assert f'<span class="pre">{column}</span>' in html, (v, column)
+        from bs4 import BeautifulSoup
+        assert binding.layout_of(v).ddl().strip() in BeautifulSoup(html, "html.parser").get_text()
+
+
+def test_a_binding_that_misses_a_field_breaks_the_build(spec_copy, tmp_path):
+    path = spec_copy.schemas / "bindings" / "glance-sql.json"
+    data = json.loads(path.read_text())
+    data["objects"]["member"]["fields"] = [f for f in data["objects"]["member"]["fields"] if f["field"] != "can_share"]
+    path.write_text(json.dumps(data, indent=2))
+    result = sphinx_build(tmp_path / "out", spec_copy.root)
+    assert result.returncode != 0
+    assert ("schemas/bindings/glance-sql.json: /objects/member/fields: unbound-field: 2.2 member field "
+            "'can_share' has no binding") in result.stderr
+    assert "Traceback" not in result.stderr

@@ -16,6 +16,8 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-placement PATH``    who replicates what under a placement policy example
 ``imgspec-placement-rules``   the semantic rules of placement policies
 ``imgspec-sizing``            metadata cost per version and storage totals, computed at build time
+``imgspec-sql-binding VERSION`` where a version's fields are in Glance's SQL layout
+``imgspec-sql-overview``      the binding's conventions and layouts
 ``imgspec-openapi TAG``       the API operations of a tag (sphinxcontrib-openapi) with their validated examples
 
 Every file shown is recorded.  When the build ends, any schema or example that
@@ -97,6 +99,9 @@ def setup(app):
     app.add_directive("imgspec-placement-rules", PlacementRulesDirective)
     from .apipages import OpenApiDirective
     app.add_directive("imgspec-openapi", OpenApiDirective)
+    from .sqlbinding import SqlBindingDirective, SqlOverviewDirective
+    app.add_directive("imgspec-sql-binding", SqlBindingDirective)
+    app.add_directive("imgspec-sql-overview", SqlOverviewDirective)
     from .sizing import SizingDirective
     app.add_directive("imgspec-sizing", SizingDirective)
     from .review import ChangelogDirective, DiffDirective

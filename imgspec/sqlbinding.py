@@ -1,0 +1,254 @@
+"""The relational binding: record fields on Glance's SQL layouts, read from ``schemas/bindings/glance-sql.json``.
+
+A *layout* is the set of tables and columns a Glance database has at some migration
+revisions; a layout may be given as another layout plus changes (columns added,
+dropped, made NOT NULL), the way the migrations made it.  A *binding* says, for one
+format version, which layout holds it and which column (or which child rows) gives
+each record field.  Two versions may share a layout: the later one is then read
+``via`` the earlier one and its upgrade rules.
+
+Nothing here knows a column by name: every name comes from the data file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+
+from .problems import Problem, ProblemError
+from .spec import Spec
+
+FILE = "schemas/bindings/glance-sql.json"
+META = "schemas/bindings/binding.schema.json"
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    null: bool = True
+    default: str | None = None
+    primary_key: bool = False
+    references: str | None = None
+    note: str | None = None
+
+    def ddl(self) -> str:
+        out = f"{self.name} {self.type}"
+        if self.default is not None:
+            out += f" DEFAULT {self.default}"
+        if not self.null:
+            out += " NOT NULL"
+        return out
+
+
+@dataclass
+class Table:
+    name: str
+    columns: list[Column]
+    unique: list[list[str]] = field(default_factory=list)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+    def ddl(self) -> str:
+        lines = [c.ddl() for c in self.columns]
+        keys = [c.name for c in self.columns if c.primary_key]
+        if keys:
+            lines.append(f"PRIMARY KEY ({', '.join(keys)})")
+        lines += [f"UNIQUE ({', '.join(u)})" for u in self.unique]
+        lines += [f"FOREIGN KEY ({c.name}) REFERENCES {c.references.split('.')[0]} ({c.references.split('.')[1]})"
+                  for c in self.columns if c.references]
+        return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n);"
+
+
+@dataclass
+class Layout:
+    name: str
+    title: str
+    era: str
+    revision: dict
+    source: str
+    tables: dict[str, Table]
+    revision_table: Table
+
+    def ddl(self) -> str:
+        """CREATE TABLE statements of the layout, the revision table last."""
+        return "\n\n".join(t.ddl() for t in [*self.tables.values(), self.revision_table]) + "\n"
+
+    def columns(self) -> list[str]:
+        return [f"{t.name}.{c.name}" for t in self.tables.values() for c in t.columns]
+
+
+def _column(d: dict) -> Column:
+    return Column(d["name"], d["type"], d.get("null", True), d.get("default"), d.get("primary_key", False),
+                  d.get("references"), d.get("note"))
+
+
+class Binding:
+    """The data file, resolved: layouts with their full tables, bindings per version."""
+
+    def __init__(self, spec: Spec | None = None):
+        self.spec = spec or Spec.default()
+        self.data = self.spec.load(FILE)
+        self._check_shape()
+        self.layouts: dict[str, Layout] = {}
+        for d in self.data["layouts"]:
+            self.layouts[d["name"]] = self._resolve(d)
+        self.bindings = {b["version"]: b for b in self.data["bindings"]}
+
+    def _check_shape(self) -> None:
+        from jsonschema import Draft202012Validator
+        from .pointer import render
+        meta = self.spec.load(META)
+        problems = [Problem(FILE, render(e.absolute_path), str(e.validator), e.message)
+                    for e in Draft202012Validator(meta).iter_errors(self.data)]
+        if problems:
+            raise ProblemError(problems)
+
+    def _resolve(self, d: dict) -> Layout:
+        where = f"/layouts/{[x['name'] for x in self.data['layouts']].index(d['name'])}"
+        if "base" in d:
+            if d["base"] not in self.layouts:
+                raise ProblemError(Problem(FILE, f"{where}/base", "unknown-layout",
+                                           f"base layout {d['base']!r} is not defined before {d['name']!r}"))
+            base = self.layouts[d["base"]]
+            tables = {n: Table(n, [dataclasses.replace(c) for c in t.columns], [list(u) for u in t.unique])
+                      for n, t in base.tables.items()}
+        else:
+            tables = {}
+        for t in d.get("tables", []):
+            tables[t["name"]] = Table(t["name"], [_column(c) for c in t["columns"]], t.get("unique", []))
+        for i, ref in enumerate(d.get("drop", [])):
+            table, col = ref.split(".", 1)
+            if table not in tables or not tables[table].column(col):
+                raise ProblemError(Problem(FILE, f"{where}/drop/{i}", "unknown-column", f"{ref} is not in {d['base']}"))
+            tables[table].columns = [c for c in tables[table].columns if c.name != col]
+        for i, change in enumerate(d.get("add", [])):
+            if "name" in change:  # a whole table
+                tables[change["name"]] = Table(change["name"], [_column(c) for c in change["columns"]],
+                                               change.get("unique", []))
+            else:
+                if change["table"] not in tables:
+                    raise ProblemError(Problem(FILE, f"{where}/add/{i}/table", "unknown-table",
+                                               f"{change['table']} is not in {d.get('base')}"))
+                tables[change["table"]].columns += [_column(c) for c in change["columns"]]
+        for table, unique in d.get("unique", {}).items():
+            tables[table].unique = unique
+        for ref in d.get("not_null", []):
+            table, col = ref.split(".", 1)
+            tables[table].column(col).null = False
+        revision = next(t for t in self.data["revision_tables"] if t["name"] == d["revision"]["table"])
+        return Layout(d["name"], d["title"], d["era"], d["revision"], d["source"], tables,
+                      Table(revision["name"], [_column(c) for c in revision["columns"]]))
+
+    # -- per version ----------------------------------------------------------
+    def binding(self, version: str) -> dict:
+        self.spec.release(version)
+        if version not in self.bindings:
+            raise ProblemError(Problem(FILE, "/bindings", "unbound-version", f"no binding for format {version}"))
+        return self.bindings[version]
+
+    def native(self, version: str) -> str:
+        """The version whose fields are read from the columns (follows ``via``)."""
+        b = self.binding(version)
+        while "via" in b:
+            b = self.binding(b["via"])
+        return b["version"]
+
+    def layout_of(self, version: str) -> Layout:
+        return self.layouts[self.binding(version)["layout"]]
+
+    def native_for_layout(self, layout: str) -> str:
+        return next(b["version"] for b in self.data["bindings"] if b["layout"] == layout and "via" not in b)
+
+    def fields(self, obj: str, version: str) -> list[dict]:
+        """The field bindings of ``obj`` (image, location, member) that apply at a native ``version``."""
+        return [f for f in self.data["objects"][obj]["fields"] if version in f.get("versions", [version])]
+
+    def objects(self, version: str) -> list[str]:
+        """The image and the objects its rows are read as, at a native ``version``."""
+        return ["image"] + [f["rows"]["object"] for f in self.fields("image", version) if "object" in f.get("rows", {})]
+
+    def table_of(self, obj: str) -> str:
+        return self.data["objects"][obj]["table"]
+
+    def unbound(self, version: str) -> dict[str, str]:
+        """Columns of the version's layout that give no record field, each with why."""
+        native = self.native(version)
+        layout = self.layout_of(native)
+        bound = self.bound_columns(native)
+        why = dict(self.data["unbound"], **self.binding(native).get("unbound", {}))
+        return {c: why.get(c, "") for c in layout.columns() if c not in bound}
+
+    def bound_columns(self, version: str) -> set[str]:
+        out = set()
+        for obj in self.objects(version):
+            d = self.data["objects"][obj]
+            for f in self.fields(obj, version):
+                if "column" in f:
+                    out.add(f"{d['table']}.{f['column']}")
+                if "rows" in f:
+                    r = f["rows"]
+                    out |= {f"{r['table']}.{r[k]}" for k in ("key", "value") if k in r}
+        return out
+
+    # -- the checks the tests and the doc build run ---------------------------
+    def problems(self) -> list[Problem]:
+        out = []
+        for version in self.spec.versions:
+            if version not in self.bindings:
+                out.append(Problem(FILE, "/bindings", "unbound-version", f"format {version} has no binding"))
+        for i, b in enumerate(self.data["bindings"]):
+            where = f"/bindings/{i}"
+            if b["layout"] not in self.layouts:
+                out.append(Problem(FILE, f"{where}/layout", "unknown-layout", f"no layout {b['layout']!r}"))
+                continue
+            if "via" in b:
+                via = self.bindings.get(b["via"])
+                if not via or via["layout"] != b["layout"]:
+                    out.append(Problem(FILE, f"{where}/via", "via", f"{b['version']} is read via {b['via']}, "
+                                       "which must be bound to the same layout"))
+                continue
+            out += self._coverage(b["version"], self.layouts[b["layout"]], where)
+        return out
+
+    def _coverage(self, version: str, layout: Layout, where: str) -> list[Problem]:
+        out = []
+        for obj in self.objects(version):
+            d = self.data["objects"][obj]
+            schema_fields = set(self.spec.schema(obj, version).get("properties", {}))
+            bound = [f["field"] for f in self.fields(obj, version)]
+            table = layout.tables.get(d["table"])
+            for name in sorted(schema_fields - set(bound)):
+                out.append(Problem(FILE, f"/objects/{obj}/fields", "unbound-field",
+                                   f"{version} {obj} field {name!r} has no binding"))
+            for name in sorted(set(bound) - schema_fields):
+                out.append(Problem(FILE, f"/objects/{obj}/fields", "unknown-field",
+                                   f"{version} {obj} has no field {name!r}"))
+            for name in {n for n in bound if bound.count(n) > 1}:
+                out.append(Problem(FILE, f"/objects/{obj}/fields", "bound-twice",
+                                   f"{version} {obj} field {name!r} is bound twice"))
+            for f in self.fields(obj, version):
+                if "column" in f and (table is None or not table.column(f["column"])):
+                    out.append(Problem(FILE, f"/objects/{obj}/fields", "unknown-column",
+                                       f"{version} binds {obj}.{f['field']} to {d['table']}.{f['column']}, "
+                                       f"which layout {layout.name} lacks"))
+                if "rows" in f and f["rows"]["table"] not in layout.tables:
+                    out.append(Problem(FILE, f"/objects/{obj}/fields", "unknown-table",
+                                       f"{version} binds {obj}.{f['field']} to table {f['rows']['table']}, "
+                                       f"which layout {layout.name} lacks"))
+        for column, why in self.unbound(version).items():
+            if not why:
+                out.append(Problem(FILE, where, "unexplained-column",
+                                   f"{column} of layout {layout.name} gives no {version} field and no reason is given"))
+        return out
+
+
+@functools.lru_cache(maxsize=4)
+def _cached(root) -> Binding:
+    return Binding(Spec(root))
+
+
+def load(spec: Spec | None = None) -> Binding:
+    spec = spec or Spec.default()
+    return _cached(spec._resolved_root)

@@ -1,0 +1,344 @@
+"""``imgspec export-sql DB_URL OUT_DIR``: a Glance database, read through the binding, as a record store.
+
+1. Open the database read-only (SQLite: ``mode=ro``; others: one transaction that is
+   rolled back) and find its migration revision; refuse a revision the binding does
+   not list, and a database whose tables differ from the layout that revision names.
+2. Read the images in batches, each with its child rows, and build each record at
+   the layout's native version exactly as the binding says; validate it.
+3. Upgrade each record to the target version (default: the newest) with the
+   published upgrade rules, and write it to ``records/<id>.json`` of a hidden
+   folder beside OUT_DIR, then the manifest and ``export-report.json``.
+4. Rename the folder to OUT_DIR: the store appears complete or not at all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from . import atomic, jsonfile
+from .problems import Problem, ProblemError
+from .spec import Spec, version_key
+from .sqlbinding import Binding, Layout, load
+from .upgrade import upgrade
+from .upgrade.rules import chain
+from .validation import errors
+
+BATCH = 500
+GENERATOR = "imgspec export-sql"
+REPORT = "export-report.json"
+
+
+class InvalidRecords(ProblemError):
+    """Rows that do not make valid records: the database was read, the export refused (exit status 1)."""
+
+
+@dataclass
+class Summary:
+    url: str
+    revision: str
+    layout: str
+    read_as: str
+    target: str
+    counts: dict = field(default_factory=dict)
+
+    def text(self) -> str:
+        c = self.counts
+        return (f"exported {c['images']} images ({c['deleted_images']} deleted) from {self.url}, revision "
+                f"{self.revision} (layout {self.layout}, read as {self.read_as}), as format {self.target}: "
+                f"{c['locations']} locations, {c['members']} members, {c['properties']} properties, {c['tags']} tags; "
+                f"not exported: {c['deleted_property_rows']} deleted property rows, {c['deleted_tag_rows']} deleted "
+                f"tag rows, {c['orphan_rows']} rows of no image")
+
+
+def _need_sqlalchemy():
+    try:
+        import sqlalchemy
+        return sqlalchemy
+    except ImportError:
+        raise ProblemError(Problem("imgspec export-sql", "", "missing-dependency",
+                                   "export-sql needs SQLAlchemy: pip install 'imgspec[sql]'")) from None
+
+
+def _engine(url: str):
+    sa = _need_sqlalchemy()
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception as exc:  # noqa: BLE001 - any malformed URL is one line
+        raise ProblemError(Problem(url, "", "unusable-database", f"not a database URL: {exc}")) from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            raise ProblemError(Problem(shown, "", "unusable-database", f"no SQLite database file at {path!r}"))
+        # read-only at the SQLite level: the file is never written, nor created
+        parsed = parsed.set(database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"})
+    try:
+        engine = sa.create_engine(parsed)
+    except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option
+        raise ProblemError(Problem(shown, "", "unusable-database", str(exc))) from None
+    return engine, shown
+
+
+def _sa_type(sa, type_: str):
+    if type_.startswith("VARCHAR"):
+        return sa.String(int(type_[8:-1]))
+    return {"TEXT": sa.Text, "INTEGER": sa.Integer, "BIGINT": sa.BigInteger, "BOOLEAN": sa.Boolean,
+            "DATETIME": sa.DateTime}[type_]()
+
+
+def tables(layout: Layout) -> dict:
+    """SQLAlchemy ``Table`` objects of a layout (for reading; the DDL on the page is the layout's own)."""
+    sa = _need_sqlalchemy()
+    meta = sa.MetaData()
+    out = {}
+    for t in layout.tables.values():
+        out[t.name] = sa.Table(t.name, meta, *[sa.Column(c.name, _sa_type(sa, c.type), primary_key=c.primary_key,
+                                                         nullable=c.null) for c in t.columns])
+    return out
+
+
+def detect(conn, binding: Binding, shown: str) -> tuple[Layout, str]:
+    """The layout of the database behind ``conn`` and the revision that names it."""
+    sa = _need_sqlalchemy()
+    names = set(sa.inspect(conn).get_table_names())
+    known = {}
+    for layout in binding.layouts.values():
+        for value in layout.revision["values"]:
+            known[(layout.revision["table"], value)] = layout
+    for table in ("alembic_version", "migrate_version"):  # a database converted to alembic keeps migrate_version
+        if table not in names:
+            continue
+        column = next(lay.revision["column"] for lay in binding.layouts.values() if lay.revision["table"] == table)
+        rows = sorted(str(r[0]) for r in conn.execute(sa.text(f"SELECT {column} FROM {table}")))
+        listed = ", ".join(v for (t, v) in known if t == table)
+        if len(rows) != 1:
+            what = "no revision" if not rows else f"{len(rows)} heads ({', '.join(rows)})"
+            raise ProblemError(Problem(shown, f"/{table}", "unknown-revision",
+                                       f"{table} holds {what}: a database in the middle of a rolling upgrade "
+                                       "(expand without contract) cannot be exported; finish `glance-manage db sync` "
+                                       f"first. Known revisions: {listed}"))
+        layout = known.get((table, rows[0]))
+        if layout is None:
+            raise ProblemError(Problem(shown, f"/{table}/{column}", "unknown-revision",
+                                       f"revision {rows[0]!r} is not one the binding knows ({listed}); refusing "
+                                       "to guess its columns"))
+        _check_columns(conn, layout, names, shown, f"{table} {rows[0]}")
+        return layout, rows[0]
+    raise ProblemError(Problem(shown, "", "unknown-revision", "neither alembic_version nor migrate_version exists: "
+                               "this is not a Glance database, or not one the binding knows"))
+
+
+def _check_columns(conn, layout: Layout, names: set, shown: str, revision: str) -> None:
+    sa = _need_sqlalchemy()
+    inspector = sa.inspect(conn)
+    for t in layout.tables.values():
+        if t.name not in names:
+            raise ProblemError(Problem(shown, f"/{t.name}", "layout-mismatch",
+                                       f"table {t.name} is missing, yet {revision} names layout {layout.name}"))
+        have = {c["name"] for c in inspector.get_columns(t.name)}
+        want = {c.name for c in t.columns}
+        if have != want:
+            parts = []
+            if want - have:
+                parts.append("missing " + ", ".join(sorted(want - have)))
+            if have - want:
+                parts.append("not in the layout " + ", ".join(sorted(have - want)) + " (their data would be lost)")
+            raise ProblemError(Problem(shown, f"/{t.name}", "layout-mismatch",
+                                       f"{t.name}: {'; '.join(parts)}; {revision} names layout {layout.name}"))
+
+
+def rfc3339(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"
+
+
+class _Reader:
+    """Builds records at one native version from rows, as the binding says."""
+
+    def __init__(self, binding: Binding, layout: Layout, version: str, shown: str):
+        self.binding, self.layout, self.version, self.shown = binding, layout, version, shown
+        self.tables = tables(layout)
+
+    def value(self, row, f: dict, table: str, where: str, at: str):
+        raw = row._mapping[f["column"]]
+        if raw is None:
+            return f.get("null")
+        if isinstance(raw, datetime):
+            raw = rfc3339(raw)
+        elif self.layout.tables[table].column(f["column"]).type == "BOOLEAN":
+            raw = bool(raw)
+        if f.get("json") == "object":
+            try:
+                raw = jsonfile.loads(raw, source=where)
+            except ProblemError as exc:
+                raise ProblemError([Problem(where, at + p.pointer, p.rule, f"{table}.{f['column']}: {p.message}")
+                                    for p in exc.problems]) from None
+            if not isinstance(raw, dict):
+                raise ProblemError(Problem(where, at, "type",
+                                           f"{table}.{f['column']} holds {type(raw).__name__} JSON, not an object"))
+        if "values" in f:
+            key = json.dumps(raw) if not isinstance(raw, str) else raw
+            if key not in f["values"]:
+                raise ProblemError(Problem(where, at, "enum",
+                                           f"{table}.{f['column']} holds {raw!r}, which the binding does not map"))
+            raw = f["values"][key]
+        return raw
+
+    def build(self, obj: str, row, children: dict, where: str, prefix: str = "") -> dict:
+        table = self.binding.table_of(obj)
+        out = {}
+        for f in self.binding.fields(obj, self.version):
+            if "computed" in f:
+                out[f["field"]] = self.version
+            elif "column" in f:
+                out[f["field"]] = self.value(row, f, table, where, f"{prefix}/{f['field']}")
+            else:
+                r = f["rows"]
+                rows = children.get(r["table"], [])
+                if r["include"] == "live":
+                    rows = [c for c in rows if not c._mapping["deleted"]]
+                if "object" in r:
+                    out[f["field"]] = [self.build(r["object"], c, {}, where, f"{prefix}/{f['field']}/{i}")
+                                       for i, c in enumerate(rows)]
+                elif "key" in r:
+                    out[f["field"]] = {c._mapping[r["key"]]: (c._mapping[r["value"]] if c._mapping[r["value"]] is not None
+                                                              else r.get("null")) for c in rows}
+                else:
+                    values = [c._mapping[r["value"]] for c in rows]
+                    out[f["field"]] = list(dict.fromkeys(values)) if r.get("distinct") else values
+        return out
+
+    def child_fields(self) -> list[dict]:
+        return [f["rows"] for f in self.binding.fields("image", self.version) if "rows" in f]
+
+    def fetch(self, conn, ids: list[str]) -> tuple[list, dict]:
+        sa = _need_sqlalchemy()
+        images = self.tables[self.binding.table_of("image")]
+        order = [images.c[c] for c in self.binding.data["objects"]["image"].get("order", ["id"])]
+        rows = list(conn.execute(sa.select(images).where(images.c.id.in_(ids)).order_by(*order)))
+        children: dict[str, dict[str, list]] = {}
+        for r in self.child_fields():
+            t = self.tables[r["table"]]
+            keys = [t.c[c] for c in r.get("order", [])] + [t.c.id]
+            per = children.setdefault(r["table"], {})
+            for c in conn.execute(sa.select(t).where(t.c.image_id.in_(ids)).order_by(t.c.image_id, *keys)):
+                per.setdefault(c._mapping["image_id"], []).append(c)
+        return rows, children
+
+
+def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
+           progress: Callable[[int, int], None] | None = None) -> Summary:
+    spec = spec or Spec.default()
+    binding = load(spec)
+    target = to or spec.latest
+    spec.release(target)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ProblemError(Problem(str(out_dir), "", "out-not-empty",
+                                   "OUT_DIR exists and is not an empty folder: refusing to mix an export with other files"))
+    sa = _need_sqlalchemy()
+    engine, shown = _engine(url)
+    work = out_dir.parent / f".{out_dir.name}.export-{os.getpid()}"
+    try:
+        with engine.connect() as conn:
+            try:
+                with conn.begin() as txn:
+                    summary = _export(conn, binding, spec, shown, target, work, durable, progress)
+                    txn.rollback()  # nothing was written; never commit to a database we only read
+            except sa.exc.SQLAlchemyError as exc:
+                raise ProblemError(Problem(shown, "", "unusable-database",
+                                           str(getattr(exc, "orig", None) or exc).splitlines()[0])) from None
+        if durable:
+            atomic.sync_dir(work / "records")
+            atomic.sync_dir(work)
+        if out_dir.exists():
+            out_dir.rmdir()  # empty, checked above
+        os.replace(work, out_dir)
+        if durable:
+            atomic.sync_dir(out_dir.parent)
+        return summary
+    finally:
+        engine.dispose()
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -> Summary:
+    sa = _need_sqlalchemy()
+    layout, revision = detect(conn, binding, shown)
+    native = binding.native_for_layout(layout.name)
+    if version_key(target) < version_key(native):
+        raise ProblemError(Problem(shown, "", "downgrade-refused",
+                                   f"layout {layout.name} holds format {native} records; they cannot be exported "
+                                   f"as the older {target}"))
+    reader = _Reader(binding, layout, native, shown)
+    images = reader.tables[binding.table_of("image")]
+    order = [images.c[c] for c in binding.data["objects"]["image"].get("order", ["id"])]
+    ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
+    counts = dict(images=0, deleted_images=0, locations=0, members=0, properties=0, tags=0,
+                  deleted_property_rows=0, deleted_tag_rows=0, orphan_rows=0)
+    for r in reader.child_fields():
+        t = reader.tables[r["table"]]
+        counts["orphan_rows"] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
+            t.c.image_id.not_in(sa.select(images.c.id)))).scalar_one()
+        if r["include"] == "live" and r["table"] in ("image_properties", "image_tags"):
+            key = "deleted_property_rows" if r["table"] == "image_properties" else "deleted_tag_rows"
+            counts[key] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
+                t.c.deleted == sa.true(), t.c.image_id.in_(sa.select(images.c.id)))).scalar_one()
+    (work / "records").mkdir(parents=True)
+    problems: list[Problem] = []
+    for start in range(0, len(ids), BATCH):
+        rows, children = reader.fetch(conn, ids[start:start + BATCH])
+        for row in rows:
+            image_id = row._mapping["id"]
+            where = f"{shown}#images/{image_id}"
+            mine = {t: per.get(image_id, []) for t, per in children.items()}
+            try:
+                record = reader.build("image", row, mine, where)
+                found = errors(record, "image", native, where, spec)
+                if found:
+                    problems += found
+                    continue
+                record = upgrade(record, target, spec, where)
+            except ProblemError as exc:
+                problems += exc.problems
+                continue
+            counts["images"] += 1
+            counts["deleted_images"] += bool(record["deleted"])
+            counts["locations"] += len(record.get("locations", [])) + (record.get("location") is not None)
+            counts["members"] += len(record["members"])
+            counts["properties"] += len(record["properties"])
+            counts["tags"] += len(record.get("tags", []))
+            if not problems:
+                atomic.write_text(work / "records" / f"{image_id}.json", jsonfile.dumps(record), durable)
+            if progress:
+                progress(start + rows.index(row) + 1, len(ids))
+    if problems:
+        raise InvalidRecords(problems)
+    manifest = {"format_version": native, "kind": "imgspec.store", "created_at": _now(),
+                "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
+    for step in chain(spec, native, target):
+        manifest = step.apply(manifest, kind="store")
+    broken = errors(manifest, "store", target, str(work / "manifest.json"), spec)
+    if broken:
+        raise ProblemError(broken)
+    summary = Summary(shown, revision, layout.name, native, target, counts)
+    report = {"source": shown, "revision": {"table": layout.revision["table"], "value": revision},
+              "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,
+              "binding": "schemas/bindings/glance-sql.json"}
+    atomic.write_text(work / REPORT, json.dumps(report, indent=2) + "\n", durable)
+    atomic.write_text(work / "manifest.json", jsonfile.dumps(manifest), durable)
+    return summary
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

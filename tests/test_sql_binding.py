@@ -1,0 +1,326 @@
+"""The relational binding: its data file, databases built from its documented DDL, and export-sql's refusals."""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imgspec import sqlbinding, validation
+from imgspec.problems import ProblemError
+from imgspec.sqlexport import export
+from imgspec.upgrade.store import upgrade_store
+
+from conftest import ROOT
+
+BINDING = sqlbinding.load()
+LAYOUTS = list(BINDING.layouts)
+T0, T1, T2 = "2012-03-01 10:00:00", "2012-03-02 11:30:00.250000", "2013-01-05 08:00:00"
+UUID = "6c1b2a3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "imgspec", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def build_db(path: Path, layout: str, revision: str | None = None) -> sqlite3.Connection:
+    """A database made from the DDL the binding page shows, stamped with a revision of the layout."""
+    lay = BINDING.layouts[layout]
+    db = sqlite3.connect(path)
+    db.executescript(lay.ddl())
+    rev = lay.revision
+    value = revision or rev["values"][-1]
+    if rev["table"] == "migrate_version":
+        db.execute("INSERT INTO migrate_version VALUES ('Glance Migrations', '/glance/migrate_repo', ?)", (int(value),))
+    else:
+        db.execute("INSERT INTO alembic_version VALUES (?)", (value,))
+    db.commit()
+    return db
+
+
+def insert(db: sqlite3.Connection, table: str, layout: str, **values):
+    """Insert the values whose column the layout's table has (the rest belong to other layouts)."""
+    cols = [c.name for c in BINDING.layouts[layout].tables[table].columns if c.name in values]
+    db.execute(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})",
+               [values[c] for c in cols])
+
+
+def test_the_binding_file_is_complete():
+    """Every version is bound; every field of every bound object has a column; every column is bound or explained."""
+    assert BINDING.problems() == []
+    assert set(BINDING.bindings) == set(validation.Spec(ROOT).versions)
+    for version in BINDING.bindings:
+        native = BINDING.native(version)
+        assert BINDING.unbound(version), version
+        assert all(BINDING.unbound(version).values())
+        for obj in BINDING.objects(native):
+            assert len(BINDING.fields(obj, native)) >= 6
+
+
+def test_the_checks_catch_a_broken_binding(spec_copy):
+    path = spec_copy.schemas / "bindings" / "glance-sql.json"
+    data = json.loads(path.read_text())
+    image = data["objects"]["image"]["fields"]
+    data["objects"]["image"]["fields"] = [f for f in image if f["field"] != "owner"]
+    del data["unbound"]["image_tags.id"]
+    data["objects"]["member"]["fields"][0]["column"] = "membr"
+    path.write_text(json.dumps(data))
+    lines = [str(p) for p in sqlbinding.Binding(spec_copy).problems()]
+    assert "schemas/bindings/glance-sql.json: /objects/image/fields: unbound-field: 1.0 image field 'owner' has no binding" in lines
+    assert any("unexplained-column: image_tags.id of layout liberty gives no 2.0 field" in l for l in lines)
+    assert any("unknown-column: 2.2 binds member.member to image_members.membr" in l for l in lines)
+    checked = run_cli("check", "--root", str(spec_copy.root))
+    assert checked.returncode == 1 and lines[0] in checked.stdout.splitlines()
+    data["layouts"][0]["revision"]["table"] = "flyway_schema_history"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProblemError) as exc:
+        sqlbinding.Binding(spec_copy)
+    assert str(exc.value).startswith("schemas/bindings/glance-sql.json: /layouts/0/revision/table: enum: ")
+
+
+def test_the_layouts_follow_glances_history():
+    """Each layout differs from the one before it exactly as the migrations say (facts: shared reference)."""
+    def cols(name, table):
+        return {c.name for c in BINDING.layouts[name].tables[table].columns}
+    assert {"is_public", "location"} <= cols("migrate-013", "images")
+    assert "image_tags" not in BINDING.layouts["migrate-013"].tables
+    assert cols("liberty", "images") - cols("migrate-013", "images") == {"virtual_size"}
+    assert cols("migrate-013", "images") - cols("liberty", "images") == {"location"}
+    assert cols("ocata", "images") ^ cols("liberty", "images") == {"is_public", "visibility"}
+    assert cols("rocky", "images") - cols("ocata", "images") == {"os_hidden", "os_hash_algo", "os_hash_value"}
+    assert BINDING.layouts["migrate-013"].tables["images"].column("protected").null
+    assert not BINDING.layouts["liberty"].tables["images"].column("protected").null
+    assert "2024_1_contract01" in BINDING.layouts["rocky"].revision["values"]
+
+
+# -- one database per layout, from the documented DDL ---------------------------------------------
+
+def fill(db, layout):
+    """One image with a row in every table of the layout, and one soft-deleted row of each kind."""
+    insert(db, "images", layout, id=UUID, name="cirros", disk_format="qcow2", container_format="bare", size=1024,
+           status="active", is_public=1, visibility="public", location="swift+https://store/v1/x", checksum="0" * 32,
+           owner="p1", min_disk=1, min_ram=64, protected=0, created_at=T0, updated_at=T1, deleted=0,
+           virtual_size=2048, os_hidden=1, os_hash_algo="sha512", os_hash_value="ab" * 64)
+    insert(db, "image_properties", layout, id=1, image_id=UUID, name="os_distro", value="cirros", created_at=T0, deleted=0)
+    insert(db, "image_properties", layout, id=2, image_id=UUID, name="gone", value="x", created_at=T0, deleted=1,
+           deleted_at=T1)
+    insert(db, "image_members", layout, id=1, image_id=UUID, member="p2", can_share=1, status="accepted",
+           created_at=T0, deleted=0)
+    insert(db, "image_members", layout, id=2, image_id=UUID, member="p3", can_share=0, status="pending",
+           created_at=T1, deleted=1, deleted_at=T2)
+    if "image_locations" in BINDING.layouts[layout].tables:
+        insert(db, "image_locations", layout, id=1, image_id=UUID, value="file:///a", meta_data='{"store": "fs"}',
+               status="active", created_at=T0, deleted=0)
+        insert(db, "image_locations", layout, id=2, image_id=UUID, value="file:///b", meta_data=None,
+               status="deleted", created_at=T1, deleted=1, deleted_at=T2)
+        for i, (tag, deleted) in enumerate([("b", 0), ("a", 0), ("b", 0), ("old", 1)], 1):
+            insert(db, "image_tags", layout, id=i, image_id=UUID, value=tag, created_at=f"2012-03-0{i} 00:00:00",
+                   deleted=deleted)
+    db.commit()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_layout_exports_field_by_field(tmp_path, layout, spec):
+    db = build_db(tmp_path / "glance.sqlite", layout)
+    fill(db, layout)
+    native = BINDING.native_for_layout(layout)
+    summary = export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "out", to=native, durable=False)
+    assert (summary.layout, summary.read_as, summary.target) == (layout, native, native)
+    record = json.loads((tmp_path / "out" / "records" / f"{UUID}.json").read_text())
+    assert validation.errors(record, "image", native, spec=spec) == []
+    row = dict(zip([d[0] for d in db.execute("SELECT * FROM images").description],
+                   db.execute("SELECT * FROM images").fetchone()))
+    checked = set()
+    for f in BINDING.fields("image", native):  # every column-bound field equals its column, converted
+        if "column" not in f:
+            continue
+        raw = row[f["column"]]
+        kind = BINDING.layouts[layout].tables["images"].column(f["column"]).type
+        want = bool(raw) if kind == "BOOLEAN" else raw
+        if kind == "DATETIME" and raw is not None:
+            want = raw.replace(" ", "T") + "Z"
+        if "values" in f:
+            want = f["values"][json.dumps(want)]
+        assert record[f["field"]] == want, f["field"]
+        checked.add(f["field"])
+    assert {"id", "name", "status", "protected", "owner", "size", "created_at", "updated_at"} <= checked
+    assert record["format_version"] == native
+    assert record["properties"] == {"os_distro": "cirros"}  # the deleted property row is history
+    assert [(m["member"], m["deleted"]) for m in record["members"]] == [("p2", False), ("p3", True)]
+    assert record["members"][1]["deleted_at"] == "2013-01-05T08:00:00Z"
+    if "locations" in record:
+        assert [l["url"] for l in record["locations"]] == ["file:///a", "file:///b"]
+        assert [l["metadata"] for l in record["locations"]] == [{"store": "fs"}, {}]
+        assert record["tags"] == ["b", "a"]  # oldest first, once each, deleted tags left out
+        assert summary.counts["deleted_tag_rows"] == 1
+    else:
+        assert record["location"] == "swift+https://store/v1/x"
+    assert summary.counts["deleted_property_rows"] == 1 and summary.counts["images"] == 1
+    newest = export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "newest", durable=False)
+    assert newest.target == spec.latest
+    upgraded = json.loads((tmp_path / "newest" / "records" / f"{UUID}.json").read_text())
+    assert validation.errors(upgraded, "image", spec.latest, spec=spec) == []
+
+
+def test_a_1x_database_exports_as_1_0_and_upgrades_to_the_newest(tmp_path, spec):
+    """The 1.x layout built from the documented DDL, exported as 1.0 records, then upgraded in place."""
+    db = build_db(tmp_path / "glance.sqlite", "migrate-013")
+    lay = "migrate-013"
+    public, shared, deleted, queued = (f"00000000-0000-4000-8000-00000000000{i}" for i in range(1, 5))
+    insert(db, "images", lay, id=public, name="ubuntu", disk_format="qcow2", container_format="bare", size=10,
+           status="active", is_public=1, location="swift+https://s/v1/a", checksum="1" * 32, owner="p1",
+           min_disk=0, min_ram=0, protected=None, created_at=T0, updated_at=None, deleted=0)
+    insert(db, "images", lay, id=shared, name="private with a member", disk_format="raw", container_format="bare",
+           size=5, status="active", is_public=0, location="file:///v/b", owner="p1", min_disk=0, min_ram=0,
+           protected=1, created_at=T1, deleted=0)
+    insert(db, "images", lay, id=deleted, name="gone", status="deleted", is_public=0, location=None, owner="p1",
+           min_disk=0, min_ram=0, protected=0, created_at=T0, updated_at=T2, deleted=1, deleted_at=T2)
+    insert(db, "images", lay, id=queued, name=None, status="queued", is_public=0, min_disk=0, min_ram=0,
+           created_at=T2, deleted=0)
+    insert(db, "image_members", lay, id=1, image_id=shared, member="p2", can_share=1, created_at=T1, deleted=0)
+    insert(db, "image_properties", lay, id=1, image_id=public, name="os_distro", value="ubuntu", created_at=T0, deleted=0)
+    insert(db, "image_properties", lay, id=2, image_id=public, name="empty", value=None, created_at=T0, deleted=0)
+    db.commit()
+    before = hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest()
+    ran = run_cli("export-sql", f"sqlite:///{tmp_path / 'glance.sqlite'}", str(tmp_path / "store"), "--to", "1.0")
+    assert ran.returncode == 0, ran.stderr
+    assert "exported 4 images (1 deleted)" in ran.stderr and "(layout migrate-013, read as 1.0), as format 1.0:" in ran.stderr
+    assert hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest() == before  # read-only
+    store = tmp_path / "store"
+    manifest = json.loads((store / "manifest.json").read_text())
+    assert manifest["format_version"] == "1.0" and manifest["generator"].endswith("migrate_version 13")
+    records = {p.stem: json.loads(p.read_text()) for p in (store / "records").glob("*.json")}
+    assert set(records) == {public, shared, deleted, queued}
+    for rec in records.values():
+        assert validation.errors(rec, "image", "1.0", spec=spec) == []
+    assert records[public]["protected"] is False  # NULL read as Glance's default
+    assert records[public]["properties"] == {"os_distro": "ubuntu", "empty": ""}
+    assert records[public]["created_at"] == "2012-03-01T10:00:00Z" and records[public]["updated_at"] is None
+    assert records[shared]["created_at"] == "2012-03-02T11:30:00.250000Z"
+    assert records[queued]["name"] is None and records[queued]["location"] is None
+    assert records[deleted]["deleted"] is True and records[deleted]["deleted_at"] == "2013-01-05T08:00:00Z"
+    assert run_cli("validate", str(store)).returncode == 0
+    outcome = upgrade_store(store, durable=False)
+    assert (outcome.source, outcome.target, outcome.upgraded) == ("1.0", spec.latest, 4)
+    ran = run_cli("validate", str(store))  # the store, not the reports beside its records
+    assert ran.returncode == 0 and "5 record(s) checked" in ran.stderr, ran.stdout + ran.stderr
+    after = {p.stem: json.loads(p.read_text()) for p in (store / "records").glob("*.json")}
+    for rec in after.values():
+        assert validation.errors(rec, "image", spec.latest, spec=spec) == []
+    assert after[public]["visibility"] == "public"
+    assert after[shared]["visibility"] == "shared"  # private with a live member, as Ocata's migration did
+    assert after[queued]["visibility"] == "private"
+    assert [l["url"] for l in after[public]["locations"]] == ["swift+https://s/v1/a"]
+    assert after[queued]["locations"] == []
+    direct = tmp_path / "direct"
+    export(f"sqlite:///{tmp_path / 'glance.sqlite'}", direct, durable=False)
+    for name, rec in after.items():  # exporting straight to the newest equals exporting 1.0, then upgrading
+        assert json.loads((direct / "records" / f"{name}.json").read_text()) == rec
+
+
+# -- refusals: one line each, nothing written, the database untouched -------------------------------
+
+def refused(tmp_path, *extra):
+    ran = run_cli("export-sql", f"sqlite:///{tmp_path / 'glance.sqlite'}", str(tmp_path / "out"), *extra)
+    assert ran.returncode in (1, 2), ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not [p for p in tmp_path.iterdir() if ".export-" in p.name]
+    return ran.returncode, ran.stderr.strip().splitlines()
+
+
+def test_an_unknown_revision_is_refused(tmp_path):
+    build_db(tmp_path / "glance.sqlite", "rocky", "rocky_contract01")
+    code, lines = refused(tmp_path)
+    assert code == 2 and len(lines) == 1
+    assert "/alembic_version/version_num: unknown-revision: revision 'rocky_contract01' is not one the binding knows" in lines[0]
+
+
+def test_a_rolling_upgrade_is_refused(tmp_path):
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    db.execute("INSERT INTO alembic_version VALUES ('2024_1_expand01')")
+    db.commit()
+    code, lines = refused(tmp_path)
+    assert code == 2 and "unknown-revision: alembic_version holds 2 heads" in lines[0] and "rolling upgrade" in lines[0]
+
+
+def test_a_database_without_a_revision_is_refused(tmp_path):
+    sqlite3.connect(tmp_path / "glance.sqlite").execute("CREATE TABLE images (id TEXT)")
+    code, lines = refused(tmp_path)
+    assert code == 2 and "unknown-revision: neither alembic_version nor migrate_version exists" in lines[0]
+
+
+def test_columns_the_layout_does_not_name_are_refused(tmp_path):
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    db.execute("ALTER TABLE images ADD COLUMN site VARCHAR(64)")
+    db.commit()
+    code, lines = refused(tmp_path)
+    assert code == 2
+    assert lines[0].endswith("/images: layout-mismatch: images: not in the layout site (their data would be lost); "
+                             "alembic_version 2024_1_contract01 names layout rocky")
+
+
+def test_an_older_target_than_the_layout_is_refused(tmp_path):
+    build_db(tmp_path / "glance.sqlite", "rocky")
+    code, lines = refused(tmp_path, "--to", "2.0")
+    assert code == 2 and "downgrade-refused: layout rocky holds format 2.2 records" in lines[0]
+
+
+def test_a_missing_database_is_one_line_and_is_not_created(tmp_path):
+    code, lines = refused(tmp_path)
+    assert code == 2 and "unusable-database: no SQLite database file" in lines[0]
+    assert not (tmp_path / "glance.sqlite").exists()
+    ran = run_cli("export-sql", "not a url", str(tmp_path / "out"))
+    assert ran.returncode == 2 and "unusable-database: not a database URL" in ran.stderr
+
+
+def test_a_non_empty_out_dir_is_refused_and_kept(tmp_path):
+    build_db(tmp_path / "glance.sqlite", "rocky")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("keep me")
+    ran = run_cli("export-sql", f"sqlite:///{tmp_path / 'glance.sqlite'}", str(tmp_path / "out"))
+    assert ran.returncode == 2 and "out-not-empty" in ran.stderr
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
+
+
+def test_bad_rows_fail_the_export_naming_image_and_pointer(tmp_path):
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    fill(db, "rocky")
+    db.execute("UPDATE image_locations SET meta_data = '{\"store\": \"a\", \"store\": \"b\"}' WHERE id = 1")
+    db.execute("UPDATE images SET name = ? WHERE id = ?", ("n" * 256, UUID))
+    db.commit()
+    code, lines = refused(tmp_path)
+    assert code == 1
+    assert lines == [f"sqlite:///{tmp_path / 'glance.sqlite'}#images/{UUID}: /locations/0/metadata/store: "
+                     "duplicate-key: image_locations.meta_data: key 'store' appears more than once in one object"], lines
+    db.execute("UPDATE image_locations SET meta_data = '[1]' WHERE id = 1")
+    db.commit()
+    code, lines = refused(tmp_path)
+    assert lines == [f"sqlite:///{tmp_path / 'glance.sqlite'}#images/{UUID}: /locations/0/metadata: type: "
+                     "image_locations.meta_data holds list JSON, not an object"]
+    db.execute("UPDATE image_locations SET meta_data = '{}' WHERE id = 1")
+    db.commit()
+    db.close()
+    before = hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest()
+    code, lines = refused(tmp_path)
+    assert code == 1 and lines[0].startswith(f"sqlite:///{tmp_path / 'glance.sqlite'}#images/{UUID}: /name: maxLength: ")
+    assert hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest() == before
+
+
+def test_progress_is_reported_per_image(tmp_path):
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    for i in range(3):
+        insert(db, "images", "rocky", id=f"00000000-0000-4000-8000-00000000000{i}", status="queued", min_disk=0,
+               min_ram=0, protected=0, created_at=T0, deleted=0, visibility="shared", os_hidden=0)
+    db.commit()
+    seen = []
+    export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "out", durable=False,
+           progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    report = json.loads((tmp_path / "out" / "export-report.json").read_text())
+    assert report["counts"]["images"] == 3 and report["revision"] == {"table": "alembic_version",
+                                                                       "value": "2024_1_contract01"}
