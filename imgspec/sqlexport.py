@@ -1,7 +1,8 @@
 """``imgspec export-sql DB_URL OUT_DIR``: a Glance database, read through the binding, as a record store.
 
 1. Open the database read-only (SQLite: ``mode=ro``; others: one transaction that is
-   rolled back) and find its migration revision; refuse a revision the binding does
+   rolled back) in one snapshot (REPEATABLE READ where the database offers it, an explicit
+   BEGIN on SQLite) and find its migration revision; refuse a revision the binding does
    not list, and a database whose tables differ from the layout that revision names.
 2. Read the images in batches, each with its child rows, and build each record at
    the layout's native version exactly as the binding says; validate it.
@@ -81,6 +82,20 @@ def _engine(url: str):
         engine = sa.create_engine(parsed)
     except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option
         raise ProblemError(Problem(shown, "", "unusable-database", str(exc))) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":  # pysqlite starts no transaction for SELECTs: begin one, so every query sees one snapshot
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit(dbapi_connection, record):
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN")
+    elif backend in ("postgresql", "mysql", "mariadb"):  # one snapshot for the whole export
+        options = {"isolation_level": "REPEATABLE READ"}
+        if backend == "postgresql":
+            options["postgresql_readonly"] = True
+        engine = engine.execution_options(**options)
     return engine, shown
 
 
@@ -298,7 +313,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
     problems: list[Problem] = []
     for start in range(0, len(ids), BATCH):
         rows, children = reader.fetch(conn, ids[start:start + BATCH])
-        for row in rows:
+        for n, row in enumerate(rows, start + 1):
             image_id = row._mapping["id"]
             where = f"{shown}#images/{image_id}"
             mine = {t: per.get(image_id, []) for t, per in children.items()}
@@ -321,7 +336,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
             if not problems:
                 atomic.write_text(work / "records" / f"{image_id}.json", jsonfile.dumps(record), durable)
             if progress:
-                progress(start + rows.index(row) + 1, len(ids))
+                progress(n, len(ids))
     if problems:
         raise InvalidRecords(problems)
     manifest = {"format_version": native, "kind": "imgspec.store", "created_at": _now(),

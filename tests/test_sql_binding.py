@@ -324,3 +324,30 @@ def test_progress_is_reported_per_image(tmp_path):
     report = json.loads((tmp_path / "out" / "export-report.json").read_text())
     assert report["counts"]["images"] == 3 and report["revision"] == {"table": "alembic_version",
                                                                        "value": "2024_1_contract01"}
+
+
+def test_the_export_reads_one_snapshot(tmp_path):
+    """A writer cannot change the database under a running export (SQLite: the export holds a read transaction)."""
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    for i in range(2):
+        insert(db, "images", "rocky", id=f"00000000-0000-4000-8000-00000000000{i}", status="queued", min_disk=0,
+               min_ram=0, protected=0, created_at=T0, deleted=0, visibility="shared", os_hidden=0)
+    db.commit()
+    writer = sqlite3.connect(tmp_path / "glance.sqlite", timeout=0.1)
+    outcomes = []
+
+    def progress(done, total):
+        try:
+            writer.execute("UPDATE images SET name = 'changed'")
+            writer.commit()
+            outcomes.append("written")
+        except sqlite3.OperationalError as exc:
+            writer.rollback()
+            outcomes.append(str(exc))
+
+    export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "out", durable=False, progress=progress)
+    assert outcomes == ["database is locked", "database is locked"]
+    names = [json.loads(p.read_text())["name"] for p in (tmp_path / "out" / "records").glob("*.json")]
+    assert names == [None, None]
+    writer.execute("UPDATE images SET name = 'changed'")  # once the export is done, writing works again
+    writer.commit()
