@@ -311,12 +311,18 @@ def test_bad_rows_fail_the_export_naming_image_and_pointer(tmp_path):
     assert hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest() == before
 
 
-def test_progress_is_reported_per_image(tmp_path):
-    db = build_db(tmp_path / "glance.sqlite", "rocky")
-    for i in range(3):
+def queued_images(path: Path, count: int) -> None:
+    """A current-layout database with ``count`` images that have no data yet."""
+    db = build_db(path, "rocky")
+    for i in range(count):
         insert(db, "images", "rocky", id=f"00000000-0000-4000-8000-00000000000{i}", status="queued", min_disk=0,
                min_ram=0, protected=0, created_at=T0, deleted=0, visibility="shared", os_hidden=0)
     db.commit()
+    db.close()
+
+
+def test_progress_is_reported_per_image(tmp_path):
+    queued_images(tmp_path / "glance.sqlite", 3)
     seen = []
     export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "out", durable=False,
            progress=lambda done, total: seen.append((done, total)))
@@ -328,11 +334,7 @@ def test_progress_is_reported_per_image(tmp_path):
 
 def test_the_export_reads_one_snapshot(tmp_path):
     """A writer cannot change the database under a running export (SQLite: the export holds a read transaction)."""
-    db = build_db(tmp_path / "glance.sqlite", "rocky")
-    for i in range(2):
-        insert(db, "images", "rocky", id=f"00000000-0000-4000-8000-00000000000{i}", status="queued", min_disk=0,
-               min_ram=0, protected=0, created_at=T0, deleted=0, visibility="shared", os_hidden=0)
-    db.commit()
+    queued_images(tmp_path / "glance.sqlite", 2)
     writer = sqlite3.connect(tmp_path / "glance.sqlite", timeout=0.1)
     outcomes = []
 
