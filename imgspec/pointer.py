@@ -28,8 +28,11 @@ def render(tokens) -> str:
 def _step(node, token):
     if isinstance(node, dict):
         return node.get(token, MISSING)
-    if isinstance(node, list) and str(token).isdigit() and int(token) < len(node):
-        return node[int(token)]
+    if isinstance(node, list):
+        if type(token) is int:  # from expand(): already an index
+            return node[token] if 0 <= token < len(node) else MISSING
+        if str(token).isdigit() and int(token) < len(node):
+            return node[int(token)]
     return MISSING
 
 
@@ -44,21 +47,21 @@ def get(doc, tokens, default=MISSING):
 
 def expand(doc, pointer: str) -> list[list]:
     """Concrete token lists for a pointer that may contain ``*``; parents must exist."""
-    paths: list[list] = [[]]
+    paths: list[tuple[list, object]] = [([], doc)]  # each concrete path with the node it reaches
     tokens = parse(pointer)
+    last = len(tokens) - 1
     for i, token in enumerate(tokens):
-        last = i == len(tokens) - 1
         nxt = []
-        for p in paths:
-            node = get(doc, p)
+        for p, node in paths:
             if token == "*":
                 if isinstance(node, list):
-                    nxt.extend(p + [k] for k in range(len(node)))
-            elif last or _step(node, token) is not MISSING:
-                if isinstance(node, dict):
-                    nxt.append(p + [token])
+                    nxt.extend((p + [k], item) for k, item in enumerate(node))
+            elif isinstance(node, dict):
+                child = node.get(token, MISSING)
+                if i == last or child is not MISSING:
+                    nxt.append((p + [token], child))
         paths = nxt
-    return paths
+    return [p for p, _ in paths]
 
 
 def resolve(relative: str, item_prefix: list) -> list:
