@@ -10,6 +10,7 @@ validate  N generated records (newest version) as JSON Lines: imgspec's strict p
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -31,10 +32,12 @@ def bench_upgrade(records: int, durable: bool) -> None:
         print(f"generated a 1.0 store of {records:,} records in {time.perf_counter() - t:.1f} s"
               f" ({'fsync per record' if durable else 'no fsync'})")
         files = record_files(store)
+        os.sync()  # each timed phase starts with no writeback left over from the one before
         t = time.perf_counter()
         for path in files:  # the floor: what any upgrader must do at least
             atomic.write_text(path, jsonfile.dumps(jsonfile.load(path)), durable)
         floor = time.perf_counter() - t
+        os.sync()
         t = time.perf_counter()
         outcome = upgrade_store(store, None, durable=durable)
         spent = time.perf_counter() - t
