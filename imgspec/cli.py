@@ -22,7 +22,7 @@ import sys
 
 from . import examples, inputs, registry, validation
 from .problems import ProblemError
-from .spec import Spec
+from .spec import RECORD_KINDS, Spec
 
 OK, INVALID, UNUSABLE = 0, 1, 2
 UNUSABLE_RULES = {"malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
@@ -57,29 +57,44 @@ def cmd_check(args) -> int:
     return INVALID if lines else OK
 
 
-def check_documents(items) -> tuple[list[str], int, int]:
-    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count."""
+def check_documents(items, kind: str | None = None, version: str | None = None) -> tuple[list[str], int, int]:
+    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count.
+
+    ``kind`` and ``version``, when given, say what every document is (a fragment such as a
+    location has no ``format_version`` of its own); otherwise each record says it.
+    """
     spec = Spec.default()
     lines, status, count = [], OK, 0
     for source, line, doc, problems in items:
         count += 1
         if not problems:
-            problems = validation.check(doc, source, spec, line=line)
+            problems = validation.check(doc, source, spec, kind=kind, version=version, line=line)
         for p in problems:
             lines.append(str(p))
             status = max(status, exit_status([p]))
     return lines, status, count
 
 
-def _check_files(names: list[str]) -> tuple[list[str], int, int]:
+def _check_files(names: list[str], kind: str | None = None, version: str | None = None) -> tuple[list[str], int, int]:
     """Worker: validate whole files (runs in a process pool)."""
-    return check_documents(inputs.documents(names))
+    return check_documents(inputs.documents(names), kind, version)
 
 
 def cmd_validate(args) -> int:
+    import functools
     import os
     from concurrent.futures import ProcessPoolExecutor
 
+    spec = Spec.default()
+    if args.version is not None:
+        spec.release(args.version)  # an unknown version is unusable input (exit 2)
+        if args.kind is not None:
+            spec.schema_path(args.kind, args.version)  # the version defines that kind
+    elif args.kind not in (None, "image", "store"):
+        print(f"imgspec validate: --kind {args.kind} needs --version: a fragment does not say its format version",
+              file=sys.stderr)
+        return UNUSABLE
+    work = functools.partial(_check_files, kind=args.kind, version=args.version)
     files, streams = [], []
     for source, path, problems in inputs.expand(args.paths):
         if path is not None and path.suffix == ".json" and not problems:
@@ -107,13 +122,13 @@ def cmd_validate(args) -> int:
     try:
         if jobs > 1 and len(chunks) > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for part, result in zip(chunks, pool.map(_check_files, chunks)):
+                for part, result in zip(chunks, pool.map(work, chunks)):
                     take(result, len(part))
         else:
             for part in chunks:
-                take(_check_files(part), len(part))
+                take(work(part), len(part))
         if streams:
-            take(check_documents(inputs.documents(streams)), 0)
+            take(check_documents(inputs.documents(streams), args.kind, args.version), 0)
     finally:
         if bar is not None:
             bar.close()
@@ -229,17 +244,14 @@ def cmd_placement(args) -> int:
         source = source / "manifest.json"
         name = str(source)
     doc = jsonfile.load(source, display=name)
-    at = ""
     if isinstance(doc, dict) and doc.get("kind") == "imgspec.store":
-        problems = validation.check(doc, name)
-        doc, at = doc.get("placement"), "/placement"
+        problems = validation.check(doc, name)  # the policy's semantic checks included
+        doc = doc.get("placement")
         if not problems and doc is None:
             print(f"{name}: /placement: placement: the store declares no placement policy", file=sys.stderr)
             return INVALID
     else:
         problems = validation.errors(doc, "placement", Spec.default().latest, name)
-    if not problems:
-        problems = placement.check_policy(doc, name, at)
     for rec in records if not problems else []:
         try:
             record = jsonfile.load(rec, display=rec)
@@ -312,24 +324,29 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--root", help="spec tree (default: the installed one)")
     c.set_defaults(func=cmd_check)
     v = sub.add_parser("validate", help="validate record files, folders and JSON Lines streams")
-    v.add_argument("paths", nargs="+", metavar="PATH")
+    v.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a record file, a folder (every *.json and *.jsonl below it), a .jsonl file, or - for stdin")
+    v.add_argument("--kind", choices=RECORD_KINDS,
+                   help="what every document is (default: a store manifest or an image record, as each says); "
+                   "a fragment such as a location also needs --version")
+    v.add_argument("--version", help="validate as this format version (default: each record's format_version)")
     v.add_argument("-q", "--quiet", action="store_true", help="no summary line, no progress bar")
     v.add_argument("-j", "--jobs", type=int, default=0, help="processes for files (default: one per core)")
     v.set_defaults(func=cmd_validate)
     u = sub.add_parser("upgrade", help="upgrade one record (printed, or --in-place)")
-    u.add_argument("record")
+    u.add_argument("record", help="the record file to upgrade")
     u.add_argument("--to", help="target version (default: the newest)")
     u.add_argument("--in-place", action="store_true", help="replace the file atomically")
     u.set_defaults(func=cmd_upgrade)
     r = sub.add_parser("read", help="print a record as the newest version reads it, writing nothing")
-    r.add_argument("record")
+    r.add_argument("record", help="the record file to read (never written)")
     r.set_defaults(func=cmd_read)
     s = sub.add_parser("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
-    s.add_argument("store", metavar="DIR")
+    s.add_argument("store", metavar="DIR", help="the store: manifest.json and records/")
     s.add_argument("--to", help="target version (default: the newest)")
     s.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                    "not against power loss)")
-    s.add_argument("-q", "--quiet", action="store_true")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     s.set_defaults(func=cmd_upgrade_store)
     d = sub.add_parser("diff", help="classify every change between two versions of the record schemas")
     d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")
@@ -337,8 +354,8 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_diff)
     pl = sub.add_parser("placement", help="check who replicates what: a policy and records against it")
     pl.add_argument("source", metavar="SOURCE", help="a placement policy file, a store manifest or a store folder")
-    pl.add_argument("records", nargs="*", metavar="RECORD")
-    pl.add_argument("-q", "--quiet", action="store_true")
+    pl.add_argument("records", nargs="*", metavar="RECORD", help="image records to check against the policy")
+    pl.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     pl.set_defaults(func=cmd_placement)
     sz = sub.add_parser("sizing", help="metadata bytes per image per version, and storage totals")
     sz.add_argument("--images", type=int, help="images in the deployment (default: the reference deployment)")
@@ -360,7 +377,7 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     ex.set_defaults(func=cmd_export_sql)
     rl = sub.add_parser("release", help="freeze a draft version")
-    rl.add_argument("version")
+    rl.add_argument("version", help="the draft version to release (its files are locked by content hash)")
     rl.set_defaults(func=cmd_release)
     return p
 

@@ -59,21 +59,13 @@ def expectation(example: Example, spec: Spec) -> dict:
 
 
 def problems_of(example: Example, spec: Spec) -> list[Problem]:
-    """What validating the example finds (reader problems or schema errors)."""
+    """What validating the example finds (reader problems, schema errors or semantic checks)."""
     name = spec.rel(example.path)
     try:
         doc = jsonfile.load(example.path, display=name)
     except ProblemError as exc:
         return exc.problems
-    found = validation.errors(doc, example.kind, example.version, name, spec)
-    if found:
-        return found
-    from . import placement  # meaning beyond the schema: who replicates what
-    if example.kind == "placement":
-        return placement.check_policy(doc, name)
-    if example.kind == "store" and isinstance(doc, dict) and doc.get("placement"):
-        return placement.check_policy(doc["placement"], name, "/placement")
-    return []
+    return validation.errors(doc, example.kind, example.version, name, spec)
 
 
 def verdict(example: Example, spec: Spec | None = None) -> list[str]:

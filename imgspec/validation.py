@@ -1,16 +1,24 @@
-"""Validating records against the format's schemas, with errors that carry a path.
+"""Validating records against the format, with errors that carry a path: the one notion of "valid".
 
-``validator(kind, version)`` gives a ``jsonschema`` validator (formats checked,
-references resolved from the local registry only).  ``check(doc, ...)`` returns
-problems as :class:`imgspec.problems.Problem`, one per error.
+A record is valid when its schema accepts it *and* the semantic checks of its kind
+find nothing.  ``validator(kind, version)`` gives the ``jsonschema`` validator (formats
+checked, references resolved from the local registry only); :data:`SEMANTIC_CHECKS`
+is the table of meaning beyond the schema (placement: never both, never neither),
+one function per kind.  ``errors`` and ``check`` apply both and return problems as
+:class:`imgspec.problems.Problem`, one per error; every caller (command line,
+``imgspec check``, the examples, the Sphinx directives, upgrades and the SQL export)
+asks them, so that "valid" means the same everywhere.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
+from . import placement
 from .problems import Problem, ProblemError, pointer_from_parts
 from .registry import registry as _registry
 from .spec import Spec, version_key
@@ -110,15 +118,37 @@ def message(error) -> str:
     return error.message
 
 
-def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
-           line: int | None = None) -> list[Problem]:
-    """Every schema error of ``doc`` as a problem, sorted by pointer."""
+def _store_policy(doc: dict, source: str) -> list[Problem]:
+    """A store manifest's placement policy, when it declares one."""
+    policy = doc.get("placement")
+    return placement.check_policy(policy, source, "/placement") if policy else []
+
+
+# Meaning beyond the schema, per record kind: each function gets a schema-valid document.
+SEMANTIC_CHECKS: dict[str, Callable[[dict, str], list[Problem]]] = {
+    "placement": lambda doc, source: placement.check_policy(doc, source),
+    "store": _store_policy,
+}
+
+
+def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
+                  line: int | None = None) -> list[Problem]:
+    """Every error of ``doc`` against its schema alone, sorted by pointer."""
     spec = spec or Spec.default()
     if is_valid(doc, kind, version, spec):
         return []
     v = validator(kind, version, spec)
     return sorted(Problem(source, pointer_from_parts(_where(e)), str(e.validator), message(e), line)
                   for e in v.iter_errors(doc))
+
+
+def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
+           line: int | None = None) -> list[Problem]:
+    """Every problem of ``doc`` as a ``kind`` at ``version``: schema errors, else the semantic checks'."""
+    found = schema_errors(doc, kind, version, source, spec, line)
+    if found or kind not in SEMANTIC_CHECKS:
+        return found
+    return [dataclasses.replace(p, line=line) for p in SEMANTIC_CHECKS[kind](doc, source)]
 
 
 def _where(error) -> list:

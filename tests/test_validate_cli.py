@@ -252,3 +252,53 @@ def test_an_installed_wheel_carries_the_schemas(tmp_path):
     file_line, schemas_line = result.stdout.splitlines()[:2]
     assert file_line.startswith(str(site)) and schemas_line == f"{site}/imgspec/schemas"
     assert f"{len(SPEC.versions)} record(s) checked: all valid" in result.stderr
+
+
+# -- one notion of "valid": the command line gives every example the verdict of its folder ----------
+
+FOLDERS = sorted({(e.version, e.kind) for e in ALL})
+
+
+@pytest.mark.parametrize("version,kind", FOLDERS, ids=[f"{v}/{k}" for v, k in FOLDERS])
+def test_the_command_line_gives_every_record_example_the_verdict_of_its_folder(version, kind):
+    assert len(FOLDERS) >= 30
+    out = run("validate", "-q", "--kind", kind, "--version", version, f"examples/record/{version}/{kind}")
+    lines = out.stdout.splitlines()
+    here = [e for e in ALL if (e.version, e.kind) == (version, kind)]
+    assert out.returncode in (1, 2) and "Traceback" not in out.stderr, out.stderr
+    for e in here:
+        mine = [line for line in lines if line.startswith(SPEC.rel(e.path) + ":")]
+        if e.valid:
+            assert mine == []
+            continue
+        exp = examples.expectation(e, SPEC)
+        assert [line.split(": ")[1:3] for line in mine] == [[exp["pointer"] or "(root)", exp["rule"]]], mine
+    assert len(lines) == sum(not e.valid for e in here)
+
+
+def test_validate_checks_placement_semantics_as_the_tests_and_the_site_do():
+    out = run("validate", "examples/record/2.4/store/invalid/policy-both-replicate.json")
+    assert out.returncode == 1
+    assert out.stdout.split(": ")[1:3] == ["/placement/sites/0/stores/0/replicas", "within-site-both"]
+
+
+def test_validate_a_fragment_of_one_kind():
+    ok = run("validate", "--kind", "location", "--version", "2.3", "examples/record/2.3/location/valid/")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = run("validate", "--kind", "location", "--version", "2.3", "examples/record/2.3/image/valid/active-public.json")
+    assert bad.returncode == 1 and "/url: required: missing" in bad.stdout
+    need = run("validate", "--kind", "location", "examples/record/2.3/location/valid/")
+    assert need.returncode == 2 and need.stderr.strip() == (
+        "imgspec validate: --kind location needs --version: a fragment does not say its format version")
+    unknown = run("validate", "--kind", "tag", "--version", "1.0", "examples/record/2.3/tag/valid/")
+    assert unknown.returncode == 2 and "unknown-kind" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_every_argument_of_every_command_has_a_help_text():
+    from imgspec import cli
+    parser = cli.parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, (name, action.dest)
