@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
-from referencing import Resource
 from referencing.jsonschema import DRAFT202012
 
 from . import jsonfile

@@ -15,13 +15,14 @@ rules touch the field it concerns; :func:`uncovered` lists the others.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import jsonfile
 from .pointer import render
 from .spec import Spec
+from .text import json_text
+from .upgrade.operations import operation
 
 ORDER = {"breaking": 0, "needs-default": 1, "compatible": 2, "version": 3}
 NOT_COMPATIBLE = ("breaking", "needs-default")
@@ -49,10 +50,6 @@ def _types(node: dict) -> set[str] | None:
     return None if t is None else {t} if isinstance(t, str) else set(t)
 
 
-def _j(value) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
 class _Walker:
     def __init__(self, kind: str, old_version: str, new_version: str):
         self.kind, self.old_v, self.new_v = kind, old_version, new_version
@@ -71,9 +68,9 @@ class _Walker:
         if "const" in old or "const" in new:
             if old.get("const") != new.get("const"):
                 if record == ["format_version"] or old.get("const") == self.old_v:
-                    self.add(at + ["const"], record, "version", "format-version", f"{_j(old.get('const'))} -> {_j(new.get('const'))}")
+                    self.add(at + ["const"], record, "version", "format-version", f"{json_text(old.get('const'))} -> {json_text(new.get('const'))}")
                 else:
-                    self.add(at + ["const"], record, "breaking", "const-changed", f"{_j(old.get('const'))} -> {_j(new.get('const'))}")
+                    self.add(at + ["const"], record, "breaking", "const-changed", f"{json_text(old.get('const'))} -> {json_text(new.get('const'))}")
         if old.get("$ref") != new.get("$ref"):
             self.add(at + ["$ref"], record, "breaking", "ref-changed", f"{old.get('$ref')} -> {new.get('$ref')}")
         ot, nt = _types(old), _types(new)
@@ -92,16 +89,16 @@ class _Walker:
         if "enum" in old or "enum" in new:
             oe, ne = old.get("enum"), new.get("enum")
             if oe is None:
-                self.add(at + ["enum"], record, "breaking", "enum-added", f"now one of {_j(ne)}")
+                self.add(at + ["enum"], record, "breaking", "enum-added", f"now one of {json_text(ne)}")
             elif ne is None:
-                self.add(at + ["enum"], record, "compatible", "enum-removed", f"was one of {_j(oe)}")
+                self.add(at + ["enum"], record, "compatible", "enum-removed", f"was one of {json_text(oe)}")
             else:
                 gone = [v for v in oe if v not in ne]
                 extra = [v for v in ne if v not in oe]
                 if gone:
-                    self.add(at + ["enum"], record, "breaking", "enum-narrowed", f"removed {_j(gone)}")
+                    self.add(at + ["enum"], record, "breaking", "enum-narrowed", f"removed {json_text(gone)}")
                 if extra:
-                    self.add(at + ["enum"], record, "compatible", "enum-extended", f"added {_j(extra)}")
+                    self.add(at + ["enum"], record, "compatible", "enum-extended", f"added {json_text(extra)}")
         for key in UPPER + LOWER:
             a, b = old.get(key), new.get(key)
             if a == b:
@@ -121,15 +118,15 @@ class _Walker:
                      "unique-added" if tight else "unique-removed", f"{old.get('uniqueItems')} -> {new.get('uniqueItems')}")
         if old.get("default") != new.get("default") and ("default" in old or "default" in new):
             self.add(at + ["default"], record, "compatible", "default-changed",
-                     f"writers' default {_j(old.get('default'))} -> {_j(new.get('default'))}")
+                     f"writers' default {json_text(old.get('default'))} -> {json_text(new.get('default'))}")
         for key in SUBSCHEMAS:
             a, b = old.get(key), new.get(key)
             if isinstance(a, dict) or isinstance(b, dict):
                 sub_record = record + ["*"] if key == "items" else record
                 if a is None:
-                    self.add(at + [key], record, "breaking", "constraint-added", f"{key}: {_j(b)}")
+                    self.add(at + [key], record, "breaking", "constraint-added", f"{key}: {json_text(b)}")
                 elif b is None:
-                    self.add(at + [key], record, "compatible", "constraint-removed", f"{key}: {_j(a)}")
+                    self.add(at + [key], record, "compatible", "constraint-removed", f"{key}: {json_text(a)}")
                 else:
                     self.compare(a, b, at + [key], sub_record)
         self._object(old, new, at, record)
@@ -145,7 +142,7 @@ class _Walker:
                 self.compare(oa, na, at + ["additionalProperties"], record + ["*"])
             else:
                 self.add(at + ["additionalProperties"], record, "breaking", "additional-changed",
-                         f"additionalProperties {_j(oa)} -> {_j(na)}")
+                         f"additionalProperties {json_text(oa)} -> {json_text(na)}")
         op, np_ = old.get("properties", {}), new.get("properties", {})
         oreq, nreq = set(old.get("required", [])), set(new.get("required", []))
         removed = [k for k in op if k not in np_]
@@ -233,14 +230,6 @@ def diff(old: str, new: str, spec: Spec | None = None) -> tuple[str, str, list[C
     return ov, nv, sorted(changes, key=lambda c: (ORDER[c.category], c.kind != "image", c.kind, c.record, c.rule))
 
 
-def _rule_paths(rule: dict) -> list[str]:
-    paths = [rule.get(k) for k in ("path", "from", "to", "conflict")]
-    paths += rule.get("consumes", [])
-    if "inverse" in rule:
-        paths.append(rule["inverse"]["path"])
-    return [p for p in paths if p]
-
-
 def covering_rule(change: Change, ruleset: dict[str, list[dict]] | None) -> int | None:
     """The number (1-based) of the first rule that touches the field of ``change``, if any.
 
@@ -250,7 +239,7 @@ def covering_rule(change: Change, ruleset: dict[str, list[dict]] | None) -> int 
         return None
     rules = ruleset["store"] if change.kind in ("store", "placement") else ruleset["image"]
     for i, rule in enumerate(rules, 1):
-        for path in _rule_paths(rule):
+        for path in operation(rule).paths(rule):
             for record in change.record.split("|"):
                 if path == record or path.startswith(record + "/") or record.startswith(path + "/") or record == "":
                     if record == "" and path != "":

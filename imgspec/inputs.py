@@ -6,7 +6,6 @@ bad input; every failure is a Problem naming the file (and line).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 

@@ -25,8 +25,8 @@ from . import atomic, jsonfile
 from .problems import Problem, ProblemError
 from .spec import Spec, version_key
 from .sqlbinding import Binding, Layout, load
-from .upgrade import upgrade
-from .upgrade.rules import chain
+from .text import now
+from .upgrade import upgrade, upgrade_manifest
 from .validation import errors
 
 BATCH = 500
@@ -339,13 +339,9 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
                 progress(n, len(ids))
     if problems:
         raise InvalidRecords(problems)
-    manifest = {"format_version": native, "kind": "imgspec.store", "created_at": _now(),
+    manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
                 "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
-    for step in chain(spec, native, target):
-        manifest = step.apply(manifest, kind="store")
-    broken = errors(manifest, "store", target, str(work / "manifest.json"), spec)
-    if broken:
-        raise ProblemError(broken)
+    manifest = upgrade_manifest(manifest, native, target, spec, str(work / "manifest.json"))
     summary = Summary(shown, revision, layout.name, native, target, counts)
     report = {"source": shown, "revision": {"table": layout.revision["table"], "value": revision},
               "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,
@@ -353,7 +349,3 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
     atomic.write_text(work / REPORT, json.dumps(report, indent=2) + "\n", durable)
     atomic.write_text(work / "manifest.json", jsonfile.dumps(manifest), durable)
     return summary
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

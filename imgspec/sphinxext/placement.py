@@ -6,7 +6,7 @@ from docutils import nodes
 from .. import examples as ex
 from .. import placement
 from .directives import _Base, _example_nodes
-from .nodes_util import para, table
+from .nodes_util import table
 
 OTHER = {"image-service": "the store keeps one replica of each location",
          "store": "the image service writes one location for it",

@@ -5,18 +5,14 @@
 """
 from __future__ import annotations
 
-import json
 
 from docutils import nodes
 
 from ..problems import ProblemError
 from ..sqlbinding import FILE, META, Binding
+from ..text import code
 from .directives import _Base
 from .nodes_util import para, table
-
-
-def _j(value) -> str:
-    return f"`{json.dumps(value)}`"
 
 
 def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:
@@ -26,18 +22,18 @@ def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:
     if "column" in f:
         how = []
         if "values" in f:
-            how.append("; ".join(f"{k} → {_j(v)}" for k, v in f["values"].items()))
+            how.append("; ".join(f"{k} → {code(v)}" for k, v in f["values"].items()))
         if f.get("json") == "object":
             how.append("JSON text of an object")
         if "null" in f:
-            how.append(f"NULL → {_j(f['null'])}")
+            how.append(f"NULL → {code(f['null'])}")
         return f"`{table_name}.{f['column']}`", "; ".join(how) or "same value"
     r = f["rows"]
     which = "every row, deleted ones included" if r["include"] == "all" else "rows not deleted"
     if "object" in r:
         shape = f"one {r['object']} per row (below)"
     elif "key" in r:
-        shape = f"`{r['key']}` → `{r['value']}`" + (f", NULL value → {_j(r['null'])}" if "null" in r else "")
+        shape = f"`{r['key']}` → `{r['value']}`" + (f", NULL value → {code(r['null'])}" if "null" in r else "")
     else:
         shape = f"`{r['value']}` of each row" + (", each value once" if r.get("distinct") else "")
     order = f"; ordered by {', '.join(r['order'])}" if r.get("order") else ""

@@ -1,56 +1,13 @@
 """Directives that render upgrade steps from ``schemas/upgrades/*.json``."""
 from __future__ import annotations
 
-import json
-
 from docutils import nodes
 
 from ..problems import ProblemError
 from ..upgrade import load_steps
+from ..upgrade.operations import describe
 from .directives import _Base
 from .nodes_util import para, table
-
-
-def _j(value) -> str:
-    return f"`{json.dumps(value)}`"
-
-
-def _condition(c: dict) -> str:
-    if "equals" in c:
-        return f"`{c['at']}` is {_j(c['equals'])}"
-    if "in" in c:
-        return f"`{c['at']}` is one of " + ", ".join(_j(v) for v in c["in"])
-    return f"`{c['at']}` has an item with " + ", ".join(f"`{k}` {_j(v)}" for k, v in c["contains"].items())
-
-
-def _mapping(m: dict) -> str:
-    parts = [f"{_j(case['value'])} if " + " and ".join(_condition(c) for c in case["when"]) for case in m["cases"]]
-    parts.append(f"otherwise {_j(m['otherwise'])}" if "otherwise" in m else "otherwise unchanged")
-    return "; ".join(parts)
-
-
-def describe(rule: dict) -> tuple[str, str, str]:
-    """(operation, field, what it does) in words."""
-    op = rule["op"]
-    if op == "add":
-        return "default", f"`{rule['path']}`", f"new field: records that lack it read {_j(rule['value'])}"
-    if op == "map":
-        what = "derived: " + _mapping(rule)
-        if rule.get("consumes"):
-            what += ". Replaces " + ", ".join(f"`{p}`" for p in rule["consumes"])
-        if "inverse" in rule:
-            what += f". Recovering the old value: `{rule['inverse']['path']}` = " + _mapping(rule["inverse"])
-        return "derivation", f"`{rule['path']}`", what
-    if op == "wrap":
-        return ("restructure", f"`{rule['from']}` → `{rule['to']}`",
-                f"the value becomes the only item of the list, `{json.dumps(rule['item'])}` ($from: the old value; "
-                "$at: copied from that field); null becomes an empty list")
-    if op == "rename":
-        what = "same value under the new name"
-        if "conflict" in rule:
-            what += f"; a value already at the new name is kept at `{rule['conflict']}`"
-        return "rename", f"`{rule['from']}` → `{rule['to']}`", what
-    return op, "", ""
 
 
 class UpgradeStepDirective(_Base):

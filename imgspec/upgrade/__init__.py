@@ -13,7 +13,7 @@ from ..spec import Spec
 from ..validation import detect_version, errors
 from .rules import Step, canonical_order, chain, json_copy, load_steps
 
-__all__ = ["Step", "canonical_order", "chain", "load_steps", "upgrade", "read"]
+__all__ = ["Step", "canonical_order", "chain", "load_steps", "read", "upgrade", "upgrade_manifest"]
 
 
 def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = "<record>",
@@ -40,10 +40,22 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
             doc = canonical_order(doc, spec, to)
     except ProblemError as exc:
         raise ProblemError([Problem(source, p.pointer, p.rule, p.message) for p in exc.problems])
-    broken = errors(doc, "image", to, source, spec)
+    _refuse_invalid(doc, "image", to, source, spec)
+    return doc
+
+
+def upgrade_manifest(manifest: dict, source: str, target: str, spec: Spec, display: str) -> dict:
+    """A store manifest at ``source`` upgraded by the steps' store rules to ``target``, checked."""
+    for step in chain(spec, source, target):
+        manifest = step.apply(manifest, kind="store")
+    _refuse_invalid(manifest, "store", target, display, spec)
+    return manifest
+
+
+def _refuse_invalid(doc: dict, kind: str, version: str, source: str, spec: Spec) -> None:
+    broken = errors(doc, kind, version, source, spec)
     if broken:  # the rules produced an invalid record: a defect in the spec, never written
         raise ProblemError([Problem(source, p.pointer, "upgrade-produced-invalid", p.message) for p in broken])
-    return doc
 
 
 def read(doc, spec: Spec | None = None, source: str = "<record>") -> dict:

@@ -1,12 +1,8 @@
 """Upgrade steps as data: each ``schemas/upgrades/<from>-<to>.json`` holds the rules.
 
-This module executes the rules; it knows four operations and nothing about any
-particular field:
-
-``add``     write a default where a field did not exist
-``map``     derive a value from conditions on the record (``is_public`` -> ``visibility``)
-``wrap``    turn one value into the only item of a new list (``location`` -> ``locations``)
-``rename``  move a value to a new key
+This module runs a step's rules in order; what each operation (``add``, ``map``,
+``wrap``, ``rename``) does, and its inverse, is in the table of
+:mod:`imgspec.upgrade.operations`.  It knows nothing about any particular field.
 
 Every operation also has an inverse (:meth:`Step.revert`), used by the tests to
 prove that an upgrade loses nothing: reverting an upgraded record gives back
@@ -21,73 +17,7 @@ from pathlib import Path
 from .. import pointer as ptr
 from ..problems import Problem, ProblemError
 from ..spec import Spec, version_key
-
-
-def same(a, b) -> bool:
-    """JSON equality (``True`` is not ``1``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return a == b and type(a) is not type(ptr.MISSING)
-
-
-def json_copy(value):
-    """A deep copy of a JSON value (several times faster than copy.deepcopy)."""
-    if isinstance(value, dict):
-        return {k: json_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_copy(v) for v in value]
-    return value
-
-
-def holds(doc, cond: dict, prefix: list) -> bool:
-    value = ptr.get(doc, ptr.resolve(cond["at"], prefix))
-    if "equals" in cond:
-        return same(value, cond["equals"])
-    if "in" in cond:
-        return any(same(value, x) for x in cond["in"])
-    if "contains" in cond:
-        return isinstance(value, list) and any(
-            isinstance(item, dict) and all(k in item and same(item[k], v) for k, v in cond["contains"].items())
-            for item in value)
-    raise ValueError(f"unknown condition {cond}")
-
-
-def _apply_mapping(doc, mapping: dict, touched: list | None = None):
-    targets = ptr.expand(doc, mapping["path"])
-    values = []
-    for tokens in targets:
-        prefix = ptr.item_prefix(mapping["path"], tokens)
-        for case in mapping["cases"]:
-            if all(holds(doc, c, prefix) for c in case["when"]):
-                values.append(json_copy(case["value"]))
-                break
-        else:
-            values.append(json_copy(mapping["otherwise"]) if "otherwise" in mapping else ptr.MISSING)
-    for tokens, value in zip(targets, values):  # conditions read the record as it was
-        if value is not ptr.MISSING and not same(ptr.get(doc, tokens), value):
-            ptr.set_(doc, tokens, value)
-            if touched is not None:
-                touched.append(tokens)
-
-
-def _substitute(pattern: str, concrete: list) -> list:
-    """``pattern``'s tokens with each ``*`` replaced by the index ``concrete`` has there."""
-    indexes = iter(t for t, p in zip(concrete, ptr.parse(pattern)) if p == "*")
-    return [next(indexes) if t == "*" else t for t in ptr.parse(pattern)]
-
-
-def _render(template, value, doc):
-    if isinstance(template, dict):
-        if template == {"$from": True}:
-            return json_copy(value)
-        if set(template) == {"$at"}:
-            return json_copy(ptr.get(doc, ptr.parse(template["$at"])))
-        return {k: _render(v, value, doc) for k, v in template.items()}
-    return json_copy(template)
+from .operations import json_copy, operation
 
 
 @dataclass
@@ -137,50 +67,7 @@ class Step:
             doc = json_copy(doc)
         note = touched.append if touched is not None else (lambda tokens: None)
         for rule in self.ruleset()[kind]:
-            op = rule["op"]
-            if op == "add":
-                for tokens in ptr.expand(doc, rule["path"]):
-                    if ptr.get(doc, tokens) is ptr.MISSING:
-                        ptr.set_(doc, tokens, json_copy(rule["value"]))
-                        note(tokens)
-            elif op == "map":
-                _apply_mapping(doc, rule, touched)
-                for pattern in rule.get("consumes", []):
-                    for tokens in ptr.expand(doc, pattern):
-                        if ptr.get(doc, tokens) is not ptr.MISSING:
-                            ptr.remove(doc, tokens)
-                            note(tokens)
-            elif op == "wrap":
-                src, dst = ptr.parse(rule["from"]), ptr.parse(rule["to"])
-                value = ptr.get(doc, src)
-                if value is not ptr.MISSING:
-                    ptr.set_(doc, dst, [] if value is None else [_render(rule["item"], value, doc)])
-                    ptr.remove(doc, src)
-                    note(src)
-                    note(dst)
-            elif op == "rename":
-                for tokens in ptr.expand(doc, rule["from"]):
-                    value = ptr.get(doc, tokens)
-                    if value is ptr.MISSING:
-                        continue
-                    dst = _substitute(rule["to"], tokens)
-                    existing = ptr.get(doc, dst)
-                    if existing is not ptr.MISSING:
-                        if "conflict" not in rule:
-                            raise ProblemError(Problem("<record>", ptr.render(dst), "rename-conflict",
-                                                       f"cannot rename {ptr.render(tokens)}: the target already exists"))
-                        keep = _substitute(rule["conflict"], tokens)
-                        if ptr.get(doc, keep) is not ptr.MISSING:
-                            raise ProblemError(Problem("<record>", ptr.render(keep), "rename-conflict",
-                                                       "cannot keep the value the rename replaces: the place for it is taken"))
-                        ptr.set_(doc, keep, existing)
-                        note(keep)
-                    ptr.set_(doc, dst, value)
-                    ptr.remove(doc, tokens)
-                    note(tokens)
-                    note(dst)
-            else:
-                raise ValueError(f"unknown op {op!r} in {self.path}")
+            operation(rule).apply(doc, rule, note)
         doc["format_version"] = self.target
         return canonical_order(doc, self.spec, self.target, kind) if order else doc
 
@@ -189,34 +76,7 @@ class Step:
         """The record (or manifest) this step's :meth:`apply` turned into ``doc``."""
         doc = json_copy(doc)
         for rule in reversed(self.ruleset()[kind]):
-            op = rule["op"]
-            if op == "add":
-                for tokens in ptr.expand(doc, rule["path"]):
-                    ptr.remove(doc, tokens)
-            elif op == "map":
-                if "inverse" in rule:
-                    _apply_mapping(doc, rule["inverse"])
-                if self.is_new(rule["path"], kind):
-                    for tokens in ptr.expand(doc, rule["path"]):
-                        ptr.remove(doc, tokens)
-            elif op == "wrap":
-                items = ptr.get(doc, ptr.parse(rule["to"]))
-                key = next(k for k, v in rule["item"].items() if v == {"$from": True})
-                ptr.set_(doc, ptr.parse(rule["from"]), items[0][key] if items else None)
-                ptr.remove(doc, ptr.parse(rule["to"]))
-            elif op == "rename":
-                for tokens in ptr.expand(doc, rule["to"]):
-                    value = ptr.get(doc, tokens)
-                    if value is ptr.MISSING:
-                        continue
-                    ptr.set_(doc, _substitute(rule["from"], tokens), value)
-                    ptr.remove(doc, tokens)
-                    if "conflict" in rule:
-                        keep = _substitute(rule["conflict"], tokens)
-                        kept = ptr.get(doc, keep)
-                        if kept is not ptr.MISSING:
-                            ptr.set_(doc, tokens, kept)
-                            ptr.remove(doc, keep)
+            operation(rule).revert(doc, rule, lambda pattern: self.is_new(pattern, kind))
         doc["format_version"] = self.source
         return canonical_order(doc, self.spec, self.source, kind)
 

@@ -17,16 +17,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from .. import atomic, jsonfile
+from ..text import now
 from ..problems import Problem, ProblemError
 from ..spec import Spec, version_key
 from ..validation import detect_version, errors
-from . import upgrade
-from .rules import chain
+from . import upgrade, upgrade_manifest
 
 REPORT = "upgrade-report.jsonl"
 GENERATOR = "imgspec upgrade-store"
@@ -48,10 +47,6 @@ class Outcome:
         word = "resumed and finished" if self.resumed else "finished"
         return (f"upgrade {self.source} -> {self.target} {word}: {self.upgraded} records upgraded, "
                 f"{self.already} already at {self.target}, {self.total} in all")
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def record_files(store: Path) -> list[Path]:
@@ -132,12 +127,8 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
             os.fsync(report.fileno())
     if durable:
         atomic.sync_dir(store / "records")
-    final = dict(manifest, upgrade_in_progress=None, generator=GENERATOR)
-    for step in chain(spec, current, target):
-        final = step.apply(final, kind="store")
-    broken = errors(final, "store", target, mpath, spec)
-    if broken:  # the store rules produced an invalid manifest: a defect in the spec, never written
-        raise ProblemError([Problem(mpath, p.pointer, "upgrade-produced-invalid", p.message) for p in broken])
+    final = upgrade_manifest(dict(manifest, upgrade_in_progress=None, generator=GENERATOR), current, target,
+                             spec, mpath)
     atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
     return outcome
 
