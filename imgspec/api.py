@@ -13,7 +13,6 @@ an operation with several request media types, and ``response-<status>.json`` (o
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,6 @@ from referencing.jsonschema import DRAFT202012
 from . import jsonfile
 from .pointer import render
 from .problems import Problem, ProblemError, pointer_from_parts
-from .registry import registry as record_registry
 from .spec import BASE_URI, Spec
 from .validation import FORMAT_CHECKER, _where, message
 
@@ -49,12 +47,11 @@ def uri(spec: Spec) -> str:
     return BASE_URI + DOCUMENT
 
 
-def document(spec: Spec | None = None) -> dict:
-    spec = spec or Spec.default()
+def document(spec: Spec) -> dict:
     return spec.load(DOCUMENT)
 
 
-def operations(spec: Spec | None = None) -> dict[str, Operation]:
+def operations(spec: Spec) -> dict[str, Operation]:
     doc = document(spec)
     out = {}
     for path, item in doc["paths"].items():
@@ -65,16 +62,13 @@ def operations(spec: Spec | None = None) -> dict[str, Operation]:
     return out
 
 
-@functools.lru_cache(maxsize=4)
-def _registry(root: Path):
-    spec = Spec(root)
-    doc = document(spec)
-    return record_registry(spec).with_resource(uri(spec), DRAFT202012.create_resource(doc)).crawl()
+def make_registry(spec: Spec):
+    """The record registry plus the OpenAPI document (use :attr:`Spec.api_registry`)."""
+    return spec.registry.with_resource(uri(spec), DRAFT202012.create_resource(document(spec))).crawl()
 
 
-def registry(spec: Spec | None = None):
-    spec = spec or Spec.default()
-    return _registry(spec._resolved_root)
+def registry(spec: Spec):
+    return spec.api_registry
 
 
 def media_of(op: Operation, part: str, status: str | None, media: str | None) -> tuple[str, str]:
@@ -97,19 +91,17 @@ def media_of(op: Operation, part: str, status: str | None, media: str | None) ->
     return f"{where}/content/{media.replace('~', '~0').replace('/', '~1')}/schema", media
 
 
-@functools.lru_cache(maxsize=256)
-def _validator(root: Path, pointer: str) -> Draft202012Validator:
-    spec = Spec(root)
-    return Draft202012Validator({"$ref": f"{uri(spec)}#{pointer}"}, registry=_registry(root),
+def make_validator(spec: Spec, pointer: str) -> Draft202012Validator:
+    """The validator of the schema at ``pointer`` of the document (use :meth:`Spec.api_validator`)."""
+    return Draft202012Validator({"$ref": f"{uri(spec)}#{pointer}"}, registry=spec.api_registry,
                                 format_checker=FORMAT_CHECKER)
 
 
 def body_errors(body, op: Operation, part: str, status: str | None = None, media: str | None = None,
-                source: str = "<body>", spec: Spec | None = None) -> list[Problem]:
+                source: str = "<body>", *, spec: Spec) -> list[Problem]:
     """Every problem of a request or response body against the operation's schema."""
-    spec = spec or Spec.default()
     pointer, _ = media_of(op, part, status, media)
-    v = _validator(spec._resolved_root, pointer)
+    v = spec.api_validator(pointer)
     return sorted(Problem(source, pointer_from_parts(_where(e)), str(e.validator), message(e))
                   for e in v.iter_errors(body))
 
@@ -128,8 +120,7 @@ class ApiExample:
         return self.path.with_name(self.path.name[:-5] + ".expect.json")
 
 
-def api_examples(spec: Spec | None = None) -> list[ApiExample]:
-    spec = spec or Spec.default()
+def api_examples(spec: Spec) -> list[ApiExample]:
     out = []
     for path in sorted((spec.examples / "api").rglob("*.json")):
         if path.name.endswith(".expect.json"):
@@ -144,16 +135,15 @@ def api_examples(spec: Spec | None = None) -> list[ApiExample]:
     return out
 
 
-def example_verdict(example: ApiExample, spec: Spec | None = None) -> list[str]:
+def example_verdict(example: ApiExample, spec: Spec) -> list[str]:
     """Why an API example does not show what its place says (empty when it does)."""
-    spec = spec or Spec.default()
     name = spec.rel(example.path)
     ops = operations(spec)
     if example.operation_id not in ops:
         return [f"{name}: (root): unknown-operation: no operationId {example.operation_id!r} in {DOCUMENT}"]
     try:
         body = jsonfile.load(example.path, display=name)
-        found = body_errors(body, ops[example.operation_id], example.part, example.status, example.media, name, spec)
+        found = body_errors(body, ops[example.operation_id], example.part, example.status, example.media, name, spec=spec)
     except ProblemError as exc:
         found = exc.problems
     if example.valid:
@@ -165,9 +155,8 @@ def example_verdict(example: ApiExample, spec: Spec | None = None) -> list[str]:
             + ("; ".join(f"{p.pointer or '(root)'}: {p.rule}: {p.message}" for p in found) or "no error")]
 
 
-def bundled(spec: Spec | None = None) -> dict:
+def bundled(spec: Spec) -> dict:
     """The document with every reference to another file inlined (for tools that would fetch them)."""
-    spec = spec or Spec.default()
     reg = registry(spec)
     doc = copy.deepcopy(document(spec))
     resolver = reg.resolver(base_uri=uri(spec))

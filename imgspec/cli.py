@@ -39,10 +39,10 @@ def exit_status(problems) -> int:
 def cmd_check(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     _, problems = registry.build(spec)
-    from . import release, sqlbinding
+    from . import release
     problems += release.check(spec)
     try:
-        problems += sqlbinding.Binding(spec).problems()
+        problems += spec.binding.problems()
     except ProblemError as exc:
         problems += exc.problems
     lines = [str(p) for p in problems]
@@ -312,7 +312,7 @@ def cmd_conformance(args) -> int:
 
 def cmd_release(args) -> int:
     from . import release
-    entry = release.release(args.version)
+    entry = release.release(args.version, Spec.default())
     print(f"released {args.version}: {len(entry['files'])} file(s) locked in {release.RELEASES}", file=sys.stderr)
     return OK
 

@@ -209,9 +209,8 @@ def kind_prefix(spec_docs: dict[str, dict], kind: str) -> str:
     return f"/({kind})"
 
 
-def diff(old: str, new: str, spec: Spec | None = None) -> tuple[str, str, list[Change]]:
+def diff(old: str, new: str, spec: Spec) -> tuple[str, str, list[Change]]:
     """Every change from ``old`` to ``new`` (versions or folders), per object kind."""
-    spec = spec or Spec.default()
     ov, odocs = _load_dir(old, spec)
     nv, ndocs = _load_dir(new, spec)
     changes = []

@@ -37,8 +37,7 @@ class Example:
         return self.path.name[: -len(".json")]
 
 
-def record_examples(spec: Spec | None = None) -> list[Example]:
-    spec = spec or Spec.default()
+def record_examples(spec: Spec) -> list[Example]:
     out = []
     for path in sorted((spec.examples / "record").glob("*/*/*/*.json")):
         if path.name.endswith(EXPECT_SUFFIX):
@@ -68,9 +67,8 @@ def problems_of(example: Example, spec: Spec) -> list[Problem]:
     return validation.errors(doc, example.kind, example.version, name, spec)
 
 
-def verdict(example: Example, spec: Spec | None = None) -> list[str]:
+def verdict(example: Example, spec: Spec) -> list[str]:
     """Why the example does not show what its place says (empty when it does)."""
-    spec = spec or Spec.default()
     name = spec.rel(example.path)
     if example.version not in spec.versions:
         return [f"{name}: (root): unknown-version: no format version {example.version!r}"]

@@ -7,7 +7,6 @@ a ``$ref`` to anything not on disk fails with a clear problem.
 """
 from __future__ import annotations
 
-import functools
 from urllib.parse import urljoin
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
 from .problems import Problem, ProblemError, pointer_from_parts
-from .spec import BASE_URI, Spec, _cached_load
+from .spec import BASE_URI, Spec
 
 
 def expected_id(spec: Spec, path: Path) -> str:
@@ -42,7 +41,7 @@ def check_schema_file(spec: Spec, path: Path) -> tuple[dict | None, list[Problem
     """Load one schema file and check it against the 2020-12 meta-schema and its ``$id``."""
     name = spec.rel(path)
     try:
-        schema = _cached_load(path, name)
+        schema = spec.load_once(path)
     except ProblemError as exc:
         return None, exc.problems
     problems = []
@@ -90,15 +89,9 @@ def build(spec: Spec) -> tuple[Registry, list[Problem]]:
     return registry, problems
 
 
-@functools.lru_cache(maxsize=8)
-def _registry_for(root: Path) -> Registry:
-    registry, problems = build(Spec(root))
+def checked(spec: Spec) -> Registry:
+    """The registry of ``spec``; raises ProblemError if any schema is broken (use :attr:`Spec.registry`)."""
+    registry, problems = build(spec)
     if problems:
         raise ProblemError(problems)
     return registry
-
-
-def registry(spec: Spec | None = None) -> Registry:
-    """The checked registry of ``spec``; raises ProblemError if any schema is broken."""
-    spec = spec or Spec.default()
-    return _registry_for(spec._resolved_root)

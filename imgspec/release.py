@@ -26,8 +26,7 @@ def digest(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check(spec: Spec | None = None) -> list[Problem]:
-    spec = spec or Spec.default()
+def check(spec: Spec) -> list[Problem]:
     data = spec.load(RELEASES)
     problems = []
     seen_draft = None
@@ -62,9 +61,8 @@ def check(spec: Spec | None = None) -> list[Problem]:
     return problems
 
 
-def release(version: str, spec: Spec | None = None) -> dict:
+def release(version: str, spec: Spec) -> dict:
     """Mark the draft ``version`` released and lock its files (rewrites releases.json atomically)."""
-    spec = spec or Spec.default()
     data = spec.load(RELEASES)
     entry = next((e for e in data["record"] if e["version"] == version), None)
     if entry is None:

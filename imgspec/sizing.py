@@ -98,9 +98,8 @@ def _fill(doc: dict, version: str, spec: Spec, rng: random.Random, dist: dict) -
     return doc
 
 
-def corpus(spec: Spec | None = None, dist: dict | None = None, images: int | None = None) -> dict[str, list[dict]]:
+def corpus(spec: Spec, dist: dict | None = None, images: int | None = None) -> dict[str, list[dict]]:
     """The same images at every version: {version: [record, ...]}."""
-    spec = spec or Spec.default()
     dist = dist or spec.load("schemas/sizing/distributions.json")
     rng = random.Random(dist["seed"])
     out: dict[str, list[dict]] = {v: [] for v in spec.versions}
@@ -132,8 +131,7 @@ class VersionSize:
                            sizes[min(len(sizes) - 1, int(0.95 * len(sizes)))])
 
 
-def per_version(spec: Spec | None = None, images: int | None = None) -> list[VersionSize]:
-    spec = spec or Spec.default()
+def per_version(spec: Spec, images: int | None = None) -> list[VersionSize]:
     return [VersionSize.of(v, recs) for v, recs in corpus(spec, images=images).items()]
 
 

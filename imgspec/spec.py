@@ -8,9 +8,11 @@ read from files; nothing here restates a schema.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from . import jsonfile
 from .problems import Problem, ProblemError
@@ -51,12 +53,21 @@ class Spec:
         self.schemas = self.root / "schemas"
         self.examples = self.root / "examples"
         self._resolved_root = self.root.resolve()
-        self._schema_cache: dict[tuple[str, str], dict] = {}
+        self._memo: dict[tuple, Any] = {}
 
     @classmethod
     @functools.cache
-    def default(cls) -> "Spec":
+    def default(cls) -> Spec:
+        """The spec tree this package was installed with (or the checkout it runs from)."""
         return cls()
+
+    def _once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per spec tree and key (a failure is not remembered)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
 
     def rel(self, path: Path | str) -> str:
         """``path`` as shown to people: relative to the spec root when inside it."""
@@ -67,8 +78,14 @@ class Spec:
             return str(path)
 
     def load(self, path: Path | str):
+        """A JSON file of the tree, read now (strictly)."""
         return jsonfile.load(self.root / path if not Path(path).is_absolute() else path,
                              display=self.rel(self.root / path))
+
+    def load_once(self, path: Path | str):
+        """A JSON file of the tree, read once: schemas and data files do not change while a spec is in use."""
+        path = self.root / path
+        return self._once(("file", path.resolve()), lambda: self.load(path))
 
     # -- versions -----------------------------------------------------------
     @functools.cached_property
@@ -118,11 +135,7 @@ class Spec:
         return sorted((self.schemas / "upgrades").glob("*-*.json"))
 
     def schema(self, kind: str, version: str) -> dict:
-        key = (kind, version)
-        if key not in self._schema_cache:
-            path = self.schema_path(kind, version)
-            self._schema_cache[key] = _cached_load(path, self.rel(path))
-        return self._schema_cache[key]
+        return self._once(("schema", kind, version), lambda: self.load_once(self.schema_path(kind, version)))
 
     def since(self, kind: str, field: str) -> str | None:
         """The first version whose ``kind`` schema has top-level property ``field``."""
@@ -152,7 +165,47 @@ class Spec:
     def mapping(self, name: str) -> dict:
         return self.load(f"schemas/mappings/{name}.json")
 
+    # -- what is built from the files, once per spec tree -------------------------------
+    @property
+    def registry(self):
+        """The checked ``referencing`` registry of every schema; raises ProblemError if any is broken."""
+        from . import registry
+        return self._once(("registry",), lambda: registry.checked(self))
 
-@functools.lru_cache(maxsize=None)
-def _cached_load(path: Path, display: str):
-    return jsonfile.load(path, display=display)
+    def validator(self, kind: str, version: str):
+        """The ``jsonschema`` validator of ``kind`` at ``version`` (formats checked, local references only)."""
+        from . import validation
+        return self._once(("validator", kind, version), lambda: validation.make_validator(self, kind, version))
+
+    def fast_validator(self, kind: str, version: str):
+        """A jsonschema-rs validator for pass/fail, or None where it is not installed."""
+        from . import validation
+        return self._once(("fast", kind, version), lambda: validation.make_fast_validator(self, kind, version))
+
+    @property
+    def steps(self):
+        """Every upgrade step, checked against ``step.schema.json``, keyed by its ``from`` version."""
+        from .upgrade import rules
+        return self._once(("steps",), lambda: rules.read_steps(self))
+
+    def chain(self, source: str, target: str):
+        """The upgrade steps from ``source`` to ``target``, in order."""
+        from .upgrade import rules
+        return self._once(("chain", source, target), lambda: rules.make_chain(self, source, target))
+
+    @property
+    def binding(self):
+        """The relational binding (``schemas/bindings/glance-sql.json``), resolved and checked."""
+        from .sqlbinding import Binding
+        return self._once(("binding",), lambda: Binding(self))
+
+    @property
+    def api_registry(self):
+        """The record registry plus the OpenAPI document."""
+        from . import api
+        return self._once(("api-registry",), lambda: api.make_registry(self))
+
+    def api_validator(self, pointer: str):
+        """The validator of the schema at ``pointer`` in the OpenAPI document."""
+        from . import api
+        return self._once(("api-validator", pointer), lambda: api.make_validator(self, pointer))

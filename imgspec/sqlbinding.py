@@ -12,7 +12,6 @@ Nothing here knows a column by name: every name comes from the data file.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 
 from .problems import Problem, ProblemError
@@ -87,8 +86,8 @@ def _column(d: dict) -> Column:
 class Binding:
     """The data file, resolved: layouts with their full tables, bindings per version."""
 
-    def __init__(self, spec: Spec | None = None):
-        self.spec = spec or Spec.default()
+    def __init__(self, spec: Spec):
+        self.spec = spec
         self.data = self.spec.load(FILE)
         self._check_shape()
         self.layouts: dict[str, Layout] = {}
@@ -244,11 +243,6 @@ class Binding:
         return out
 
 
-@functools.lru_cache(maxsize=4)
-def _cached(root) -> Binding:
-    return Binding(Spec(root))
-
-
-def load(spec: Spec | None = None) -> Binding:
-    spec = spec or Spec.default()
-    return _cached(spec._resolved_root)
+def load(spec: Spec) -> Binding:
+    """The binding of ``spec`` (read once per spec tree)."""
+    return spec.binding

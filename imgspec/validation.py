@@ -12,59 +12,43 @@ asks them, so that "valid" means the same everywhere.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
-from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
 from . import placement
 from .problems import Problem, ProblemError, pointer_from_parts
-from .registry import registry as _registry
 from .spec import Spec, version_key
 
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 
-@functools.lru_cache(maxsize=64)
-def _validator(root: Path, kind: str, version: str) -> Draft202012Validator:
-    spec = Spec(root)
-    schema = spec.schema(kind, version)
-    return Draft202012Validator(schema, registry=_registry(spec), format_checker=FORMAT_CHECKER)
+def make_validator(spec: Spec, kind: str, version: str) -> Draft202012Validator:
+    """A new reference validator (use :meth:`Spec.validator`, which keeps one per kind and version)."""
+    return Draft202012Validator(spec.schema(kind, version), registry=spec.registry, format_checker=FORMAT_CHECKER)
 
 
-@functools.lru_cache(maxsize=64)
-def _fast(root: Path, kind: str, version: str):
-    """A jsonschema-rs validator for the pass/fail path, or None where it is not installed."""
+def make_fast_validator(spec: Spec, kind: str, version: str):
+    """A new jsonschema-rs validator, or None where it is not installed (use :meth:`Spec.fast_validator`)."""
     try:
         import jsonschema_rs
     except ImportError:  # pragma: no cover - the fast path is optional for implementers
         return None
-    spec = Spec(root)
-    _registry(spec)  # the same checks as the reference path: broken schemas never validate anything
-    resources = [(s["$id"], s) for s in (jsonfile_load(p, spec) for p in spec.schema_files())]
+    spec.registry  # noqa: B018  (the same checks as the reference path: broken schemas never validate anything)
+    resources = [(s["$id"], s) for s in (spec.load_once(p) for p in spec.schema_files())]
     return jsonschema_rs.validator_for(spec.schema(kind, version), registry=jsonschema_rs.Registry(resources),
                                        validate_formats=True, offline=True)
 
 
-def jsonfile_load(path, spec):
-    from .spec import _cached_load
-    return _cached_load(path, spec.rel(path))
-
-
-def is_valid(doc, kind: str, version: str, spec: Spec | None = None) -> bool:
-    """Pass/fail only, on the fast validator when it is installed."""
-    spec = spec or Spec.default()
-    fast = _fast(spec._resolved_root, kind, version)
-    if fast is not None:
-        return fast.is_valid(doc)
-    return validator(kind, version, spec).is_valid(doc)
+def is_valid(doc, kind: str, version: str, spec: Spec) -> bool:
+    """Pass/fail against the schema only, on the fast validator when it is installed."""
+    fast = spec.fast_validator(kind, version)
+    return (fast or spec.validator(kind, version)).is_valid(doc)
 
 
 def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
     """The validator for object ``kind`` (image, location, member, tag, store) at ``version``."""
-    spec = spec or Spec.default()
-    return _validator(spec._resolved_root, kind, version)
+    return (spec or Spec.default()).validator(kind, version)
 
 
 def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line: int | None = None) -> str:
@@ -137,7 +121,7 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
     spec = spec or Spec.default()
     if is_valid(doc, kind, version, spec):
         return []
-    v = validator(kind, version, spec)
+    v = spec.validator(kind, version)
     return sorted(Problem(source, pointer_from_parts(_where(e)), str(e.validator), message(e), line)
                   for e in v.iter_errors(doc))
 

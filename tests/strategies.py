@@ -6,7 +6,7 @@ by the examples.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from hypothesis import strategies as st
 

@@ -6,7 +6,7 @@ from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
 from imgspec import registry
-from imgspec.spec import BASE_URI, RECORD_KINDS, Spec
+from imgspec.spec import BASE_URI, RECORD_KINDS
 from conftest import ROOT
 
 SCHEMAS = sorted((ROOT / "schemas").rglob("*.json"))
@@ -52,7 +52,7 @@ def test_every_version_in_releases_has_its_schemas(spec):
 
 
 def test_remote_references_are_never_fetched(spec):
-    resolver = registry.registry(spec).resolver()
+    resolver = spec.registry.resolver()
     with pytest.raises(Unresolvable):
         resolver.lookup("https://json-schema.org/draft/2020-12/schema#/nothing-here-on-disk")
     with pytest.raises(Unresolvable):

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from imgspec.sphinxext import all_shown_candidates
-from conftest import ROOT, sphinx_build
+from conftest import sphinx_build
 
 pytestmark = pytest.mark.site
 

@@ -12,12 +12,13 @@ import pytest
 
 from imgspec import sqlbinding, validation
 from imgspec.problems import ProblemError
+from imgspec.spec import Spec
 from imgspec.sqlexport import export
 from imgspec.upgrade.store import upgrade_store
 
 from conftest import ROOT
 
-BINDING = sqlbinding.load()
+BINDING = sqlbinding.load(Spec(ROOT))
 LAYOUTS = list(BINDING.layouts)
 T0, T1, T2 = "2012-03-01 10:00:00", "2012-03-02 11:30:00.250000", "2013-01-05 08:00:00"
 UUID = "6c1b2a3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

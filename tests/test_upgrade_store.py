@@ -13,7 +13,7 @@ from imgspec import corpus, validation
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
 from imgspec.upgrade import upgrade
-from imgspec.upgrade.store import REPORT, read_manifest, read_store, record_files, upgrade_store
+from imgspec.upgrade.store import REPORT, read_manifest, record_files, upgrade_store
 from conftest import ROOT
 
 SPEC = Spec(ROOT)

@@ -34,14 +34,10 @@ from pathlib import Path
 from sphinx.util import logging
 
 from ..spec import Spec
-from . import directives
+from . import api, diff, placement, records, sizing, sqlbinding, upgrades
+from .base import spec_of
 
 logger = logging.getLogger("imgspec")
-
-
-def spec_of(app) -> Spec:
-    root = app.config.imgspec_root or app.confdir
-    return Spec(Path(root))
 
 
 def _purge(app, env, docname):
@@ -92,26 +88,13 @@ def _finished(app, exc):
         app.statuscode = 1  # fails the build with or without -W
 
 
+MODULES = (records, diff, upgrades, api, sqlbinding, sizing, placement)  # as the core: one per job
+
+
 def setup(app):
     app.add_config_value("imgspec_root", "", "env", types=[str])
-    from .placement import PlacementDirective, PlacementRulesDirective
-    app.add_directive("imgspec-placement", PlacementDirective)
-    app.add_directive("imgspec-placement-rules", PlacementRulesDirective)
-    from .apipages import OpenApiDirective
-    app.add_directive("imgspec-openapi", OpenApiDirective)
-    from .sqlbinding import SqlBindingDirective, SqlOverviewDirective
-    app.add_directive("imgspec-sql-binding", SqlBindingDirective)
-    app.add_directive("imgspec-sql-overview", SqlOverviewDirective)
-    from .sizing import SizingDirective
-    app.add_directive("imgspec-sizing", SizingDirective)
-    from .review import ChangelogDirective, DiffDirective
-    from .upgrades import UpgradeModesDirective, UpgradeStepDirective
-    app.add_directive("imgspec-diff", DiffDirective)
-    app.add_directive("imgspec-changelog", ChangelogDirective)
-    app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
-    app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
-    for name, cls in directives.DIRECTIVES.items():
-        app.add_directive(name, cls)
+    for module in MODULES:
+        module.setup(app)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     app.connect("build-finished", _finished)

@@ -5,7 +5,7 @@ from docutils import nodes
 
 from .. import examples as ex
 from .. import placement
-from .directives import _Base, _example_nodes
+from .base import SpecDirective, example_nodes
 from .nodes_util import table
 
 OTHER = {"image-service": "the store keeps one replica of each location",
@@ -13,7 +13,7 @@ OTHER = {"image-service": "the store keeps one replica of each location",
          "none": "nothing is copied"}
 
 
-class PlacementDirective(_Base):
+class PlacementDirective(SpecDirective):
     """``imgspec-placement PATH``: who replicates what under one policy file (validated, shown)."""
 
     required_arguments = 1
@@ -34,12 +34,17 @@ class PlacementDirective(_Base):
                   for site in policy["sites"] for s in site["stores"]]
         out = [table(["Scope", "Owner", "Copies", "The other party"], rows, [14, 10, 5, 30]),
                table(["Site", "Store", "Driver", "Replicas kept by the store", "Spans sites"], stores, [10, 12, 6, 10, 6])]
-        out += _example_nodes(self, matches[0], problems)
+        out += example_nodes(self, matches[0], problems)
         return out
 
 
-class PlacementRulesDirective(_Base):
+class PlacementRulesDirective(SpecDirective):
     """The semantic rules the placement check enforces, from ``imgspec.placement.RULES``."""
 
     def run(self):
         return [table(["Rule", "Refused when"], [[f"`{k}`", v] for k, v in placement.RULES.items()], [12, 60])]
+
+
+def setup(app) -> None:
+    app.add_directive("imgspec-placement", PlacementDirective)
+    app.add_directive("imgspec-placement-rules", PlacementRulesDirective)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from .. import sizing
-from .directives import _Base
+from .base import SpecDirective
 from .nodes_util import para, table
 
 
@@ -12,7 +12,7 @@ def pct(value: float) -> str:
     return "0.0%" if abs(value) < 0.05 else f"{value:+.1f}%"
 
 
-class SizingDirective(_Base):
+class SizingDirective(SpecDirective):
     """Per-version metadata cost, the growth sentences, and the reference deployment's totals."""
 
     def run(self):
@@ -63,3 +63,7 @@ class SizingDirective(_Base):
         from docutils import nodes
         out.append(nodes.literal_block(text, text, language="json"))
         return out
+
+
+def setup(app) -> None:
+    app.add_directive("imgspec-sizing", SizingDirective)

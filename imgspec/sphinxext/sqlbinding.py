@@ -11,7 +11,7 @@ from docutils import nodes
 from ..problems import ProblemError
 from ..sqlbinding import FILE, META, Binding
 from ..text import code
-from .directives import _Base
+from .base import SpecDirective
 from .nodes_util import para, table
 
 
@@ -40,7 +40,7 @@ def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:
     return f"rows of `{r['table']}`", f"{shape}; {which}{order}"
 
 
-class _BindingBase(_Base):
+class _BindingBase(SpecDirective):
     def binding(self) -> Binding | None:
         self.shown(self.spec.root / FILE)
         self.shown(self.spec.root / META)
@@ -72,7 +72,7 @@ class SqlBindingDirective(_BindingBase):
             return []
         try:
             b = binding.binding(version)
-            native = binding.native(version)
+            binding.native(version)  # refuses a version the binding does not read
         except ProblemError as exc:
             self.fail([str(p) for p in exc.problems])
             return []
@@ -143,3 +143,8 @@ class SqlOverviewDirective(_BindingBase):
         out.append(para(nodes.strong(text="Layouts and the format versions they hold:")))
         out.append(table(["Layout", "Era", "Revisions", "Formats"], rows, [10, 40, 30, 10]))
         return out
+
+
+def setup(app) -> None:
+    app.add_directive("imgspec-sql-binding", SqlBindingDirective)
+    app.add_directive("imgspec-sql-overview", SqlOverviewDirective)

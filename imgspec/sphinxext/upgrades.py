@@ -6,11 +6,11 @@ from docutils import nodes
 from ..problems import ProblemError
 from ..upgrade import load_steps
 from ..upgrade.operations import describe
-from .directives import _Base
+from .base import SpecDirective
 from .nodes_util import para, table
 
 
-class UpgradeStepDirective(_Base):
+class UpgradeStepDirective(SpecDirective):
     """One step's mode, reader rules and rule table."""
 
     required_arguments = 1
@@ -45,7 +45,7 @@ class UpgradeStepDirective(_Base):
         return out
 
 
-class UpgradeModesDirective(_Base):
+class UpgradeModesDirective(SpecDirective):
     """Every step with its mode: the summary table of the upgrades page."""
 
     def run(self):
@@ -62,3 +62,8 @@ class UpgradeModesDirective(_Base):
                                    refuri=self.site_link(f"format/upgrades/{name}.html"))
             rows.append([[link], [nodes.strong(text=step.mode)], str(len(step.rules)), step.data["readers_meanwhile"]])
         return [table(["Step", "Mode", "Rules", "What readers do meanwhile"], rows, [8, 8, 4, 50])]
+
+
+def setup(app) -> None:
+    app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
+    app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)

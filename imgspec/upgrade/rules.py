@@ -10,7 +10,6 @@ the original.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,18 +97,17 @@ def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") ->
 
 def load_steps(spec: Spec) -> dict[str, Step]:
     """Every step file, checked against ``step.schema.json``; keyed by its ``from`` version."""
-    return _load_steps(spec._resolved_root)
+    return spec.steps
 
 
-@functools.lru_cache(maxsize=8)
-def _load_steps(root) -> dict[str, Step]:
-    spec = Spec(root)
-    from ..validation import FORMAT_CHECKER
-    from ..registry import registry
+def read_steps(spec: Spec) -> dict[str, Step]:
+    """Read and check every step file now (use :attr:`Spec.steps`, which does it once)."""
     from jsonschema import Draft202012Validator
 
+    from ..validation import FORMAT_CHECKER
+
     meta = spec.load("schemas/upgrades/step.schema.json")
-    checker = Draft202012Validator(meta, registry=registry(spec), format_checker=FORMAT_CHECKER)
+    checker = Draft202012Validator(meta, registry=spec.registry, format_checker=FORMAT_CHECKER)
     steps, problems = {}, []
     for path in spec.upgrade_files():
         name = spec.rel(path)
@@ -127,19 +125,17 @@ def _load_steps(root) -> dict[str, Step]:
 
 def chain(spec: Spec, source: str, target: str) -> list[Step]:
     """The steps from ``source`` to ``target``, in order."""
-    return list(_chain(spec._resolved_root, source, target))
+    return list(spec.chain(source, target))
 
 
-@functools.lru_cache(maxsize=64)
-def _chain(root, source: str, target: str) -> tuple[Step, ...]:
-    spec = Spec(root)
+def make_chain(spec: Spec, source: str, target: str) -> tuple[Step, ...]:
     versions = spec.versions
     for v in (source, target):
         spec.release(v)
     if version_key(target) < version_key(source):
         raise ProblemError(Problem("<record>", "/format_version", "downgrade-refused",
                                    f"cannot upgrade a {source} record to the older version {target}"))
-    steps = _load_steps(root)
+    steps = spec.steps
     out = []
     for v in versions[versions.index(source):versions.index(target)]:
         if v not in steps:

@@ -16,11 +16,11 @@ from sphinxcontrib.openapi.renderers import HttpdomainRenderer
 
 from .. import api
 from ..problems import ProblemError
-from .directives import _Base
+from .base import SpecDirective
 from .nodes_util import inline, para
 
 
-class OpenApiDirective(_Base):
+class OpenApiDirective(SpecDirective):
     required_arguments = 1
     final_argument_whitespace = True
     option_spec = {"document": rst.unchanged}
@@ -75,3 +75,7 @@ class OpenApiDirective(_Base):
             if problems:
                 self.fail(problems)
         return [box]
+
+
+def setup(app) -> None:
+    app.add_directive("imgspec-openapi", OpenApiDirective)

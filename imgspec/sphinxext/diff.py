@@ -6,11 +6,11 @@ from docutils import nodes
 from .. import diff
 from ..problems import ProblemError
 from ..upgrade import load_steps
-from .directives import _Base
+from .base import SpecDirective
 from .nodes_util import para, table
 
 
-def diff_nodes(directive: _Base, old: str, new: str, show_version: bool = False) -> list[nodes.Node]:
+def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool = False) -> list[nodes.Node]:
     spec = directive.spec
     for v in (old, new):
         for path in (spec.schemas / "record" / v).glob("*.json"):
@@ -43,7 +43,7 @@ def diff_nodes(directive: _Base, old: str, new: str, show_version: bool = False)
     return out
 
 
-class DiffDirective(_Base):
+class DiffDirective(SpecDirective):
     """``imgspec-diff OLD NEW``: every schema change of a step, classified, with the rule covering it."""
 
     required_arguments = 2
@@ -52,7 +52,7 @@ class DiffDirective(_Base):
         return diff_nodes(self, *self.arguments)
 
 
-class ChangelogDirective(_Base):
+class ChangelogDirective(SpecDirective):
     """One section per version, newest first, generated from the diffs."""
 
     def run(self):
@@ -73,3 +73,8 @@ class ChangelogDirective(_Base):
         section += para(first.summary)
         out.append(section)
         return out
+
+
+def setup(app) -> None:
+    app.add_directive("imgspec-diff", DiffDirective)
+    app.add_directive("imgspec-changelog", ChangelogDirective)

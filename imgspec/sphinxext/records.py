@@ -1,57 +1,18 @@
-"""The directives that show schema and example files (see the package docstring)."""
+"""Directives for the record format: schemas as field tables, examples, versions, mappings."""
 from __future__ import annotations
-
-import posixpath
-from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
-from sphinx.util import logging
-from sphinx.util.docutils import SphinxDirective
 
 from .. import examples as ex
 from .. import registry
 from ..problems import ProblemError
 from . import schematable
-from .nodes_util import inline, para, table
-
-logger = logging.getLogger("imgspec")
-
-
-class _Base(SphinxDirective):
-    @property
-    def spec(self):
-        from . import spec_of
-        return spec_of(self.env.app)
-
-    def path(self, rel: str) -> Path:
-        path = self.spec.root / rel
-        if not path.exists():
-            raise self.error(f"{rel}: (root): missing-file: no such file or directory")
-        return path
-
-    def shown(self, path: Path):
-        rel = self.spec.rel(path)
-        self.env.note_dependency(str(path.resolve()))
-        shown = getattr(self.env, "imgspec_shown", None)
-        if shown is None:
-            shown = self.env.imgspec_shown = {}
-        shown.setdefault(self.env.docname, set()).add(rel)
-
-    def fail(self, lines: list[str]):
-        fails = getattr(self.env, "imgspec_failures", None)
-        if fails is None:
-            fails = self.env.imgspec_failures = {}
-        for line in lines:  # reported when the build finishes, also by builds that do not re-read this page
-            fails.setdefault(self.env.docname, []).append((self.lineno, line))
-
-    def site_link(self, rel: str) -> str:
-        """A URL to ``rel`` (copied into the site at the same path) from this page."""
-        here = posixpath.dirname(self.env.docname)
-        return posixpath.relpath(rel, here or ".")
+from .base import SpecDirective, example_nodes
+from .nodes_util import para, table
 
 
-class SchemaDirective(_Base):
+class SchemaDirective(SpecDirective):
     """A schema file as a field table, with a download link and its $id."""
 
     required_arguments = 1
@@ -94,28 +55,7 @@ class SchemaDirective(_Base):
         return out
 
 
-def _example_nodes(directive: _Base, example: ex.Example, problems: list[str]) -> list[nodes.Node]:
-    rel = directive.spec.rel(example.path)
-    text = example.path.read_text(encoding="utf-8", errors="replace")
-    if example.valid:
-        caption = f"{example.path.name}: valid {example.kind} record, format {example.version}"
-    else:
-        try:
-            exp = ex.expectation(example, directive.spec)
-            caption = f"{example.path.name}: invalid; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: {exp['description']}"
-        except ProblemError:
-            caption = f"{example.path.name}: invalid"
-    block = nodes.literal_block(text, text, language="json" if example.valid or "duplicate" not in rel else "text")
-    block["classes"].append("imgspec-example")
-    container = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
-    container += nodes.caption("", "", *inline(caption))
-    container += block
-    if problems:
-        directive.fail(problems)
-    return [container]
-
-
-class ExampleDirective(_Base):
+class ExampleDirective(SpecDirective):
     """One example file, shown exactly as stored and validated against its schema."""
 
     required_arguments = 1
@@ -128,10 +68,10 @@ class ExampleDirective(_Base):
         self.shown(path)
         if not matches[0].valid:
             self.shown(matches[0].expect_path)
-        return _example_nodes(self, matches[0], ex.verdict(matches[0], self.spec))
+        return example_nodes(self, matches[0], ex.verdict(matches[0], self.spec))
 
 
-class ExamplesDirective(_Base):
+class ExamplesDirective(SpecDirective):
     """Every example below a folder: valid ones first, then invalid ones with their expected error."""
 
     required_arguments = 1
@@ -149,11 +89,11 @@ class ExamplesDirective(_Base):
             out.append(nodes.rubric(text=("Valid" if valid else "Invalid") + f" {group[0].kind} examples"))
             for e in group:
                 self.shown(e.path)
-                out += _example_nodes(self, e, ex.verdict(e, self.spec))
+                out += example_nodes(self, e, ex.verdict(e, self.spec))
         return out
 
 
-class FieldMatrixDirective(_Base):
+class FieldMatrixDirective(SpecDirective):
     """Iceberg-style: one row per field of an object, one column per format version."""
 
     required_arguments = 1
@@ -187,7 +127,7 @@ class FieldMatrixDirective(_Base):
         return [table(["Field", *versions], rows, [20] + [8] * len(versions), classes=["imgspec-matrix"])]
 
 
-class VersionsDirective(_Base):
+class VersionsDirective(SpecDirective):
     """The format versions, newest last, each linking to its page."""
 
     def run(self):
@@ -201,7 +141,7 @@ class VersionsDirective(_Base):
         return [table(["Version", "Status", "Title", "Glance era", "What changed"], rows, [6, 7, 14, 18, 40])]
 
 
-class MappingDirective(_Base):
+class MappingDirective(SpecDirective):
     """A mapping file from ``schemas/mappings/`` as a table."""
 
     required_arguments = 1
@@ -217,7 +157,7 @@ class MappingDirective(_Base):
                 table(["Record field", "API v2 attribute", "API v1 header", "Access", "Rule"], rows, [14, 14, 18, 9, 40])]
 
 
-class ReleaseDirective(_Base):
+class ReleaseDirective(SpecDirective):
     """One version's status, Glance era and summary, from ``schemas/releases.json``."""
 
     required_arguments = 1
@@ -247,6 +187,11 @@ class ReleaseDirective(_Base):
                 nav += nodes.reference("", "", nodes.Text(label), internal=True,
                                        refuri=self.site_link(f"format/{other.version}.html"))
         return [admon, nav]
+
+
+def setup(app) -> None:
+    for name, directive in DIRECTIVES.items():
+        app.add_directive(name, directive)
 
 
 DIRECTIVES = {

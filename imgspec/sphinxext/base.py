@@ -1,0 +1,81 @@
+"""What every directive of the spec shares: the spec tree of the build, what a page shows, drift reports.
+
+:class:`SpecDirective` is the base of every imgspec directive; :func:`example_nodes`
+shows one example file with its caption and records its verdict.
+"""
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.util.docutils import SphinxDirective
+
+from .. import examples as ex
+from ..problems import ProblemError
+from ..spec import Spec
+from .nodes_util import inline
+
+
+def spec_of(app) -> Spec:
+    """The spec tree the build reads (``imgspec_root``, default: the configuration folder), one per build."""
+    root = Path(app.config.imgspec_root or app.confdir).resolve()
+    spec = getattr(app, "_imgspec_spec", None)
+    if spec is None or spec.root != root:
+        spec = app._imgspec_spec = Spec(root)
+    return spec
+
+
+class SpecDirective(SphinxDirective):
+    """A directive of the spec: it reads files of the spec tree, records what it shows, and reports drift."""
+
+    @property
+    def spec(self) -> Spec:
+        return spec_of(self.env.app)
+
+    def path(self, rel: str) -> Path:
+        path = self.spec.root / rel
+        if not path.exists():
+            raise self.error(f"{rel}: (root): missing-file: no such file or directory")
+        return path
+
+    def shown(self, path: Path):
+        rel = self.spec.rel(path)
+        self.env.note_dependency(str(path.resolve()))
+        shown = getattr(self.env, "imgspec_shown", None)
+        if shown is None:
+            shown = self.env.imgspec_shown = {}
+        shown.setdefault(self.env.docname, set()).add(rel)
+
+    def fail(self, lines: list[str]):
+        fails = getattr(self.env, "imgspec_failures", None)
+        if fails is None:
+            fails = self.env.imgspec_failures = {}
+        for line in lines:  # reported when the build finishes, also by builds that do not re-read this page
+            fails.setdefault(self.env.docname, []).append((self.lineno, line))
+
+    def site_link(self, rel: str) -> str:
+        """A URL to ``rel`` (copied into the site at the same path) from this page."""
+        here = posixpath.dirname(self.env.docname)
+        return posixpath.relpath(rel, here or ".")
+
+
+def example_nodes(directive: SpecDirective, example: ex.Example, problems: list[str]) -> list[nodes.Node]:
+    rel = directive.spec.rel(example.path)
+    text = example.path.read_text(encoding="utf-8", errors="replace")
+    if example.valid:
+        caption = f"{example.path.name}: valid {example.kind} record, format {example.version}"
+    else:
+        try:
+            exp = ex.expectation(example, directive.spec)
+            caption = f"{example.path.name}: invalid; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: {exp['description']}"
+        except ProblemError:
+            caption = f"{example.path.name}: invalid"
+    block = nodes.literal_block(text, text, language="json" if example.valid or "duplicate" not in rel else "text")
+    block["classes"].append("imgspec-example")
+    container = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+    container += nodes.caption("", "", *inline(caption))
+    container += block
+    if problems:
+        directive.fail(problems)
+    return [container]
