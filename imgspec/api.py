@@ -22,9 +22,9 @@ from referencing.jsonschema import DRAFT202012
 
 from . import jsonfile
 from .pointer import render
-from .problems import Problem, ProblemError, pointer_from_parts
+from .problems import Problem, ProblemError, mismatch, pointer_from_parts
 from .spec import BASE_URI, Spec
-from .validation import FORMAT_CHECKER, _where, message
+from .validation import FORMAT_CHECKER, error_path, message
 
 DOCUMENT = "schemas/api/images-v2.openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -88,7 +88,7 @@ def media_of(op: Operation, part: str, status: str | None, media: str | None) ->
         media = "application/" + media
     if media not in content:
         raise ProblemError(Problem(DOCUMENT, where, "no-such-media", f"{op.operation_id} {part} has no {media} body"))
-    return f"{where}/content/{media.replace('~', '~0').replace('/', '~1')}/schema", media
+    return f"{where}/content{render([media])}/schema", media
 
 
 def make_validator(spec: Spec, pointer: str) -> Draft202012Validator:
@@ -102,7 +102,7 @@ def body_errors(body, op: Operation, part: str, status: str | None = None, media
     """Every problem of a request or response body against the operation's schema."""
     pointer, _ = media_of(op, part, status, media)
     v = spec.api_validator(pointer)
-    return sorted(Problem(source, pointer_from_parts(_where(e)), str(e.validator), message(e))
+    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
                   for e in v.iter_errors(body))
 
 
@@ -149,10 +149,7 @@ def example_verdict(example: ApiExample, spec: Spec) -> list[str]:
     if example.valid:
         return [str(p) for p in found]
     exp = jsonfile.load(example.expect_path, display=spec.rel(example.expect_path))
-    if [(p.pointer, p.rule) for p in found] == [(exp["pointer"], exp["rule"])]:
-        return []
-    return [f"{name}: expected only {exp['pointer'] or '(root)'}: {exp['rule']}, got: "
-            + ("; ".join(f"{p.pointer or '(root)'}: {p.rule}: {p.message}" for p in found) or "no error")]
+    return mismatch(name, exp, found)
 
 
 def bundled(spec: Spec) -> dict:

@@ -59,7 +59,8 @@ def bench_validate(records: int) -> None:
     from .upgrade import upgrade
 
     rng = random.Random(7)
-    lines = [jsonfile.dumps(upgrade(corpus.record_1_0(rng))).replace("\n", "").encode() for _ in range(records)]
+    dist = corpus.distributions(Spec.default())
+    lines = [jsonfile.dumps(upgrade(corpus.record_1_0(rng, dist))).replace("\n", "").encode() for _ in range(records)]
     size = sum(map(len, lines)) / len(lines)
     print(f"{records:,} generated records of the newest version, {size:,.0f} bytes each on average")
     t = time.perf_counter()

@@ -22,6 +22,7 @@ import sys
 
 from . import examples, inputs, registry, validation
 from .problems import ProblemError
+from .progress import Progress
 from .spec import RECORD_KINDS, Spec
 
 OK, INVALID, UNUSABLE = 0, 1, 2
@@ -102,24 +103,20 @@ def cmd_validate(args) -> int:
         else:
             streams.append(source)
     jobs = args.jobs or os.cpu_count() or 1
-    bar = None
-    if not args.quiet and sys.stderr.isatty() and len(files) >= 1000:
-        from tqdm import tqdm
-        bar = tqdm(total=len(files), unit="file", file=sys.stderr)
-    status, count = OK, 0
+    progress = Progress("file", args.quiet)
+    status, count, done = OK, 0, 0
 
     def take(result, size):
-        nonlocal status, count
+        nonlocal status, count, done
         lines, st, n = result
         for line in lines:
             print(line)
-        status, count = max(status, st), count + n
-        if bar is not None:
-            bar.update(size)
+        status, count, done = max(status, st), count + n, done + size
+        progress(done, len(files))
 
     chunk = 256
     chunks = [files[i:i + chunk] for i in range(0, len(files), chunk)]
-    try:
+    with progress:
         if jobs > 1 and len(chunks) > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
                 for part, result in zip(chunks, pool.map(work, chunks)):
@@ -129,9 +126,6 @@ def cmd_validate(args) -> int:
                 take(work(part), len(part))
         if streams:
             take(check_documents(inputs.documents(streams), args.kind, args.version), 0)
-    finally:
-        if bar is not None:
-            bar.close()
     if not args.quiet:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else "problems found"), file=sys.stderr)
     return status
@@ -161,30 +155,9 @@ def cmd_read(args) -> int:
     return OK
 
 
-class ProgressBar:
-    """A tqdm bar on standard error for long runs on a terminal (1,000 items or more); silent otherwise."""
-
-    def __init__(self, unit: str, quiet: bool):
-        self.unit, self.quiet, self.bar = unit, quiet, None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None and total >= 1000 and sys.stderr.isatty() and not self.quiet:
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, unit=self.unit, file=sys.stderr)
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.close()
-
-
 def cmd_upgrade_store(args) -> int:
     from .upgrade.store import upgrade_store
-    with ProgressBar("record", args.quiet) as progress:
+    with Progress("record", args.quiet) as progress:
         outcome = upgrade_store(args.store, args.to, durable=not args.no_fsync, progress=progress)
     if not args.quiet:
         print(outcome.summary(), file=sys.stderr)
@@ -194,7 +167,7 @@ def cmd_upgrade_store(args) -> int:
 def cmd_export_sql(args) -> int:
     from .sqlexport import InvalidRecords, export
     try:
-        with ProgressBar("image", args.quiet) as progress:
+        with Progress("image", args.quiet) as progress:
             summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress)
     except InvalidRecords as exc:
         print(exc, file=sys.stderr)

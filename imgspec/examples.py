@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import jsonfile, validation
-from .problems import Problem, ProblemError
+from .problems import Problem, ProblemError, mismatch
 from .spec import Spec
 
 EXPECT_SUFFIX = ".expect.json"
@@ -80,10 +80,4 @@ def verdict(example: Example, spec: Spec) -> list[str]:
         exp = expectation(example, spec)
     except ProblemError as exc:
         return [str(p) for p in exc.problems]
-    got = [(p.pointer, p.rule) for p in found]
-    if got == [(exp["pointer"], exp["rule"])]:
-        return []
-    if not found:
-        return [f"{name}: {exp['pointer'] or '(root)'}: {exp['rule']}: expected this error, but the example is valid"]
-    return [f"{name}: expected only {exp['pointer'] or '(root)'}: {exp['rule']}, got: " + "; ".join(
-        f"{p.pointer or '(root)'}: {p.rule}: {p.message}" for p in found)]
+    return mismatch(name, exp, found)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .pointer import render
+
 MAX_MESSAGE = 240
 
 
-def pointer_from_parts(parts) -> str:
-    """The JSON pointer (RFC 6901) of a path given as keys and indexes."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+pointer_from_parts = render  # the JSON pointer (RFC 6901) of a path given as keys and indexes
 
 
 def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -43,3 +43,14 @@ class ProblemError(Exception):
             problems = [problems]
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def mismatch(name: str, expected: dict, found: list[Problem]) -> list[str]:
+    """Why ``found`` is not exactly the one problem an invalid example's expectation names (empty when it is)."""
+    if [(p.pointer, p.rule) for p in found] == [(expected["pointer"], expected["rule"])]:
+        return []
+    want = f"{expected['pointer'] or '(root)'}: {expected['rule']}"
+    if not found:
+        return [f"{name}: {want}: expected this error, but the example is valid"]
+    return [f"{name}: expected only {want}, got: " + "; ".join(
+        f"{p.pointer or '(root)'}: {p.rule}: {p.message}" for p in found)]

@@ -15,83 +15,35 @@ from __future__ import annotations
 import hashlib
 import random
 import statistics
-import string
-import uuid
 from dataclasses import dataclass
 
 from . import jsonfile
+from .corpus import distributions, pick, record_1_0, text
 from .spec import Spec
 from .upgrade import upgrade
-
-_ALPHA = string.ascii_lowercase + string.digits + "-_"
-
-
-def _pick(rng: random.Random, pairs):
-    values, weights = zip(*pairs)
-    return rng.choices(values, weights)[0]
-
-
-def _text(rng: random.Random, span) -> str:
-    return "".join(rng.choices(_ALPHA, k=rng.randint(*span)))
-
-
-def _ts(rng: random.Random) -> str:
-    return f"{rng.randint(2013, 2025)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:" \
-           f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z"
-
-
-def base_record(rng: random.Random, dist: dict) -> dict:
-    """One image as a 1.0 record, drawn from the distributions."""
-    status = _pick(rng, dist["status"])
-    has_data = status in ("active", "pending_delete", "deleted")
-    image_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    created = _ts(rng)
-    props = {_text(rng, dist["properties"]["key_length"]): _text(rng, dist["properties"]["value_length"])
-             for _ in range(_pick(rng, dist["properties"]["counts"]))}
-    members = []
-    for _ in range(_pick(rng, dist["members"]["counts"])):
-        deleted = rng.random() < dist["members"]["deleted"]
-        members.append({"member": uuid.UUID(int=rng.getrandbits(128)).hex, "can_share": False, "created_at": created,
-                        "updated_at": None, "deleted": deleted, "deleted_at": created if deleted else None})
-    locs = dist["locations"]
-    return {
-        "format_version": "1.0", "id": image_id,
-        "name": None if rng.random() < dist["null_name"] else _text(rng, dist["name_length"]),
-        "status": status, "is_public": rng.random() < dist["is_public"], "protected": False,
-        "checksum": hashlib.md5(image_id.encode()).hexdigest() if has_data else None,
-        "owner": uuid.UUID(int=rng.getrandbits(128)).hex,
-        "size": rng.randint(*dist["data_bytes"]) if has_data else None,
-        "container_format": "bare", "disk_format": "qcow2", "min_disk": 0, "min_ram": 0,
-        "location": (f"swift+https://{rng.choice(locs['stores'])}.example.net/v1/AUTH_glance/glance/" +
-                     _text(rng, [max(1, locs["url_length"][0] - 60), max(1, locs["url_length"][1] - 60)]))
-        if has_data else None,
-        "properties": props, "members": members,
-        "created_at": created, "updated_at": created,
-        "deleted": status == "deleted", "deleted_at": created if status == "deleted" else None,
-    }
-
 
 def _fill(doc: dict, version: str, spec: Spec, rng: random.Random, dist: dict) -> dict:
     """Give the fields ``version`` introduces the values the distributions say."""
     new = lambda kind, field: spec.since(kind, field) == version  # noqa: E731
     locs = dist["locations"]
     if new("image", "tags"):
-        doc["tags"] = sorted({_text(rng, dist["tags"]["length"]) for _ in range(_pick(rng, dist["tags"]["counts"]))})
+        doc["tags"] = sorted({text(rng, dist["tags"]["length"]) for _ in range(pick(rng, dist["tags"]["counts"]))})
     if new("image", "virtual_size") and doc.get("size"):
         doc["virtual_size"] = doc["size"] * rng.randint(*dist["virtual_size_factor"])
     if new("image", "locations") and doc["locations"]:
         first = doc["locations"][0]
-        extra = _pick(rng, locs["counts"]) - 1
+        extra = pick(rng, locs["counts"]) - 1
         doc["locations"] += [dict(first, url=first["url"] + f"-copy{i}") for i in range(extra)]
     if new("member", "status"):
         for m in doc["members"]:
-            m["status"] = _pick(rng, dist["members"]["status"])
+            m["status"] = pick(rng, dist["members"]["status"])
     if new("image", "os_hash_algo") and doc.get("checksum"):
         doc["os_hash_algo"] = "sha512"
         doc["os_hash_value"] = hashlib.sha512(doc["id"].encode()).hexdigest()
-    if version == "2.2":  # Rocky multi-store named the store under metadata.backend
+    key = locs["store_key"].get(version)  # where the version's era names a location's store, if anywhere
+    if key is not None:
         for loc in doc["locations"]:
-            loc["metadata"] = {"backend": rng.choice(locs["stores"])}
+            loc["metadata"] = {key: rng.choice(locs["stores"])}
     if new("location", "site"):
         for loc in doc["locations"]:
             loc["site"] = locs["sites"].get(loc["metadata"].get("store"))
@@ -100,11 +52,11 @@ def _fill(doc: dict, version: str, spec: Spec, rng: random.Random, dist: dict) -
 
 def corpus(spec: Spec, dist: dict | None = None, images: int | None = None) -> dict[str, list[dict]]:
     """The same images at every version: {version: [record, ...]}."""
-    dist = dist or spec.load("schemas/sizing/distributions.json")
+    dist = dist or distributions(spec)
     rng = random.Random(dist["seed"])
     out: dict[str, list[dict]] = {v: [] for v in spec.versions}
     for _ in range(images or dist["images"]):
-        doc = base_record(rng, dist)
+        doc = record_1_0(rng, dist)
         out["1.0"].append(doc)
         for prev, version in zip(spec.versions, spec.versions[1:]):
             doc = _fill(upgrade(doc, version, spec), version, spec, rng, dist)

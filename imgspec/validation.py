@@ -122,7 +122,7 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
     if is_valid(doc, kind, version, spec):
         return []
     v = spec.validator(kind, version)
-    return sorted(Problem(source, pointer_from_parts(_where(e)), str(e.validator), message(e), line)
+    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line)
                   for e in v.iter_errors(doc))
 
 
@@ -135,7 +135,7 @@ def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | 
     return [dataclasses.replace(p, line=line) for p in SEMANTIC_CHECKS[kind](doc, source)]
 
 
-def _where(error) -> list:
+def error_path(error) -> list:
     """Where an error is: for a missing required property, the pointer the property would have."""
     if error.validator == "required" and isinstance(error.instance, dict):
         missing = [name for name in error.validator_value if name not in error.instance]
