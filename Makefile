@@ -1,6 +1,7 @@
 # imgspec: one command to build the site, one to test everything.
 #   make html     set up .venv from pinned requirements, build the site (warnings are errors)
-#   make test     set up, then run the whole test suite
+#   make test     set up, lint and type-check, then run the whole test suite
+#   make lint     ruff and mypy only
 #   make serve    live preview while editing (sphinx-autobuild)
 #   make bench    print throughput figures
 SHELL := /bin/bash
@@ -15,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test serve bench linkcheck clean clean-venv setup chromium
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium
 
 setup: $(STAMP)
 
@@ -40,7 +41,12 @@ chromium:
 	  echo "installing Debian's chromium for the browser test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: $(STAMP) $(GLANCE_STAMP) chromium
+# Lint (ruff: pyflakes, pycodestyle, import order, bugbear, pyupgrade) and types (mypy), configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check imgspec tests conf.py
+	$(VENV)/bin/mypy
+
+test: $(STAMP) $(GLANCE_STAMP) chromium lint
 	$(PY) -m pytest
 
 linkcheck: html

@@ -28,7 +28,8 @@ from .validation import FORMAT_CHECKER, error_path, message
 
 DOCUMENT = "schemas/api/images-v2.openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-_NAME = re.compile(r"^(?P<part>request|response)(-(?P<status>[1-5][0-9][0-9]))?(\.(?P<media>[a-z0-9.+]+(?:-[a-z0-9.+]+)*))?(--(?P<variant>[a-z0-9-]+))?\.json$")
+_NAME = re.compile(r"^(?P<part>request|response)(-(?P<status>[1-5][0-9][0-9]))?"
+                   r"(\.(?P<media>[a-z0-9.+]+(?:-[a-z0-9.+]+)*))?(--(?P<variant>[a-z0-9-]+))?\.json$")
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ def api_examples(spec: Spec) -> list[ApiExample]:
         m = _NAME.match(path.name)
         if not m:
             raise ProblemError(Problem(spec.rel(path), "", "example-name",
-                                       "name API examples request[.<media>][--variant].json or response-<status>[--variant].json"))
+                                       "name API examples request[.<media>][--variant].json or "
+                                       "response-<status>[--variant].json"))
         out.append(ApiExample(path, op_dir.name, m["part"], m["status"], m["media"], valid))
     return out
 

@@ -119,7 +119,7 @@ def cmd_validate(args) -> int:
     with progress:
         if jobs > 1 and len(chunks) > 1:
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for part, result in zip(chunks, pool.map(work, chunks)):
+                for part, result in zip(chunks, pool.map(work, chunks), strict=True):
                     take(result, len(part))
         else:
             for part in chunks:
@@ -142,6 +142,7 @@ def cmd_upgrade(args) -> int:
     text = jsonfile.dumps(new)
     if args.in_place:
         from pathlib import Path
+
         from . import atomic
         atomic.write_text(Path(args.record), text)
     else:

@@ -131,7 +131,8 @@ def scenario(check: Checker) -> Report:
             mine = check.spec.load(f"schemas/service/{name}.json")
             missing = sorted(set(served.get("properties", {})) - set(mine["properties"]))
             if missing:
-                check.mismatch(ex, f"/properties: served-schema: properties the spec's schemas/service/{name}.json lacks: {missing}")
+                check.mismatch(ex, "/properties: served-schema: properties the spec's "
+                                   f"schemas/service/{name}.json lacks: {missing}")
             if name == "image" and served.get("additionalProperties") != mine["additionalProperties"]:
                 check.mismatch(ex, "/additionalProperties: served-schema: differs from schemas/service/image.json")
     created = check.json(run("createImage", 201, "/v2/images", {

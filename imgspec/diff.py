@@ -65,12 +65,12 @@ class _Walker:
                 self.add(at + ["$id"], record, "version", "id-version", f"{old.get('$id')} -> {new.get('$id')}")
             else:
                 self.add(at + ["$id"], record, "breaking", "id-changed", f"{old.get('$id')} -> {new.get('$id')}")
-        if "const" in old or "const" in new:
-            if old.get("const") != new.get("const"):
-                if record == ["format_version"] or old.get("const") == self.old_v:
-                    self.add(at + ["const"], record, "version", "format-version", f"{json_text(old.get('const'))} -> {json_text(new.get('const'))}")
-                else:
-                    self.add(at + ["const"], record, "breaking", "const-changed", f"{json_text(old.get('const'))} -> {json_text(new.get('const'))}")
+        if ("const" in old or "const" in new) and old.get("const") != new.get("const"):
+            moved = f"{json_text(old.get('const'))} -> {json_text(new.get('const'))}"
+            if record == ["format_version"] or old.get("const") == self.old_v:
+                self.add(at + ["const"], record, "version", "format-version", moved)
+            else:
+                self.add(at + ["const"], record, "breaking", "const-changed", moved)
         if old.get("$ref") != new.get("$ref"):
             self.add(at + ["$ref"], record, "breaking", "ref-changed", f"{old.get('$ref')} -> {new.get('$ref')}")
         ot, nt = _types(old), _types(new)
@@ -79,7 +79,7 @@ class _Walker:
             return  # a different kind of value: its other keywords are not comparable
         if ot != nt and not ("$ref" in old or "$ref" in new):
             if ot is None:
-                self.add(at + ["type"], record, "breaking", "type-narrowed", f"any -> {sorted(nt)}")
+                self.add(at + ["type"], record, "breaking", "type-narrowed", f"any -> {sorted(nt or ())}")
             elif nt is None or ot < nt:
                 self.add(at + ["type"], record, "compatible", "type-widened", f"{sorted(ot)} -> {sorted(nt) if nt else 'any'}")
             elif nt < ot:
@@ -135,9 +135,11 @@ class _Walker:
         oa, na = old.get("additionalProperties", True), new.get("additionalProperties", True)
         if oa != na:
             if na is False:
-                self.add(at + ["additionalProperties"], record, "breaking", "object-closed", "undeclared fields are no longer allowed")
+                self.add(at + ["additionalProperties"], record, "breaking", "object-closed",
+                         "undeclared fields are no longer allowed")
             elif oa is False:
-                self.add(at + ["additionalProperties"], record, "compatible", "object-opened", "undeclared fields are now allowed")
+                self.add(at + ["additionalProperties"], record, "compatible", "object-opened",
+                         "undeclared fields are now allowed")
             elif isinstance(oa, dict) and isinstance(na, dict):
                 self.compare(oa, na, at + ["additionalProperties"], record + ["*"])
             else:
@@ -148,7 +150,7 @@ class _Walker:
         removed = [k for k in op if k not in np_]
         added = [k for k in np_ if k not in op]
         strip = lambda s: {k: v for k, v in s.items() if k not in IGNORED}  # noqa: E731
-        renamed = {}
+        renamed: dict[str, str] = {}
         for r in removed:
             for a in added:
                 if a not in renamed.values() and strip(op[r]) == strip(np_[a]):

@@ -6,8 +6,8 @@ bad input; every failure is a Problem naming the file (and line).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from . import jsonfile
 from .problems import Problem, ProblemError

@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from .problems import Problem, ProblemError, pointer_from_parts
 
+orjson: ModuleType | None
 try:
     import orjson
 except ImportError:  # pragma: no cover - orjson is optional: the strict parser alone gives the same results
@@ -31,8 +34,13 @@ def _pairs_hook(state):
     def hook(pairs):
         obj = dict(pairs)
         if len(obj) != len(pairs):
-            seen = set()
-            dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+            seen: set[str] = set()
+            dup = ""
+            for key, _ in pairs:
+                if key in seen:
+                    dup = key
+                    break
+                seen.add(key)
             obj = _DupDict(obj)
             obj.duplicate = dup
             state["walk"] = True
@@ -57,7 +65,7 @@ def _float_checker(state):
 
 def _walk(doc, max_depth):
     """Find the first duplicate key or over-deep value; returns (pointer parts, rule, message) or None."""
-    stack = [(doc, ())]
+    stack: list[tuple[Any, tuple]] = [(doc, ())]
     while stack:
         value, path = stack.pop()
         if len(path) > max_depth:
@@ -77,7 +85,7 @@ _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digits to "0
 _LONG_RUN = b"0" * 19  # 19 digits may exceed 64 bits
 
 
-def _fast(data: bytes):
+def _fast(data: bytes | bytearray):
     """orjson's parse when it provably means the same as the strict one, else None.
 
     orjson refuses NaN, Infinity, over-long floats, bad UTF-8, a BOM and deep
@@ -117,7 +125,8 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
         try:
             data = bytes(data).decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ProblemError(Problem(source, "", "not-utf8", f"not UTF-8 text: invalid byte at offset {exc.start}", line))
+            raise ProblemError(Problem(source, "", "not-utf8", f"not UTF-8 text: invalid byte at offset {exc.start}",
+                                       line)) from None
     state = {"walk": max_depth is not None}
     try:
         doc = json.loads(data, object_pairs_hook=_pairs_hook(state), parse_constant=_reject_constant,
@@ -125,11 +134,11 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
     except json.JSONDecodeError as exc:
         where = exc.lineno if line is None else line
         col = "" if line is not None else f" (line {exc.lineno}, column {exc.colno})"
-        raise ProblemError(Problem(source, "", "malformed-json", f"{exc.msg}{col}", where))
+        raise ProblemError(Problem(source, "", "malformed-json", f"{exc.msg}{col}", where)) from None
     except ValueError as exc:  # NaN / Infinity
-        raise ProblemError(Problem(source, "", "non-finite-number", str(exc), line))
+        raise ProblemError(Problem(source, "", "non-finite-number", str(exc), line)) from None
     except RecursionError:
-        raise ProblemError(Problem(source, "", "max-depth", "nesting deeper than the parser supports", line))
+        raise ProblemError(Problem(source, "", "max-depth", "nesting deeper than the parser supports", line)) from None
     found = _walk(doc, max_depth if max_depth is not None else math.inf) if state["walk"] else None
     if found:
         parts, rule, message = found
@@ -147,7 +156,7 @@ def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_de
             raise ProblemError(Problem(name, "", "max-size", f"file is {size} bytes; the limit is {max_bytes}"))
         data = path.read_bytes()
     except OSError as exc:
-        raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc)))
+        raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc))) from None
     return loads(data, name, max_depth=max_depth)
 
 

@@ -58,7 +58,7 @@ def check_policy(policy: dict, source: str = "<policy>", at: str = "") -> list[P
             bad(pointer + "/id", "duplicate-store", f"store {store['id']!r} is declared again")
         seen.add(store["id"])
     within, across = policy["within_site"], policy["across_sites"]
-    for pointer, site, store in _stores(policy):
+    for pointer, _, store in _stores(policy):
         if within["owner"] == "image-service" and store["replicas"] > 1:
             bad(pointer + "/replicas", "within-site-both",
                 f"the image service owns replicas within a site, but store {store['id']!r} also keeps "

@@ -51,7 +51,7 @@ def expand(doc, pointer: str) -> list[list]:
     tokens = parse(pointer)
     last = len(tokens) - 1
     for i, token in enumerate(tokens):
-        nxt = []
+        nxt: list[tuple[list, object]] = []
         for p, node in paths:
             if token == "*":
                 if isinstance(node, list):

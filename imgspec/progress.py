@@ -7,6 +7,7 @@ plain line).
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 THRESHOLD = 1000
 
@@ -16,7 +17,7 @@ class Progress:
 
     def __init__(self, unit: str, quiet: bool = False, stream=None):
         self.unit, self.quiet, self.stream = unit, quiet, stream or sys.stderr
-        self.bar = None
+        self.bar: Any = None  # a tqdm bar, False where tqdm is not installed, None before the first call
         self.shown = -1  # the last percentage the plain line showed
 
     def __call__(self, done: int, total: int) -> None:

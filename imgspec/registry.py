@@ -7,8 +7,8 @@ a ``$ref`` to anything not on disk fails with a clear problem.
 """
 from __future__ import annotations
 
-from urllib.parse import urljoin
 from pathlib import Path
+from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError

@@ -22,6 +22,7 @@ from .corpus import distributions, pick, record_1_0, text
 from .spec import Spec
 from .upgrade import upgrade
 
+
 def _fill(doc: dict, version: str, spec: Spec, rng: random.Random, dist: dict) -> dict:
     """Give the fields ``version`` introduces the values the distributions say."""
     new = lambda kind, field: spec.since(kind, field) == version  # noqa: E731
@@ -58,7 +59,7 @@ def corpus(spec: Spec, dist: dict | None = None, images: int | None = None) -> d
     for _ in range(images or dist["images"]):
         doc = record_1_0(rng, dist)
         out["1.0"].append(doc)
-        for prev, version in zip(spec.versions, spec.versions[1:]):
+        for version in spec.versions[1:]:
             doc = _fill(upgrade(doc, version, spec), version, spec, rng, dist)
             out[version].append(doc)
     return out
@@ -77,7 +78,7 @@ class VersionSize:
     p95: float
 
     @staticmethod
-    def of(version: str, records: list[dict]) -> "VersionSize":
+    def of(version: str, records: list[dict]) -> VersionSize:
         sizes = sorted(record_bytes(r) for r in records)
         return VersionSize(version, statistics.fmean(sizes), statistics.median(sizes),
                            sizes[min(len(sizes) - 1, int(0.95 * len(sizes)))])

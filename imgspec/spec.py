@@ -150,8 +150,10 @@ class Spec:
 
     def field_schema(self, version: str, pointer: str, kind: str = "image") -> dict | None:
         """The schema of the field a (``*``-wildcard) pointer names in ``kind`` at ``version``, or None."""
-        node = self.schema(kind, version)
-        for token in [t for t in pointer.split("/")[1:]]:
+        node: dict | None = self.schema(kind, version)
+        for token in pointer.split("/")[1:]:
+            if node is None:
+                return None
             if "$ref" in node and "properties" not in node and "items" not in node:
                 node = self.schema(node["$ref"].removesuffix(".json"), version)
             if token == "*":

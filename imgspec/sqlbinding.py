@@ -97,6 +97,7 @@ class Binding:
 
     def _check_shape(self) -> None:
         from jsonschema import Draft202012Validator
+
         from .pointer import render
         meta = self.spec.load(META)
         problems = [Problem(FILE, render(e.absolute_path), str(e.validator), e.message)
@@ -133,9 +134,13 @@ class Binding:
                 tables[change["table"]].columns += [_column(c) for c in change["columns"]]
         for table, unique in d.get("unique", {}).items():
             tables[table].unique = unique
-        for ref in d.get("not_null", []):
+        for i, ref in enumerate(d.get("not_null", [])):
             table, col = ref.split(".", 1)
-            tables[table].column(col).null = False
+            column = tables[table].column(col) if table in tables else None
+            if column is None:
+                raise ProblemError(Problem(FILE, f"{where}/not_null/{i}", "unknown-column",
+                                           f"{ref} is not a column of layout {d['name']}"))
+            column.null = False
         revision = next(t for t in self.data["revision_tables"] if t["name"] == d["revision"]["table"])
         return Layout(d["name"], d["title"], d["era"], d["revision"], d["source"], tables,
                       Table(revision["name"], [_column(c) for c in revision["columns"]]))

@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from . import atomic, jsonfile
 from .problems import Problem, ProblemError
@@ -92,7 +93,7 @@ def _engine(url: str):
         def _begin(conn):
             conn.exec_driver_sql("BEGIN")
     elif backend in ("postgresql", "mysql", "mariadb"):  # one snapshot for the whole export
-        options = {"isolation_level": "REPEATABLE READ"}
+        options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
         if backend == "postgresql":
             options["postgresql_readonly"] = True
         engine = engine.execution_options(**options)
@@ -137,13 +138,13 @@ def detect(conn, binding: Binding, shown: str) -> tuple[Layout, str]:
                                        f"{table} holds {what}: a database in the middle of a rolling upgrade "
                                        "(expand without contract) cannot be exported; finish `glance-manage db sync` "
                                        f"first. Known revisions: {listed}"))
-        layout = known.get((table, rows[0]))
-        if layout is None:
+        found = known.get((table, rows[0]))
+        if found is None:
             raise ProblemError(Problem(shown, f"/{table}/{column}", "unknown-revision",
                                        f"revision {rows[0]!r} is not one the binding knows ({listed}); refusing "
                                        "to guess its columns"))
-        _check_columns(conn, layout, names, shown, f"{table} {rows[0]}")
-        return layout, rows[0]
+        _check_columns(conn, found, names, shown, f"{table} {rows[0]}")
+        return found, rows[0]
     raise ProblemError(Problem(shown, "", "unknown-revision", "neither alembic_version nor migrate_version exists: "
                                "this is not a Glance database, or not one the binding knows"))
 
@@ -169,7 +170,7 @@ def _check_columns(conn, layout: Layout, names: set, shown: str, revision: str) 
 
 def rfc3339(value: datetime) -> str:
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}"
@@ -189,7 +190,7 @@ class _Reader:
             return f.get("null")
         if isinstance(raw, datetime):
             raw = rfc3339(raw)
-        elif self.layout.tables[table].column(f["column"]).type == "BOOLEAN":
+        elif getattr(self.layout.tables[table].column(f["column"]), "type", None) == "BOOLEAN":
             raw = bool(raw)
         if f.get("json") == "object":
             try:
@@ -210,7 +211,7 @@ class _Reader:
 
     def build(self, obj: str, row, children: dict, where: str, prefix: str = "") -> dict:
         table = self.binding.table_of(obj)
-        out = {}
+        out: dict[str, Any] = {}
         for f in self.binding.fields(obj, self.version):
             if "computed" in f:
                 out[f["field"]] = self.version

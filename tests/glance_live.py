@@ -32,7 +32,7 @@ class GlanceServer:
     def database(self) -> Path:
         return self.workdir / "glance.sqlite"
 
-    def start(self, timeout: float = 120) -> "GlanceServer":
+    def start(self, timeout: float = 120) -> GlanceServer:
         if not PYTHON.exists():
             raise RuntimeError(f"{PYTHON} is missing: `make test` creates it from requirements-glance.txt")
         log = open(self.workdir.parent / f"{self.workdir.name}.out", "w")

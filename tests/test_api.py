@@ -8,6 +8,7 @@ from openapi_spec_validator import validate as validate_openapi
 from imgspec import api
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
+
 from conftest import ROOT
 
 SPEC = Spec(ROOT)
@@ -79,7 +80,8 @@ def test_every_operation_with_a_json_body_has_examples():
         if "application/json" in op.node.get("requestBody", {}).get("content", {}) or any(
                 m.endswith("json-patch") for m in op.node.get("requestBody", {}).get("content", {})):
             assert (op.operation_id, "request") in have, op.operation_id
-        json_2xx = [s for s, r in op.node["responses"].items() if s.startswith("2") and "application/json" in r.get("content", {})]
+        json_2xx = [s for s, r in op.node["responses"].items()
+                    if s.startswith("2") and "application/json" in r.get("content", {})]
         if json_2xx and op.operation_id not in ("createTask",):  # creating a task needs an admin-only import flow
             assert (op.operation_id, "response") in have, op.operation_id
 

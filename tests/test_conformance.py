@@ -7,6 +7,7 @@ import pytest
 
 from imgspec import conformance
 from imgspec.spec import Spec
+
 from conftest import ROOT
 
 pytestmark = pytest.mark.glance

@@ -1,5 +1,6 @@
 """imgspec diff: each kind of schema change is classified as the review rules say, with its pointer."""
 import copy
+import itertools
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import pytest
 from imgspec import diff
 from imgspec.spec import Spec
 from imgspec.upgrade import load_steps
+
 from conftest import ROOT
 
 SPEC = Spec(ROOT)
@@ -76,7 +78,7 @@ def test_history_diffs_match_the_release_notes():
     assert ("/location|/locations/*", "type-changed") in {(c.record, c.rule) for c in changes}
 
 
-@pytest.mark.parametrize("old,new", list(zip(SPEC.versions, SPEC.versions[1:])))
+@pytest.mark.parametrize("old,new", list(itertools.pairwise(SPEC.versions)))
 def test_gate_every_non_compatible_change_is_covered_by_an_upgrade_rule(old, new):
     _, _, changes = diff.diff(old, new, SPEC)
     assert [c.line() for c in diff.uncovered(changes, STEPS[old].ruleset())] == []

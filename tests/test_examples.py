@@ -5,6 +5,7 @@ import pytest
 
 from imgspec import examples, validation
 from imgspec.spec import Spec
+
 from conftest import ROOT
 
 SPEC = Spec(ROOT)

@@ -65,7 +65,7 @@ def exported(glance, tmp_path_factory):
         time.sleep(0.5)
     api.patch(full, [{"op": "remove", "path": "/hw_disk_bus"}, {"op": "add", "path": "/os_version", "value": "0.6"}])
     api("DELETE", f"/v2/images/{full}/tags/gamma", expect=204)
-    for name, project in MEMBERS.items():
+    for project in MEMBERS.values():
         api("POST", f"/v2/images/{full}/members", {"member": project}, expect=200)
     api("PUT", f"/v2/images/{full}/members/{MEMBERS['accepted']}", {"status": "accepted"},
         project=MEMBERS["accepted"], expect=200)
@@ -145,9 +145,9 @@ def test_each_record_agrees_with_the_api_field_by_field(exported, spec):
                 custom = {k: v for k, v in shown.items() if k not in base}
                 assert record["properties"] == custom
             elif name == "locations":
-                live_locs = [{"url": l["url"], "metadata": l["metadata"]} for l in record["locations"] if not l["deleted"]]
+                live_locs = [{"url": x["url"], "metadata": x["metadata"]} for x in record["locations"] if not x["deleted"]]
                 assert live_locs == api("GET", f"/v2/images/{image_id}/locations", expect=200)
-                stores = ",".join(l["metadata"]["store"] for l in live_locs)
+                stores = ",".join(x["metadata"]["store"] for x in live_locs)
                 assert shown.get("stores", "") == stores
             elif name == "members":
                 mine = {m_["member"]: m_ for m_ in record["members"] if not m_["deleted"]}
@@ -171,21 +171,21 @@ def test_the_states_the_api_cannot_show_are_in_the_records(exported):
     assert full["properties"]["os_distro"] == "cirros" and full["properties"]["os_version"] == "0.6"
     assert "hw_disk_bus" not in full["properties"]  # removed: its row is soft-deleted
     assert sorted(full["tags"]) == ["alpha", "beta"]  # gamma was removed; Glance stores a set, in no order
-    assert [l["metadata"]["store"] for l in full["locations"]] == ["fs", "fs2"]
+    assert [x["metadata"]["store"] for x in full["locations"]] == ["fs", "fs2"]
     states = {m["member"]: (m["status"], m["deleted"]) for m in full["members"]}
     assert states == {MEMBERS["pending"]: ("pending", False), MEMBERS["accepted"]: ("accepted", False),
                       MEMBERS["rejected"]: ("rejected", False), MEMBERS["removed"]: ("pending", True)}
     gone = records[made["deleted"]]
     api("GET", f"/v2/images/{made['deleted']}", expect=404)
     assert gone["deleted"] is True and gone["deleted_at"] and gone["status"] == "deleted"
-    assert gone["locations"] and all(l["deleted"] and l["status"] == "deleted" for l in gone["locations"])
+    assert gone["locations"] and all(x["deleted"] and x["status"] == "deleted" for x in gone["locations"])
     assert records[made["deactivated"]]["status"] == "deactivated"
     queued = records[made["queued"]]
     assert (queued["name"], queued["size"], queued["checksum"], queued["locations"]) == (None, None, None, [])
     hidden = records[made["hidden"]]
     assert (hidden["visibility"], hidden["os_hidden"], hidden["protected"]) == ("community", True, True)
     for record in records.values():
-        assert all(l["site"] is None for l in record["locations"])  # Glance records no site (2.4 read via 2.3)
+        assert all(x["site"] is None for x in record["locations"])  # Glance records no site (2.4 read via 2.3)
 
 
 def test_an_export_to_the_newest_release_equals_an_upgrade_of_it(exported, glance, tmp_path, spec):

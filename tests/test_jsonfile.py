@@ -30,7 +30,7 @@ def test_duplicate_key_at_top_level():
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_numbers_are_refused(token):
-    assert problem('{"size": %s}' % token).rule == "non-finite-number"
+    assert problem(f'{{"size": {token}}}').rule == "non-finite-number"
 
 
 def test_overflowing_number_is_refused():

@@ -9,6 +9,7 @@ import pytest
 from imgspec import placement
 from imgspec.spec import Spec
 from imgspec.upgrade import upgrade
+
 from conftest import ROOT
 
 SPEC = Spec(ROOT)

@@ -3,6 +3,7 @@ import json
 
 from imgspec import release
 from imgspec.spec import Spec
+
 from conftest import ROOT
 
 

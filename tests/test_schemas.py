@@ -7,6 +7,7 @@ from referencing.exceptions import Unresolvable
 
 from imgspec import registry
 from imgspec.spec import BASE_URI, RECORD_KINDS
+
 from conftest import ROOT
 
 SCHEMAS = sorted((ROOT / "schemas").rglob("*.json"))
@@ -104,3 +105,20 @@ def test_since_is_computed_from_the_schemas(spec):
     assert spec.since("location", "status") == "2.2"
     assert spec.since("image", "is_public") == "1.0"
     assert spec.since("image", "no_such_field") is None
+
+
+def test_the_repositorys_own_pre_commit_config_is_valid_and_runs_the_pinned_tools():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+                          cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    hooks = {h["id"]: h for r in yaml.safe_load((root / ".pre-commit-config.yaml").read_text())["repos"]
+             for h in r["hooks"]}
+    assert set(hooks) == {"ruff", "mypy", "imgspec-check"}
+    for hook in hooks.values():
+        assert (root / hook["entry"].split()[0]).exists(), hook["entry"]

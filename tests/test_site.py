@@ -5,6 +5,7 @@ import re
 import pytest
 
 from imgspec.sphinxext import all_shown_candidates
+
 from conftest import sphinx_build
 
 pytestmark = pytest.mark.site
@@ -39,7 +40,7 @@ def test_each_version_page_shows_its_fields_and_examples(site, spec):
         for field in spec.schema("image", v)["properties"]:
             assert f'<code class="docutils literal notranslate"><span class="pre">{field}</span></code>' in html, (v, field)
         assert "active-public.json: valid image record" in html
-        assert re.search(r'href="\.\./schemas/record/%s/image\.json"' % re.escape(v), html)
+        assert re.search(rf'href="\.\./schemas/record/{re.escape(v)}/image\.json"', html)
 
 
 def test_an_invalid_example_breaks_the_build_with_one_clear_line(spec_copy, tmp_path):

@@ -6,6 +6,7 @@ import pytest
 
 from imgspec import sizing, validation
 from imgspec.spec import Spec
+
 from conftest import ROOT
 
 SPEC = Spec(ROOT)
@@ -58,7 +59,7 @@ def test_corpus_follows_the_distributions(corpus):
     assert {len(r["properties"]) for r in latest} <= allowed
     assert {len(r["tags"]) for r in latest} <= {n for n, _ in dist["tags"]["counts"]}
     assert all(r["os_hash_algo"] == "sha512" for r in latest if r["checksum"])
-    assert {l["site"] for r in latest for l in r["locations"]} <= set(dist["locations"]["sites"].values())
+    assert {x["site"] for r in latest for x in r["locations"]} <= set(dist["locations"]["sites"].values())
 
 
 def test_new_fields_cost_what_the_corpus_says(corpus):

@@ -71,9 +71,10 @@ def test_the_checks_catch_a_broken_binding(spec_copy):
     data["objects"]["member"]["fields"][0]["column"] = "membr"
     path.write_text(json.dumps(data))
     lines = [str(p) for p in sqlbinding.Binding(spec_copy).problems()]
-    assert "schemas/bindings/glance-sql.json: /objects/image/fields: unbound-field: 1.0 image field 'owner' has no binding" in lines
-    assert any("unexplained-column: image_tags.id of layout liberty gives no 2.0 field" in l for l in lines)
-    assert any("unknown-column: 2.2 binds member.member to image_members.membr" in l for l in lines)
+    assert ("schemas/bindings/glance-sql.json: /objects/image/fields: unbound-field: "
+            "1.0 image field 'owner' has no binding") in lines
+    assert any("unexplained-column: image_tags.id of layout liberty gives no 2.0 field" in x for x in lines)
+    assert any("unknown-column: 2.2 binds member.member to image_members.membr" in x for x in lines)
     checked = run_cli("check", "--root", str(spec_copy.root))
     assert checked.returncode == 1 and lines[0] in checked.stdout.splitlines()
     data["layouts"][0]["revision"]["table"] = "flyway_schema_history"
@@ -134,7 +135,7 @@ def test_every_layout_exports_field_by_field(tmp_path, layout, spec):
     record = json.loads((tmp_path / "out" / "records" / f"{UUID}.json").read_text())
     assert validation.errors(record, "image", native, spec=spec) == []
     row = dict(zip([d[0] for d in db.execute("SELECT * FROM images").description],
-                   db.execute("SELECT * FROM images").fetchone()))
+                   db.execute("SELECT * FROM images").fetchone(), strict=True))
     checked = set()
     for f in BINDING.fields("image", native):  # every column-bound field equals its column, converted
         if "column" not in f:
@@ -154,8 +155,8 @@ def test_every_layout_exports_field_by_field(tmp_path, layout, spec):
     assert [(m["member"], m["deleted"]) for m in record["members"]] == [("p2", False), ("p3", True)]
     assert record["members"][1]["deleted_at"] == "2013-01-05T08:00:00Z"
     if "locations" in record:
-        assert [l["url"] for l in record["locations"]] == ["file:///a", "file:///b"]
-        assert [l["metadata"] for l in record["locations"]] == [{"store": "fs"}, {}]
+        assert [x["url"] for x in record["locations"]] == ["file:///a", "file:///b"]
+        assert [x["metadata"] for x in record["locations"]] == [{"store": "fs"}, {}]
         assert record["tags"] == ["b", "a"]  # oldest first, once each, deleted tags left out
         assert summary.counts["deleted_tag_rows"] == 1
     else:
@@ -215,7 +216,7 @@ def test_a_1x_database_exports_as_1_0_and_upgrades_to_the_newest(tmp_path, spec)
     assert after[public]["visibility"] == "public"
     assert after[shared]["visibility"] == "shared"  # private with a live member, as Ocata's migration did
     assert after[queued]["visibility"] == "private"
-    assert [l["url"] for l in after[public]["locations"]] == ["swift+https://s/v1/a"]
+    assert [x["url"] for x in after[public]["locations"]] == ["swift+https://s/v1/a"]
     assert after[queued]["locations"] == []
     direct = tmp_path / "direct"
     export(f"sqlite:///{tmp_path / 'glance.sqlite'}", direct, durable=False)

@@ -9,6 +9,7 @@ from imgspec import examples, validation
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
 from imgspec.upgrade import chain, load_steps, upgrade
+
 from conftest import ROOT
 from strategies import records
 
@@ -28,7 +29,7 @@ def text(doc):
 
 
 def test_one_step_per_consecutive_pair_of_versions():
-    assert [(s.source, s.target) for s in STEPS.values()] == list(zip(SPEC.versions, SPEC.versions[1:]))
+    assert [(s.source, s.target) for s in STEPS.values()] == list(itertools.pairwise(SPEC.versions))
     assert len(STEPS) >= 4
 
 
@@ -147,7 +148,7 @@ def test_location_status_follows_the_image_status(status, deleted, expected):
 def test_backend_is_renamed_store():
     doc = json.loads((ROOT / "examples/record/2.2/image/valid/ten-live-locations.json").read_text())
     new = upgrade(doc, "2.3", SPEC)
-    assert [l["metadata"] for l in new["locations"][:2]] == [{"store": "rbd-site0"}, {"store": "rbd-site1"}]
+    assert [x["metadata"] for x in new["locations"][:2]] == [{"store": "rbd-site0"}, {"store": "rbd-site1"}]
 
 
 def test_rename_keeps_a_value_it_replaces():

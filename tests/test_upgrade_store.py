@@ -14,6 +14,7 @@ from imgspec.problems import ProblemError
 from imgspec.spec import Spec
 from imgspec.upgrade import upgrade
 from imgspec.upgrade.store import REPORT, read_manifest, record_files, upgrade_store
+
 from conftest import ROOT
 
 SPEC = Spec(ROOT)
@@ -43,7 +44,7 @@ def test_upgrades_every_record_and_the_manifest(store):
         after = json.loads((store / "records" / name).read_text())
         assert after == upgrade(doc, "2.3", SPEC)
         assert validation.errors(after, "image", "2.3", spec=SPEC) == []
-    report = [json.loads(l) for l in (store / REPORT).read_text().splitlines()]
+    report = [json.loads(x) for x in (store / REPORT).read_text().splitlines()]
     assert sorted(r["record"] for r in report) == sorted(f"records/{n}" for n in before)
     assert all(r["from"] == "1.0" and "/visibility" in r["changed"] for r in report)
 
@@ -138,7 +139,7 @@ def test_sigkill_at_random_points_never_loses_a_record(tmp_path):
     full = timed(cmd[:4] + [str(corpus.write_store(tmp_path / "probe", count, seed=3))] + cmd[5:])
     rng = random.Random(20261124)
     kills = 0
-    for attempt in range(12):  # kill somewhere in the working window, a quarter of the work at most each time
+    for _ in range(12):  # kill somewhere in the working window, a quarter of the work at most each time
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(startup * 0.8, startup + (full - startup) / 4))
         if proc.poll() is None:
@@ -151,6 +152,6 @@ def test_sigkill_at_random_points_never_loses_a_record(tmp_path):
     assert final.returncode == 0, final.stderr
     manifest = check_store(store, expected)
     assert (manifest["format_version"], manifest["upgrade_in_progress"]) == ("2.3", None)
-    report = [json.loads(l) for l in (store / REPORT).read_text().splitlines() if l.strip().endswith("}")]
+    report = [json.loads(x) for x in (store / REPORT).read_text().splitlines() if x.strip().endswith("}")]
     assert {r["record"] for r in report} == {f"records/{n}" for n in expected}
     assert not [p for p in (store / "records").iterdir() if p.name.startswith(".")]

@@ -13,6 +13,7 @@ import imgspec
 from imgspec import examples, jsonfile, validation
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
+
 from conftest import ROOT
 from strategies import records
 
@@ -186,7 +187,8 @@ def test_huge_file_is_refused_without_reading_it(tmp_path, monkeypatch):
 
 def test_missing_path_is_exit_2(tmp_path):
     result = run("validate", str(tmp_path / "nope.json"))
-    assert (result.returncode, result.stdout.strip()) == (2, f"{tmp_path}/nope.json: (root): unreadable: no such file or directory")
+    assert (result.returncode, result.stdout.strip()) == (
+        2, f"{tmp_path}/nope.json: (root): unreadable: no such file or directory")
 
 
 def test_many_files_in_parallel_give_the_same_lines_in_order(tmp_path):
@@ -201,7 +203,7 @@ def test_many_files_in_parallel_give_the_same_lines_in_order(tmp_path):
     many = run("validate", "-j", "2", str(tmp_path))
     assert one.returncode == many.returncode == 1
     assert one.stdout == many.stdout
-    assert [l.split(":")[0] for l in many.stdout.splitlines()] == bad_names
+    assert [x.split(":")[0] for x in many.stdout.splitlines()] == bad_names
     assert "600 record(s) checked" in many.stderr
 
 

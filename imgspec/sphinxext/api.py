@@ -66,7 +66,8 @@ class OpenApiDirective(SpecDirective):
                 caption = f"{e.path.name}: {what}"
             else:
                 exp = self.spec.load(e.expect_path)
-                caption = f"{e.path.name}: invalid {what}; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: {exp['description']}"
+                caption = (f"{e.path.name}: invalid {what}; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: "
+                           f"{exp['description']}")
             wrapper = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
             wrapper += nodes.caption("", "", *inline(caption))
             wrapper += nodes.literal_block(text, text, language="json")

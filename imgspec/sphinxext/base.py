@@ -44,13 +44,15 @@ class SpecDirective(SphinxDirective):
         self.env.note_dependency(str(path.resolve()))
         shown = getattr(self.env, "imgspec_shown", None)
         if shown is None:
-            shown = self.env.imgspec_shown = {}
+            shown = {}
+            setattr(self.env, "imgspec_shown", shown)  # noqa: B010  (an attribute Sphinx does not declare)
         shown.setdefault(self.env.docname, set()).add(rel)
 
     def fail(self, lines: list[str]):
         fails = getattr(self.env, "imgspec_failures", None)
         if fails is None:
-            fails = self.env.imgspec_failures = {}
+            fails = {}
+            setattr(self.env, "imgspec_failures", fails)  # noqa: B010  (an attribute Sphinx does not declare)
         for line in lines:  # reported when the build finishes, also by builds that do not re-read this page
             fails.setdefault(self.env.docname, []).append((self.lineno, line))
 

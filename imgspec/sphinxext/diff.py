@@ -1,6 +1,8 @@
 """Directives for reviewers: the classified diff of a version step, and the changelog."""
 from __future__ import annotations
 
+import itertools
+
 from docutils import nodes
 
 from .. import diff
@@ -26,7 +28,7 @@ def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool 
     for c in changes:
         if c.category == "version" and not show_version:
             continue
-        cover = ""
+        cover: str | list = ""
         if c.category in diff.NOT_COMPATIBLE:
             n = diff.covering_rule(c, rules)
             cover = [nodes.reference("", "", nodes.Text(f"rule {n}"), internal=True,
@@ -59,7 +61,7 @@ class ChangelogDirective(SpecDirective):
         spec = self.spec
         self.shown(spec.schemas / "releases.json")
         out = []
-        pairs = list(zip(spec.versions, spec.versions[1:]))
+        pairs = list(itertools.pairwise(spec.versions))
         for old, new in reversed(pairs):
             r = spec.release(new)
             section = nodes.section(ids=[f"changelog-{new.replace('.', '-')}"])

@@ -64,7 +64,8 @@ class ExampleDirective(SpecDirective):
         path = self.path(self.arguments[0])
         matches = [e for e in ex.record_examples(self.spec) if e.path.resolve() == path.resolve()]
         if not matches:
-            raise self.error(f"{self.arguments[0]}: (root): not-an-example: examples live in examples/record/<version>/<kind>/<valid|invalid>/")
+            raise self.error(f"{self.arguments[0]}: (root): not-an-example: examples live in "
+                             "examples/record/<version>/<kind>/<valid|invalid>/")
         self.shown(path)
         if not matches[0].valid:
             self.shown(matches[0].expect_path)
@@ -102,7 +103,7 @@ class FieldMatrixDirective(SpecDirective):
         kind = self.arguments[0]
         versions = self.spec.versions
         fields: list[str] = []
-        per_version = {}
+        per_version: dict[str, dict | None] = {}
         for v in versions:
             try:
                 schema = self.spec.schema(kind, v)
@@ -116,13 +117,13 @@ class FieldMatrixDirective(SpecDirective):
                     fields.append(name)
         rows = []
         for name in fields:
-            row = [[nodes.literal(text=name)]]
+            row: list = [[nodes.literal(text=name)]]
             for v in versions:
-                schema = per_version[v]
-                if not schema or name not in schema.get("properties", {}):
+                found = per_version[v]
+                if not found or name not in found.get("properties", {}):
                     row.append("")
                 else:
-                    row.append("required" if name in schema.get("required", []) else "optional")
+                    row.append("required" if name in found.get("required", []) else "optional")
             rows.append(row)
         return [table(["Field", *versions], rows, [20] + [8] * len(versions), classes=["imgspec-matrix"])]
 
@@ -167,7 +168,7 @@ class ReleaseDirective(SpecDirective):
         try:
             r = self.spec.release(self.arguments[0])
         except ProblemError as exc:
-            raise self.error(str(exc))
+            raise self.error(str(exc)) from None
         note = ("This version is released and frozen: its schema files never change."
                 if r.status == "released" else
                 "This version is a draft: it may still change and must not be written by production services.")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+from ..fields import rows  # noqa: F401  (the walk of a schema, shared with the field index)
+
 
 def type_text(node: dict) -> str:
     if "const" in node:
@@ -56,18 +58,3 @@ def limits_text(node: dict) -> str:
 
 def default_text(node: dict) -> str:
     return f"`{json.dumps(node['default'])}`" if "default" in node else ""
-
-
-def rows(schema: dict):
-    """(name, node, required) for each field; nested object fields as dotted names."""
-    if "properties" not in schema:
-        yield "(value)", schema, True
-        return
-    required = set(schema.get("required", []))
-    for name, node in schema["properties"].items():
-        yield name, node, name in required
-        sub = node.get("properties")
-        if isinstance(sub, dict):
-            sub_required = set(node.get("required", []))
-            for sname, snode in sub.items():
-                yield f"{name}.{sname}", snode, sname in sub_required

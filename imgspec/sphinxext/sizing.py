@@ -1,6 +1,7 @@
 """The sizing page's figures, computed at build time (``imgspec.sizing``), never typed."""
 from __future__ import annotations
 
+import itertools
 import json
 
 from .. import sizing
@@ -33,7 +34,7 @@ class SizingDirective(SpecDirective):
         out.append(table(["Version", "Mean bytes per image", "Median", "95th percentile", "Change from the previous version"],
                          rows, [8, 12, 10, 10, 14]))
         items = []
-        for a, b in zip(sizes, sizes[1:]):
+        for a, b in itertools.pairwise(sizes):
             g = sizing.growth(a, b)
             verb = "adds about" if g >= 0.05 else "removes about" if g <= -0.05 else "changes by less than 0.1% of"
             amount = "" if verb.startswith("changes") else f" {abs(g):.1f}%"

@@ -5,7 +5,6 @@
 """
 from __future__ import annotations
 
-
 from docutils import nodes
 
 from ..problems import ProblemError
@@ -131,7 +130,7 @@ class SqlOverviewDirective(_BindingBase):
         rows = []
         for layout in binding.layouts.values():
             versions = [b["version"] for b in binding.data["bindings"] if b["layout"] == layout.name]
-            links = []
+            links: list[nodes.Node] = []
             for v in versions:
                 if links:
                     links.append(nodes.Text(", "))

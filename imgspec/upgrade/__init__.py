@@ -7,8 +7,8 @@ record as the newest version, without writing anything.
 """
 from __future__ import annotations
 
-from ..problems import Problem, ProblemError
 from ..pointer import render
+from ..problems import Problem, ProblemError
 from ..spec import Spec
 from ..validation import detect_version, errors
 from .rules import Step, canonical_order, chain, json_copy, load_steps
@@ -32,14 +32,14 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
         steps = chain(spec, version, to)
         if steps:
             doc = json_copy(doc)
-            paths: list | None = [] if touched is not None else None
+            paths: list = []
             for step in steps:
-                doc = step.apply(doc, in_place=True, order=False, touched=paths)
+                doc = step.apply(doc, in_place=True, order=False, touched=paths if touched is not None else None)
             if touched is not None:
                 touched.extend(dict.fromkeys(render(p) for p in paths))
             doc = canonical_order(doc, spec, to)
     except ProblemError as exc:
-        raise ProblemError([Problem(source, p.pointer, p.rule, p.message) for p in exc.problems])
+        raise ProblemError([Problem(source, p.pointer, p.rule, p.message) for p in exc.problems]) from None
     _refuse_invalid(doc, "image", to, source, spec)
     return doc
 

@@ -83,7 +83,7 @@ def apply_mapping(doc, mapping: dict, note: Note | None = None) -> None:
 
 def substitute(pattern: str, concrete: list) -> list:
     """``pattern``'s tokens with each ``*`` replaced by the index ``concrete`` has there."""
-    indexes = iter(t for t, p in zip(concrete, ptr.parse(pattern)) if p == "*")
+    indexes = iter(t for t, p in zip(concrete, ptr.parse(pattern), strict=True) if p == "*")
     return [next(indexes) if t == "*" else t for t in ptr.parse(pattern)]
 
 

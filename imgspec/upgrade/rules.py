@@ -115,7 +115,8 @@ def read_steps(spec: Spec) -> dict[str, Step]:
         for e in checker.iter_errors(data):
             problems.append(Problem(name, ptr.render(e.absolute_path), str(e.validator), e.message))
         if not problems and path.stem != f"{data['from']}-{data['to']}":
-            problems.append(Problem(name, "", "file-name", f"a step from {data['from']} to {data['to']} lives in {data['from']}-{data['to']}.json"))
+            problems.append(Problem(name, "", "file-name",
+                                    f"a step from {data['from']} to {data['to']} lives in {data['from']}-{data['to']}.json"))
         if not problems:
             steps[data["from"]] = Step(path, data, spec)
     if problems:

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import atomic, jsonfile
-from ..text import now
 from ..problems import Problem, ProblemError
 from ..spec import Spec, version_key
+from ..text import now
 from ..validation import detect_version, errors
 from . import upgrade, upgrade_manifest
 
