@@ -103,6 +103,8 @@ def index(spec: Spec) -> dict[str, list[Field]]:
             prefix = kind_prefix(docs, kind)
             rules = step.store_rules if kind in STORE_KINDS else step.rules
             for f in fields.values():
+                if step.source not in f.versions and step.target not in f.versions:
+                    continue  # a rule of a step the field takes no part in
                 if f.name == "(value)":
                     pattern = prefix
                 else:

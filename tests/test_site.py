@@ -126,3 +126,23 @@ def test_a_binding_that_misses_a_field_breaks_the_build(spec_copy, tmp_path):
     assert ("schemas/bindings/glance-sql.json: /objects/member/fields: unbound-field: 2.2 member field "
             "'can_share' has no binding") in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_field_index_tells_each_fields_whole_story(site, spec):
+    from imgspec import fields
+    html = (site / "format" / "fields.html").read_text()
+    index = fields.index(spec)
+    assert set(index) == {"image", "location", "member", "tag", "store", "placement"}
+    for kind, found in index.items():
+        for f in found:
+            assert f'<span class="pre">{f.name}</span>' in html, (kind, f.name)
+            for v in f.versions:  # each definition links to the field's row on the version page
+                anchor = fields.anchor(kind, f.name)
+                assert f'href="{v}.html#{anchor}"' in html, (kind, f.name, v)
+                assert f'id="{anchor}"' in (site / "format" / f"{v}.html").read_text(), (kind, f.name, v)
+    status = next(f for f in index["location"] if f.name == "status")
+    assert ("2.1", "2.2") in {(a, b) for a, b, _, _ in status.rules}  # the rule that introduced it
+    visibility = next(f for f in index["image"] if f.name == "visibility")
+    assert visibility.columns["2.1"] == "images.visibility" and "1.0" not in visibility.versions
+    assert [r for r in visibility.rules if r[:2] == ("1.0", "2.0")] == [("1.0", "2.0", 1, "map")]
+    assert "upgrades/2.1-2.2.html" in html and "image_locations.status" in html

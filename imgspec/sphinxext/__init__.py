@@ -6,6 +6,7 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-examples DIR``      every example below DIR (valid/ and invalid/), each validated
 ``imgspec-example PATH``      one example file, validated
 ``imgspec-field-matrix KIND`` one row per field, one column per format version
+``imgspec-field-index``      every field of every kind: versions, upgrade rules, SQL column, examples
 ``imgspec-versions``          the format versions, from ``schemas/releases.json``
 ``imgspec-mapping NAME``      a mapping table from ``schemas/mappings/NAME.json``
 ``imgspec-release VERSION``   a version's status and summary

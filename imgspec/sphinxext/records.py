@@ -5,11 +5,11 @@ from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
 from .. import examples as ex
-from .. import registry
+from .. import fields, registry
 from ..problems import ProblemError
 from . import schematable
 from .base import SpecDirective, example_nodes
-from .nodes_util import para, table
+from .nodes_util import inline, para, table
 
 
 class SchemaDirective(SpecDirective):
@@ -43,7 +43,8 @@ class SchemaDirective(SpecDirective):
             top = name.split(".")[0]
             since = self.spec.since(kind, top) if name != "(value)" else None
             api_attr = api.get(name, {}).get("api") or ("—" if kind == "image" and "." not in name else "")
-            rows.append([[nodes.literal(text=name)], schematable.type_text(node), "yes" if required else "no",
+            label = nodes.inline("", "", nodes.literal(text=name), ids=[fields.anchor(kind, name)])
+            rows.append([[label], schematable.type_text(node), "yes" if required else "no",
                          schematable.limits_text(node), schematable.default_text(node), since or "",
                          f"`{api_attr}`" if api_attr not in ("", "—") else api_attr, node.get("description", "")])
         headers = ["Field", "Type", "Required", "Limits", "Default", "Since", "API attribute", "Meaning"]
@@ -190,6 +191,63 @@ class ReleaseDirective(SpecDirective):
         return [admon, nav]
 
 
+class FieldIndexDirective(SpecDirective):
+    """``imgspec-field-index``: every field of every record kind, with its whole story on one page."""
+
+    def run(self):
+        spec = self.spec
+        try:
+            kinds = fields.index(spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        self.shown(spec.schemas / "bindings" / "glance-sql.json")
+        out = []
+        for kind, found in kinds.items():
+            section = nodes.section(ids=[f"fields-{kind}"])
+            section += nodes.title(text=f"{kind.capitalize()} fields")
+            rows = []
+            for f in found:
+                defined = []
+                for v, node in f.versions.items():
+                    ref = nodes.reference("", "", nodes.Text(v), internal=True,
+                                          refuri=self.site_link(f"format/{v}.html") + "#" + fields.anchor(kind, f.name))
+                    words = schematable.type_text(node) + ("" if f.required[v] else ", optional")
+                    defined.append(para(ref, ": ", *inline(words)))
+                rules = []
+                for source, target, number, op in f.rules:
+                    rules.append(para(nodes.reference("", "", nodes.Text(f"{source} → {target} rule {number}"),
+                                                      internal=True,
+                                                      refuri=self.site_link(f"format/upgrades/{source}-{target}.html")),
+                                      f" ({op})"))
+                columns = _grouped(f.columns)
+                shown = [para(f"{v}: " + ", ".join(f"`{s}`" for s in slugs[:3])
+                              + (f" and {len(slugs) - 3} more" if len(slugs) > 3 else ""))
+                         for v, slugs in f.examples.items()]
+                rows.append([[nodes.literal(text=f.name)], _cell(defined), _cell(rules) or "—",
+                             _cell([para(text) for text in columns]) or "—", _cell(shown) or "—"])
+            section += table(["Field", "Defined in (version: type)", "Upgrade rules", "SQL column", "Valid examples"],
+                             rows, [12, 24, 16, 18, 20], classes=["imgspec-field-index"])
+            out.append(section)
+        return out
+
+
+def _cell(paragraphs: list) -> nodes.container | None:
+    if not paragraphs:
+        return None
+    box = nodes.container()
+    box.extend(paragraphs)
+    return box
+
+
+def _grouped(per_version: dict[str, str]) -> list[str]:
+    """``{"2.0": "images.name", "2.1": "images.name"}`` as ``["2.0, 2.1: `images.name`"]``."""
+    groups: dict[str, list[str]] = {}
+    for version, where in per_version.items():
+        groups.setdefault(where, []).append(version)
+    return [f"{', '.join(vs)}: `{where}`" for where, vs in groups.items()]
+
+
 def setup(app) -> None:
     for name, directive in DIRECTIVES.items():
         app.add_directive(name, directive)
@@ -203,4 +261,5 @@ DIRECTIVES = {
     "imgspec-field-matrix": FieldMatrixDirective,
     "imgspec-versions": VersionsDirective,
     "imgspec-mapping": MappingDirective,
+    "imgspec-field-index": FieldIndexDirective,
 }
