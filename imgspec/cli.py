@@ -7,6 +7,7 @@
     imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable)
     imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
     imgspec release VERSION            freeze a draft: lock its files by content hash
+    imgspec erratum VERSION --id ...   record a widening correction of a released version
     imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
     imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
     imgspec conformance --endpoint URL  check a live Images API v2 endpoint against the spec
@@ -26,7 +27,7 @@ from .progress import Progress
 from .spec import RECORD_KINDS, Spec
 
 OK, INVALID, UNUSABLE = 0, 1, 2
-UNUSABLE_RULES = {"malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
+UNUSABLE_RULES = {"erratum-base-unknown", "malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
                   "duplicate-key", "non-finite-number", "unknown-version", "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step",
                   "unknown-revision", "layout-mismatch", "unusable-database", "out-not-empty", "missing-dependency"}
@@ -178,10 +179,28 @@ def cmd_export_sql(args) -> int:
     return OK
 
 
+def cmd_errata(spec: Spec, version: str | None) -> int:
+    """Every erratum (of one version) classified against the content it replaced."""
+    from . import errata
+    status = OK
+    found = errata.errata(spec, version)
+    for v, erratum in found:
+        result = errata.classify(spec, v, erratum)
+        print(f"erratum {erratum['id']} to format {v} ({erratum['date']}): {erratum['what']}")
+        for line in result.lines():
+            print(line)
+        if result.problems:
+            status = INVALID
+    print(f"{len(found)} erratum/errata classified", file=sys.stderr)
+    return status
+
+
 def cmd_diff(args) -> int:
     from . import diff
     from .upgrade import load_steps
     spec = Spec.default()
+    if args.errata:
+        return cmd_errata(spec, args.versions[0] if args.versions else None)
     if args.versions and len(args.versions) != 2:
         print("imgspec diff: give two versions (or folders), or none", file=sys.stderr)
         return UNUSABLE
@@ -284,6 +303,13 @@ def cmd_conformance(args) -> int:
     return OK if report.ok else INVALID
 
 
+def cmd_erratum(args) -> int:
+    from . import release
+    entry = release.record_erratum(args.version, args.id, args.what, args.why, args.evidence, Spec.default())
+    print(f"recorded erratum {entry['id']} to {args.version}: {', '.join(entry['files'])}", file=sys.stderr)
+    return OK
+
+
 def cmd_release(args) -> int:
     from . import release
     entry = release.release(args.version, Spec.default())
@@ -325,6 +351,8 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diff", help="classify every change between two versions of the record schemas")
     d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")
     d.add_argument("--markdown", action="store_true", help="a table for a review comment")
+    d.add_argument("--errata", action="store_true",
+                   help="classify the errata of a released version (give it as OLD; default: every version)")
     d.set_defaults(func=cmd_diff)
     pl = sub.add_parser("placement", help="check who replicates what: a policy and records against it")
     pl.add_argument("source", metavar="SOURCE", help="a placement policy file, a store manifest or a store folder")
@@ -353,6 +381,14 @@ def parser() -> argparse.ArgumentParser:
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version", help="the draft version to release (its files are locked by content hash)")
     rl.set_defaults(func=cmd_release)
+    er = sub.add_parser("erratum", help="record the changed files of a released version as a widening erratum")
+    er.add_argument("version", help="the released version whose files changed")
+    er.add_argument("--id", required=True, help="the erratum's id, e.g. 2.1-E1")
+    er.add_argument("--what", required=True, help="what the erratum changes, in one sentence")
+    er.add_argument("--why", required=True, help="why: what the released version got wrong")
+    er.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
+                    help="a Glance source file that proves it (repeatable)")
+    er.set_defaults(func=cmd_erratum)
     return p
 
 

@@ -7,7 +7,8 @@ compatible     loosened bound, extended enum, widened type, optional field added
 version        ``format_version`` and ``$id`` moving to the new version (expected)
 needs-default  a required field that old records lack: an upgrade rule must write it
 breaking       field removed or renamed, narrowed type, enum or bound, new bound,
-               pattern or format, object closed, typed field added to an open object,
+               pattern or format (a pattern that only widens a character class is
+               compatible), object closed, typed field added to an open object,
                changed ``additionalProperties`` values, changed ``$ref`` or ``$id``
 
 A change that is not compatible is *covered* when the version step's upgrade
@@ -15,6 +16,8 @@ rules touch the field it concerns; :func:`uncovered` lists the others.
 """
 from __future__ import annotations
 
+import re
+import re._parser as sre  # the standard library's own regular expression parser
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +112,11 @@ class _Walker:
             self.add(at + [key], record, "breaking" if tighter else "compatible", rule, f"{key} {a} -> {b}")
         for key in ("pattern", "format"):
             a, b = old.get(key), new.get(key)
-            if a != b:
+            if a == b:
+                continue
+            if key == "pattern" and a is not None and b is not None and pattern_widens(a, b):
+                self.add(at + [key], record, "compatible", "pattern-widened", f"{a} -> {b}")
+            else:
                 self.add(at + [key], record, "compatible" if b is None else "breaking",
                          f"{key}-{'removed' if b is None else 'added' if a is None else 'changed'}", f"{a} -> {b}")
         if bool(old.get("uniqueItems")) != bool(new.get("uniqueItems")):
@@ -180,6 +187,56 @@ class _Walker:
                 elif k in oreq and k not in nreq:
                     self.add(at + ["required"], record + [k], "compatible", "no-longer-required", f"{k} is now optional")
                 self.compare(op[k], np_[k], at + ["properties", k], record + [k])
+
+
+def _charset(items) -> set[int] | None:
+    """The code points a character class matches, or None where it cannot be listed (categories, negation)."""
+    out: set[int] = set()
+    for op, av in items:
+        if op is sre.LITERAL:
+            out.add(av)
+        elif op is sre.RANGE and av[1] - av[0] < 0x3000:
+            out.update(range(av[0], av[1] + 1))
+        else:
+            return None
+    return out
+
+
+def _subsumes(old, new) -> bool:
+    """Whether parsed pattern ``new`` has ``old``'s structure with each character class equal or wider."""
+    if len(old) != len(new):
+        return False
+    for (op_a, av_a), (op_b, av_b) in zip(old, new, strict=True):
+        if op_a is sre.LITERAL and op_b is sre.IN:
+            av_a, op_a = [(sre.LITERAL, av_a)], sre.IN
+        if op_a is not op_b:
+            return False
+        if op_a is sre.IN:
+            a, b = _charset(av_a), _charset(av_b)
+            if a is None or b is None or not a <= b:
+                return False
+        elif op_a in (sre.MAX_REPEAT, sre.MIN_REPEAT):
+            if av_a[:2] != av_b[:2] or not _subsumes(list(av_a[2]), list(av_b[2])):
+                return False
+        elif op_a is sre.SUBPATTERN:
+            if av_a[:3] != av_b[:3] or not _subsumes(list(av_a[3]), list(av_b[3])):
+                return False
+        elif op_a is sre.BRANCH:
+            if len(av_a[1]) != len(av_b[1]) or not all(
+                    _subsumes(list(x), list(y)) for x, y in zip(av_a[1], av_b[1], strict=True)):
+                return False
+        elif av_a != av_b:
+            return False
+    return True
+
+
+def pattern_widens(old: str, new: str) -> bool:
+    """Whether every string ``old`` matches is matched by ``new``, shown structurally: the same pattern with
+    character classes only widened (``[0-9a-f]`` -> ``[0-9a-fA-F]``).  False when it cannot be shown."""
+    try:
+        return _subsumes(list(sre.parse(old)), list(sre.parse(new)))
+    except (re.error, TypeError, ValueError):
+        return False
 
 
 def compare_schemas(kind: str, old: dict, new: dict, old_version: str, new_version: str) -> list[Change]:

@@ -3,7 +3,8 @@
 A released version owns its record schemas (``schemas/record/<v>/``) and the upgrade
 rules that lead to it (``schemas/upgrades/*-<v>.json``).  :func:`check` reports any
 such file that changed, appeared or disappeared since the release; a draft (the
-next version) is not locked and may change freely.
+next version) is not locked and may change freely.  A released file changes only
+through an erratum (:mod:`imgspec.errata`): the lock is then the erratum's hash.
 """
 from __future__ import annotations
 
@@ -41,10 +42,21 @@ def check(spec: Spec) -> list[Problem]:
         if seen_draft:
             problems.append(Problem(RELEASES, f"{at}/status", "release-order",
                                     f"{version} is released after the draft {seen_draft}"))
-        locked = entry.get("files")
-        if not locked:
+        if not entry.get("files"):
             problems.append(Problem(RELEASES, at, "unlocked-release", f"released {version} locks no files"))
             continue
+        locked = dict(entry["files"])
+        for j, erratum in enumerate(entry.get("errata", [])):
+            for name, new in erratum["files"].items():
+                if name not in locked:
+                    problems.append(Problem(RELEASES, f"{at}/errata/{j}/files", "erratum-adds-file",
+                                            f"{erratum['id']}: {name} is not a file of {version}: an erratum changes "
+                                            "released files, it adds none"))
+                elif erratum.get("replaces", {}).get(name) != locked[name]:
+                    problems.append(Problem(RELEASES, f"{at}/errata/{j}/replaces", "erratum-order",
+                                            f"{erratum['id']}: {name} must replace the content locked before it "
+                                            f"({locked[name][:19]}…)"))
+                locked[name] = new
         on_disk = {spec.rel(p): p for p in owned_files(spec, version)}
         for name, want in locked.items():
             if name not in on_disk:
@@ -53,7 +65,8 @@ def check(spec: Spec) -> list[Problem]:
             elif digest(on_disk[name]) != want:
                 problems.append(Problem(name, "", "frozen-file-changed",
                                         f"released in {version} and frozen: its content changed ({want[:19]}… expected). "
-                                        "Put the change in a new draft version with upgrade rules instead"))
+                                        "Put the change in a new draft version with upgrade rules, or record a "
+                                        "widening erratum (imgspec erratum)"))
         for name in on_disk:
             if name not in locked:
                 problems.append(Problem(name, "", "frozen-version-extended",
@@ -73,3 +86,46 @@ def release(version: str, spec: Spec) -> dict:
     entry["files"] = {spec.rel(p): digest(p) for p in owned_files(spec, version)}
     atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
     return entry
+
+
+def locks(spec: Spec, version: str) -> dict[str, str]:
+    """The hash each file of a released version is locked at now (the release, then its errata in order)."""
+    entry = next(e for e in spec.load(RELEASES)["record"] if e["version"] == version)
+    out = dict(entry.get("files", {}))
+    for erratum in entry.get("errata", []):
+        out.update(erratum["files"])
+    return out
+
+
+def record_erratum(version: str, erratum_id: str, what: str, why: str, evidence: list[str], spec: Spec,
+                   date: str | None = None) -> dict:
+    """Record the changed files of the released ``version`` as an erratum, if it only widens.
+
+    The files' new content must be in the working tree and the content they replace in git.
+    Rewrites releases.json atomically; raises ProblemError (nothing written) otherwise.
+    """
+    from . import errata
+    from .text import now
+
+    data = spec.load(RELEASES)
+    entry = next((e for e in data["record"] if e["version"] == version), None)
+    if entry is None or entry["status"] != "released":
+        raise ProblemError(Problem(RELEASES, "/record", "not-released",
+                                   f"{version!r} is not a released version: a draft changes without errata"))
+    if any(x["id"] == erratum_id for _, x in errata.errata(spec)):
+        raise ProblemError(Problem(RELEASES, "/record", "erratum-id", f"an erratum {erratum_id!r} exists already"))
+    locked = locks(spec, version)
+    changed = {spec.rel(p): digest(p) for p in owned_files(spec, version) if locked.get(spec.rel(p)) != digest(p)}
+    added = [name for name in changed if name not in locked]
+    if added or not changed:
+        raise ProblemError(Problem(RELEASES, "/record", "erratum-empty" if not changed else "erratum-adds-file",
+                                   f"nothing of {version} changed" if not changed else
+                                   f"an erratum adds no file: {', '.join(added)}"))
+    erratum = {"id": erratum_id, "date": date or now()[:10], "what": what, "why": why, "evidence": evidence,
+               "files": changed, "replaces": {name: locked[name] for name in changed}}
+    problems = errata.classify(spec, version, erratum).problems
+    if problems:
+        raise ProblemError(problems)
+    entry.setdefault("errata", []).append(erratum)
+    atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    return erratum

@@ -65,3 +65,87 @@ def test_a_release_after_a_draft_is_refused(spec_copy):
     path.write_text(json.dumps(data))
     rules = [p.rule for p in release.check(spec_copy)]
     assert rules.count("release-order") == len(data["record"]) - 4
+
+
+# -- errata: a released version is corrected only by widening, recorded and classified ----------------------
+
+def git_tree(spec_copy):
+    """The copy as a git repository with one commit: errata find the content they replace in git history."""
+    import subprocess
+    for args in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "base"]):
+        subprocess.run(["git", "-C", str(spec_copy.root), *args], check=True)
+    return Spec(spec_copy.root)
+
+
+def test_every_recorded_erratum_only_widens_and_every_example_still_upgrades():
+    from imgspec import errata
+    spec = Spec(ROOT)
+    found = errata.errata(spec)
+    assert {x["id"] for _, x in found} >= {"1.0-E1", "2.0-E1", "2.1-E1", "2.2-E1", "2.3-E1"}
+    for version, erratum in found:
+        result = errata.classify(spec, version, erratum)
+        assert result.problems == [], erratum["id"]
+        assert result.schema_changes or result.rule_files, erratum["id"]
+        assert erratum["evidence"] and all(e.startswith("glance/") for e in erratum["evidence"]), erratum["id"]
+        assert set(erratum["files"]) == set(erratum["replaces"])
+    # the corrected 1.0 -> 2.0 rules read 1.x records as Glance's migrations 019 and 033 did: a reading change, listed
+    (erratum,) = [x for v, x in found if x["id"] == "2.0-E1"]
+    assert "active-public" in errata.classify(spec, "2.0", erratum).readings_changed["schemas/upgrades/1.0-2.0.json"]
+
+
+def test_a_widening_erratum_is_recorded_and_then_locks_the_file(spec_copy):
+    spec = git_tree(spec_copy)
+    path = spec.schemas / "record" / "2.3" / "member.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["member"]["maxLength"] = 300
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    assert [p.rule for p in release.check(spec)] == ["frozen-file-changed"]
+    erratum = release.record_erratum("2.3", "2.3-E9", "longer member ids", "because", ["glance/db/sqlalchemy/models.py"],
+                                     spec)
+    assert erratum["files"] == {"schemas/record/2.3/member.json": release.digest(path)}
+    spec = Spec(spec.root)
+    assert release.check(spec) == []
+    path.write_text(path.read_text() + "\n")
+    assert [p.rule for p in release.check(spec)] == ["frozen-file-changed"]
+
+
+def test_a_narrowing_erratum_is_refused_and_nothing_is_written(spec_copy):
+    spec = git_tree(spec_copy)
+    before = (spec.schemas / "releases.json").read_bytes()
+    path = spec.schemas / "record" / "2.3" / "image.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["tags"]["maxItems"] = 64
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    try:
+        release.record_erratum("2.3", "2.3-E9", "fewer tags", "no reason", ["glance/common/config.py"], spec)
+    except release.ProblemError as exc:
+        assert [(p.pointer, p.rule) for p in exc.problems] == [("/properties/tags/maxItems", "erratum-narrows")]
+    else:
+        raise AssertionError("a narrowing erratum was recorded")
+    assert (spec.schemas / "releases.json").read_bytes() == before
+
+
+def test_an_erratum_for_a_draft_or_that_adds_a_file_is_refused(spec_copy):
+    spec = git_tree(spec_copy)
+    draft = spec.versions[-1]
+    for version, rule in ((draft, "not-released"), ("2.2", "erratum-empty")):
+        try:
+            release.record_erratum(version, "X-E1", "w", "w", ["glance/x.py"], spec)
+        except release.ProblemError as exc:
+            assert [p.rule for p in exc.problems] == [rule]
+        else:
+            raise AssertionError(version)
+    data = json.loads((spec.schemas / "releases.json").read_text())
+    data["record"][3]["errata"] = [{"id": "2.2-E7", "date": "2026-01-01", "what": "w", "why": "w", "evidence": ["g"],
+                                    "files": {"schemas/record/2.2/new.json": "sha256:0"}, "replaces": {}}]
+    (spec.schemas / "releases.json").write_text(json.dumps(data))
+    assert "erratum-adds-file" in [p.rule for p in release.check(Spec(spec.root))]
+
+
+def test_imgspec_diff_classifies_the_errata():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "imgspec", "diff", "--errata", "2.1"], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "COMPATIBLE    location /status                            field-added-optional" in out.stdout

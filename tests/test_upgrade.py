@@ -28,6 +28,25 @@ def text(doc):
     return json.dumps(doc, ensure_ascii=False)
 
 
+def lost(current, reverted, at=""):
+    """Where ``reverted`` does not give back a value ``current`` holds (strictly, JSON types included)."""
+    if isinstance(current, dict) and isinstance(reverted, dict):
+        return [p for k, v in current.items()
+                for p in ([f"{at}/{k}"] if k not in reverted else lost(v, reverted[k], f"{at}/{k}"))]
+    if isinstance(current, list) and isinstance(reverted, list) and len(current) == len(reverted):
+        return [p for i, (a, b) in enumerate(zip(current, reverted, strict=True)) for p in lost(a, b, f"{at}/{i}")]
+    return [] if text(current) == text(reverted) else [at or "(root)"]
+
+
+def assert_nothing_lost(step, current):
+    """Reverting the step's upgrade gives back every value of ``current``: the same record, or one that also
+    holds optional fields ``current`` lacked (with the values a reader assumes for them), in the same order."""
+    reverted = step.revert(step.apply(current))
+    assert lost(current, reverted) == [], step.path.name
+    assert validation.errors(reverted, "image", step.source, spec=SPEC) == [], step.path.name
+    assert text(step.apply(reverted)) == text(step.apply(current)), step.path.name  # and reads the same
+
+
 def test_one_step_per_consecutive_pair_of_versions():
     assert [(s.source, s.target) for s in STEPS.values()] == list(itertools.pairwise(SPEC.versions))
     assert len(STEPS) >= 4
@@ -57,7 +76,7 @@ def test_each_step_is_reversible_on_the_examples(example):
     doc = load(example)
     for step in chain(SPEC, example.version, SPEC.latest):
         new = step.apply(doc)
-        assert text(step.revert(new)) == text(doc), step.path.name
+        assert_nothing_lost(step, doc)
         doc = new
 
 
@@ -71,7 +90,7 @@ def test_generated_records_upgrade_without_losing_anything(version, data):
     for step in chain(SPEC, version, SPEC.latest):
         new = step.apply(current)
         assert validation.errors(new, "image", step.target, spec=SPEC) == []
-        assert text(step.revert(new)) == text(current), step.path.name  # every value is recoverable
+        assert_nothing_lost(step, current)  # every value is recoverable
         current = new
     assert text(upgrade(doc, None, SPEC)) == text(current)
 
@@ -129,20 +148,43 @@ def test_visibility_follows_glance_ocata(is_public, members, at_2_0, at_2_1):
 def test_single_location_becomes_a_list_and_null_an_empty_one():
     doc = image_1_0()
     locs = upgrade(doc, "2.0", SPEC)["locations"]
-    assert locs == [{"url": doc["location"], "metadata": {}, "created_at": doc["created_at"], "updated_at": None,
-                     "deleted": False, "deleted_at": None}]
+    assert locs == [{"url": doc["location"], "metadata": {}, "status": "active", "created_at": doc["created_at"],
+                     "updated_at": doc["updated_at"], "deleted": False, "deleted_at": None}]
     assert upgrade(image_1_0(location=None, status="queued"), "2.0", SPEC)["locations"] == []
 
 
 @pytest.mark.parametrize("status,deleted,expected", [
     ("active", False, "active"), ("deactivated", False, "active"), ("pending_delete", False, "pending_delete"),
     ("killed", False, "deleted"), ("deleted", False, "deleted"), ("active", True, "deleted"),
+    ("pending_delete", True, "pending_delete"),  # delayed_delete: soft-deleted and pending_delete, never deleted
 ])
-def test_location_status_follows_the_image_status(status, deleted, expected):
+def test_a_location_written_without_status_reads_it_from_the_image(status, deleted, expected):
     doc = upgrade(image_1_0(), "2.1", SPEC)
     doc["status"] = status
     doc["locations"][0]["deleted"] = deleted
+    del doc["locations"][0]["status"]  # as imgspec wrote 2.1 records before erratum 2.1-E1
     assert upgrade(doc, "2.2", SPEC)["locations"][0]["status"] == expected
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1"])
+@pytest.mark.parametrize("status", ["active", "pending_delete", "deleted"])
+def test_a_location_status_is_carried_through_every_step(version, status):
+    """Glance has stored a location status since Icehouse (migrate 033): no upgrade may change it."""
+    doc = upgrade(image_1_0(), version, SPEC)
+    doc["status"] = "active"
+    doc["locations"][0]["status"] = status
+    for to in SPEC.versions[SPEC.versions.index(version) + 1:]:
+        assert upgrade(doc, to, SPEC)["locations"][0]["status"] == status, to
+
+
+def test_migration_019_and_033_facts_hold_for_a_1_0_record_under_delayed_delete():
+    """Glance's migration 019 copied the image's deleted and updated_at to the new location row; 033 set the
+    location status from the image status (glance/db/sqlalchemy/migrate_repo/versions)."""
+    doc = image_1_0(status="pending_delete", deleted=True, deleted_at="2013-06-01T10:00:00Z")
+    for to in SPEC.versions[1:]:
+        (loc,) = upgrade(doc, to, SPEC)["locations"]
+        assert (loc["status"], loc["deleted"], loc["deleted_at"], loc["updated_at"]) == (
+            "pending_delete", True, "2013-06-01T10:00:00Z", doc["updated_at"]), to
 
 
 def test_backend_is_renamed_store():

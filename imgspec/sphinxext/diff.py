@@ -10,6 +10,7 @@ from ..problems import ProblemError
 from ..upgrade import load_steps
 from .base import SpecDirective
 from .nodes_util import para, table
+from .records import errata_nodes
 
 
 def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool = False) -> list[nodes.Node]:
@@ -68,11 +69,13 @@ class ChangelogDirective(SpecDirective):
             section += nodes.title(text=f"{new} ({r.status}): {r.title}")
             section += para(r.summary)
             section += diff_nodes(self, old, new)
+            section += errata_nodes(self, new)
             out.append(section)
         first = spec.release(spec.versions[0])
         section = nodes.section(ids=[f"changelog-{first.version.replace('.', '-')}"])
         section += nodes.title(text=f"{first.version} ({first.status}): {first.title}")
         section += para(first.summary)
+        section += errata_nodes(self, first.version)
         out.append(section)
         return out
 

@@ -188,7 +188,21 @@ class ReleaseDirective(SpecDirective):
             else:
                 nav += nodes.reference("", "", nodes.Text(label), internal=True,
                                        refuri=self.site_link(f"format/{other.version}.html"))
-        return [admon, nav]
+        return [admon, nav, *errata_nodes(self, r.version)]
+
+
+def errata_nodes(directive: SpecDirective, version: str) -> list[nodes.Node]:
+    """The errata of a released version: what each widened, why, the Glance evidence and the files it locks."""
+    from .. import errata
+    found = [x for _, x in errata.errata(directive.spec, version)]
+    if not found:
+        return []
+    rows = [[f"`{x['id']}`", x["date"], x["what"], x["why"], ", ".join(f"`{e}`" for e in x["evidence"]),
+             ", ".join(f"`{f}`" for f in x["files"])] for x in found]
+    return [para(f"Errata to {version}: corrections that only widen what readers accept (every record valid before "
+                 "stays valid), recorded in `schemas/releases.json` with the new content hashes and classified by "
+                 "`imgspec diff --errata`:"),
+            table(["Erratum", "Date", "What", "Why", "Glance evidence", "Files"], rows, [7, 7, 24, 30, 16, 16])]
 
 
 class FieldIndexDirective(SpecDirective):
