@@ -21,14 +21,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import examples, inputs, registry, validation
+from . import examples, inputs, profiles, registry, validation
 from .problems import ProblemError
 from .progress import Progress
 from .spec import RECORD_KINDS, Spec
 
 OK, INVALID, UNUSABLE = 0, 1, 2
-UNUSABLE_RULES = {"erratum-base-unknown", "malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
-                  "duplicate-key", "non-finite-number", "unknown-version", "unknown-kind", "newer-store",
+UNUSABLE_RULES = {"malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
+                  "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
+                  "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step",
                   "unknown-revision", "layout-mismatch", "unusable-database", "out-not-empty", "missing-dependency"}
 
@@ -59,27 +60,30 @@ def cmd_check(args) -> int:
     return INVALID if lines else OK
 
 
-def check_documents(items, kind: str | None = None, version: str | None = None) -> tuple[list[str], int, int]:
+def check_documents(items, kind: str | None = None, version: str | None = None,
+                    profile: str | None = None) -> tuple[list[str], int, int]:
     """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count.
 
     ``kind`` and ``version``, when given, say what every document is (a fragment such as a
     location has no ``format_version`` of its own); otherwise each record says it.
     """
     spec = Spec.default()
+    layer = profiles.load(spec, profile) if profile else None
     lines, status, count = [], OK, 0
     for source, line, doc, problems in items:
         count += 1
         if not problems:
-            problems = validation.check(doc, source, spec, kind=kind, version=version, line=line)
+            problems = validation.check(doc, source, spec, kind=kind, version=version, line=line, profile=layer)
         for p in problems:
             lines.append(str(p))
             status = max(status, exit_status([p]))
     return lines, status, count
 
 
-def _check_files(names: list[str], kind: str | None = None, version: str | None = None) -> tuple[list[str], int, int]:
+def _check_files(names: list[str], kind: str | None = None, version: str | None = None,
+                 profile: str | None = None) -> tuple[list[str], int, int]:
     """Worker: validate whole files (runs in a process pool)."""
-    return check_documents(inputs.documents(names), kind, version)
+    return check_documents(inputs.documents(names), kind, version, profile)
 
 
 def cmd_validate(args) -> int:
@@ -96,7 +100,9 @@ def cmd_validate(args) -> int:
         print(f"imgspec validate: --kind {args.kind} needs --version: a fragment does not say its format version",
               file=sys.stderr)
         return UNUSABLE
-    work = functools.partial(_check_files, kind=args.kind, version=args.version)
+    if args.profile:
+        profiles.load(spec, args.profile)  # an unknown profile is unusable input (exit 2)
+    work = functools.partial(_check_files, kind=args.kind, version=args.version, profile=args.profile)
     files, streams = [], []
     for source, path, problems in inputs.expand(args.paths):
         if path is not None and path.suffix == ".json" and not problems:
@@ -126,10 +132,17 @@ def cmd_validate(args) -> int:
             for part in chunks:
                 take(work(part), len(part))
         if streams:
-            take(check_documents(inputs.documents(streams), args.kind, args.version), 0)
+            take(check_documents(inputs.documents(streams), args.kind, args.version, args.profile), 0)
     if not args.quiet:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else "problems found"), file=sys.stderr)
     return status
+
+
+def draft_warning(to: str | None) -> None:
+    """Writing a draft version is allowed only when named, and always warned about."""
+    if to is not None and Spec.default().release(to).status == "draft":
+        print(f"imgspec: warning: format {to} is a draft and may still change; services MUST NOT write draft "
+              "records in production", file=sys.stderr)
 
 
 def _load_record(path: str):
@@ -139,6 +152,7 @@ def _load_record(path: str):
 
 def cmd_upgrade(args) -> int:
     from . import jsonfile, upgrade
+    draft_warning(args.to)
     new = upgrade.upgrade(_load_record(args.record), args.to, source=args.record)
     text = jsonfile.dumps(new)
     if args.in_place:
@@ -159,6 +173,7 @@ def cmd_read(args) -> int:
 
 def cmd_upgrade_store(args) -> int:
     from .upgrade.store import upgrade_store
+    draft_warning(args.to)
     with Progress("record", args.quiet) as progress:
         outcome = upgrade_store(args.store, args.to, durable=not args.no_fsync, progress=progress)
     if not args.quiet:
@@ -168,6 +183,7 @@ def cmd_upgrade_store(args) -> int:
 
 def cmd_export_sql(args) -> int:
     from .sqlexport import InvalidRecords, export
+    draft_warning(args.to)
     try:
         with Progress("image", args.quiet) as progress:
             summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress)
@@ -330,20 +346,23 @@ def parser() -> argparse.ArgumentParser:
                    help="what every document is (default: a store manifest or an image record, as each says); "
                    "a fragment such as a location also needs --version")
     v.add_argument("--version", help="validate as this format version (default: each record's format_version)")
+    v.add_argument("--profile", metavar="NAME",
+                   help="also check a deployment profile's quotas (schemas/profiles/NAME.json, e.g. glance-defaults); "
+                   "quotas are configuration, never format limits")
     v.add_argument("-q", "--quiet", action="store_true", help="no summary line, no progress bar")
     v.add_argument("-j", "--jobs", type=int, default=0, help="processes for files (default: one per core)")
     v.set_defaults(func=cmd_validate)
     u = sub.add_parser("upgrade", help="upgrade one record (printed, or --in-place)")
     u.add_argument("record", help="the record file to upgrade")
-    u.add_argument("--to", help="target version (default: the newest)")
+    u.add_argument("--to", help="target version (default: the newest released; a draft only when named, with a warning)")
     u.add_argument("--in-place", action="store_true", help="replace the file atomically")
     u.set_defaults(func=cmd_upgrade)
-    r = sub.add_parser("read", help="print a record as the newest version reads it, writing nothing")
+    r = sub.add_parser("read", help="print a record as the newest released version reads it, writing nothing")
     r.add_argument("record", help="the record file to read (never written)")
     r.set_defaults(func=cmd_read)
     s = sub.add_parser("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
     s.add_argument("store", metavar="DIR", help="the store: manifest.json and records/")
-    s.add_argument("--to", help="target version (default: the newest)")
+    s.add_argument("--to", help="target version (default: the newest released; a draft only when named, with a warning)")
     s.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                    "not against power loss)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
@@ -373,7 +392,7 @@ def parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export-sql", help="read a Glance database (read-only) into a new record store")
     ex.add_argument("database", metavar="DB_URL", help="SQLAlchemy URL, e.g. sqlite:////var/lib/glance/glance.sqlite")
     ex.add_argument("out", metavar="OUT_DIR", help="the store to create (must not exist, or be empty)")
-    ex.add_argument("--to", help="format version of the store (default: the newest)")
+    ex.add_argument("--to", help="format version of the store (default: the newest released; a draft only when named)")
     ex.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                     "not against power loss)")
     ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")

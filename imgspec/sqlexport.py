@@ -47,14 +47,16 @@ class Summary:
     read_as: str
     target: str
     counts: dict = field(default_factory=dict)
+    other_tables: dict = field(default_factory=dict)  # table -> rows: Glance data outside the record format
 
     def text(self) -> str:
         c = self.counts
+        other = ", ".join(f"{t} ({n} rows)" for t, n in self.other_tables.items()) or "none"
         return (f"exported {c['images']} images ({c['deleted_images']} deleted) from {self.url}, revision "
                 f"{self.revision} (layout {self.layout}, read as {self.read_as}), as format {self.target}: "
                 f"{c['locations']} locations, {c['members']} members, {c['properties']} properties, {c['tags']} tags; "
                 f"not exported: {c['deleted_property_rows']} deleted property rows, {c['deleted_tag_rows']} deleted "
-                f"tag rows, {c['orphan_rows']} rows of no image")
+                f"tag rows, {c['orphan_rows']} rows of no image; tables outside the record format, not exported: {other}")
 
 
 def _need_sqlalchemy():
@@ -255,7 +257,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
            progress: Callable[[int, int], None] | None = None) -> Summary:
     spec = spec or Spec.default()
     binding = load(spec)
-    target = to or spec.latest
+    target = to or spec.latest_released
     spec.release(target)
     out_dir = Path(out_dir)
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
@@ -310,6 +312,9 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
             key = "deleted_property_rows" if r["table"] == "image_properties" else "deleted_tag_rows"
             counts[key] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
                 t.c.deleted == sa.true(), t.c.image_id.in_(sa.select(images.c.id)))).scalar_one()
+    own = set(layout.tables) | {t["name"] for t in binding.data["revision_tables"]}
+    other_tables = {t: conn.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one()
+                    for t in sorted(set(sa.inspect(conn).get_table_names()) - own)}
     (work / "records").mkdir(parents=True)
     problems: list[Problem] = []
     for start in range(0, len(ids), BATCH):
@@ -343,9 +348,11 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
     manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
                 "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
     manifest = upgrade_manifest(manifest, native, target, spec, str(work / "manifest.json"))
-    summary = Summary(shown, revision, layout.name, native, target, counts)
+    summary = Summary(shown, revision, layout.name, native, target, counts, other_tables)
     report = {"source": shown, "revision": {"table": layout.revision["table"], "value": revision},
               "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,
+              "not_in_the_format": {"tables": other_tables, "why": "Glance's tasks, metadata definitions, image "
+                                    "cache and node tables are not part of the Image Record Format"},
               "binding": "schemas/bindings/glance-sql.json"}
     atomic.write_text(work / REPORT, json.dumps(report, indent=2) + "\n", durable)
     atomic.write_text(work / "manifest.json", jsonfile.dumps(manifest), durable)

@@ -146,13 +146,21 @@ def error_path(error) -> list:
 
 
 def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | None = None,
-          version: str | None = None, line: int | None = None) -> list[Problem]:
-    """Problems of a record whose kind and version are read from the record unless given."""
+          version: str | None = None, line: int | None = None, profile: dict | None = None) -> list[Problem]:
+    """Problems of a record whose kind and version are read from the record unless given.
+
+    ``profile`` (a deployment profile, :mod:`imgspec.profiles`) adds its quotas to a valid image record.
+    """
     try:
         version = version or detect_version(doc, source, spec, line)
     except ProblemError as exc:
         return exc.problems
-    return errors(doc, kind or detect_kind(doc), version, source, spec, line)
+    kind = kind or detect_kind(doc)
+    found = errors(doc, kind, version, source, spec, line)
+    if found or profile is None or kind != "image":
+        return found
+    from . import profiles
+    return profiles.errors(doc, profile, source, line)
 
 
 def validate(doc, spec: Spec | None = None) -> None:

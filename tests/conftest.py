@@ -46,6 +46,17 @@ def glance(tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def glance_delayed(tmp_path_factory):
+    """A second real Glance server, with delayed_delete = True: a deleted image waits for the scrubber."""
+    from glance_live import GlanceServer
+    server = GlanceServer(tmp_path_factory.mktemp("glance-delayed") / "server", ("delayed_delete = True",))
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
 MIN_TESTS = 950  # the whole suite; a collection that silently lost modules or parameters fails
 
 

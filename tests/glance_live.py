@@ -22,8 +22,9 @@ def free_port() -> int:
 
 
 class GlanceServer:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, options: tuple[str, ...] = ()):
         self.workdir = workdir
+        self.options = options  # "key = value" lines for [DEFAULT] of glance-api.conf
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
@@ -37,7 +38,7 @@ class GlanceServer:
             raise RuntimeError(f"{PYTHON} is missing: `make test` creates it from requirements-glance.txt")
         log = open(self.workdir.parent / f"{self.workdir.name}.out", "w")
         self.proc = subprocess.Popen([str(PYTHON), str(ROOT / "tests" / "glance" / "serve.py"), str(self.workdir),
-                                      str(self.port)], stdout=log, stderr=subprocess.STDOUT)
+                                      str(self.port), *self.options], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

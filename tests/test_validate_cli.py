@@ -304,3 +304,43 @@ def test_every_argument_of_every_command_has_a_help_text():
         for action in command._actions:
             if action.dest != "help":
                 assert action.help, (name, action.dest)
+
+
+def test_readers_and_writers_default_to_the_newest_released_version(tmp_path):
+    released, draft = SPEC.latest_released, SPEC.latest
+    assert released != draft
+    old = str(ROOT / "examples/record/1.0/image/valid/active-public.json")
+    for args in (("read", old), ("upgrade", old)):
+        out = run(*args)
+        assert out.returncode == 0 and json.loads(out.stdout)["format_version"] == released, out.stderr
+        assert "warning" not in out.stderr
+    named = run("upgrade", old, "--to", draft)
+    assert named.returncode == 0 and json.loads(named.stdout)["format_version"] == draft
+    assert named.stderr.strip() == (f"imgspec: warning: format {draft} is a draft and may still change; services MUST "
+                                    "NOT write draft records in production")
+
+
+# -- quotas are deployment configuration: an optional profile, never the format ------------------------------
+
+def test_records_over_glances_default_quotas_are_valid_and_the_profile_finds_them():
+    from imgspec import profiles
+    expect = json.loads((ROOT / "examples/profiles/glance-defaults.expect.json").read_text())
+    profile = profiles.load(SPEC, expect["profile"])
+    over = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "examples/record").glob("*/image/valid/over-*-quota.json"))
+    assert len(over) >= 22 and over == sorted(c["example"] for c in expect["cases"] if c["rule"])
+    for case in expect["cases"]:
+        doc = jsonfile.load(ROOT / case["example"])
+        assert validation.check(doc, case["example"], SPEC) == []  # a valid record of a deployment configured so
+        found = validation.check(doc, case["example"], SPEC, profile=profile)
+        want = [] if case["rule"] is None else [(case["pointer"], case["rule"])]
+        assert [(p.pointer, p.rule) for p in found] == want, case["example"]
+
+
+def test_a_negative_quota_is_unlimited_and_the_cli_checks_a_profile():
+    from imgspec import profiles
+    layer = profiles.layer({"name": "x", "quotas": {"image_tag_quota": -1, "image_location_quota": 2}})
+    assert set(layer["properties"]) == {"locations"}
+    assert layer["properties"]["locations"]["maxContains"] == 2
+    out = run("validate", "-q", "--profile", "glance-defaults", "examples/record/2.2/image/valid/over-tag-quota.json")
+    assert out.returncode == 1 and out.stdout.split(": ")[1:3] == ["/tags", "maxItems"]
+    assert run("validate", "-q", "examples/record/2.2/image/valid/over-tag-quota.json").returncode == 0

@@ -262,6 +262,34 @@ def _grouped(per_version: dict[str, str]) -> list[str]:
     return [f"{', '.join(vs)}: `{where}`" for where, vs in groups.items()]
 
 
+class ProfileDirective(SpecDirective):
+    """``imgspec-profile NAME``: a deployment profile's quota settings and the schema layer they mean."""
+
+    required_arguments = 1
+
+    def run(self):
+        import json
+
+        from .. import profiles
+        try:
+            profile = profiles.load(self.spec, self.arguments[0])
+        except ProblemError as exc:
+            raise self.error(str(exc)) from None
+        path = self.spec.schemas / "profiles" / f"{self.arguments[0]}.json"
+        self.shown(path)
+        rows = [[f"`{setting}`", str(quota) if quota >= 0 else "unlimited", f"`/{profiles.QUOTAS[setting][0]}`",
+                 "entries that are not deleted" if profiles.QUOTAS[setting][1] == "live" else "every entry"]
+                for setting, quota in profile["quotas"].items()]
+        layer = json.dumps(profiles.layer(profile), indent=2)
+        return [para(profile["$comment"]),
+                para("Profile file: ", nodes.reference("", "", nodes.literal(text=path.name),
+                                                       refuri=self.site_link(self.spec.rel(path))),
+                     f" (from `{profile['source']}`)."),
+                table(["Setting", "Value", "Limits", "Counting"], rows, [18, 8, 10, 20]),
+                para("The schema layer it means, checked on top of an image record's own schema:"),
+                nodes.literal_block(layer, layer, language="json")]
+
+
 def setup(app) -> None:
     for name, directive in DIRECTIVES.items():
         app.add_directive(name, directive)
@@ -276,4 +304,5 @@ DIRECTIVES = {
     "imgspec-versions": VersionsDirective,
     "imgspec-mapping": MappingDirective,
     "imgspec-field-index": FieldIndexDirective,
+    "imgspec-profile": ProfileDirective,
 }

@@ -18,13 +18,13 @@ __all__ = ["Step", "canonical_order", "chain", "load_steps", "read", "upgrade", 
 
 def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = "<record>",
             touched: list | None = None) -> dict:
-    """``doc`` upgraded to ``to`` (default: the newest version).
+    """``doc`` upgraded to ``to`` (default: the newest released version).
 
     ``touched``, when given, receives the JSON pointer of every value the upgrade set or removed.
     """
     spec = spec or Spec.default()
     version = detect_version(doc, source, spec)
-    to = to or spec.latest
+    to = to or spec.latest_released  # writers write released versions; a draft only when named
     problems = errors(doc, "image", version, source, spec)
     if problems:
         raise ProblemError(problems)
@@ -59,5 +59,5 @@ def _refuse_invalid(doc: dict, kind: str, version: str, source: str, spec: Spec)
 
 
 def read(doc, spec: Spec | None = None, source: str = "<record>") -> dict:
-    """The record as the newest version would read it (read-time interpretation; nothing is written)."""
+    """The record as the newest released version reads it (read-time interpretation; nothing is written)."""
     return upgrade(doc, None, spec, source)

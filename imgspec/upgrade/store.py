@@ -69,7 +69,7 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
     spec = spec or Spec.default()
     store = Path(store)
     manifest = read_manifest(store, spec)
-    target = to or spec.latest
+    target = to or spec.latest_released
     spec.release(target)
     current = manifest["format_version"]
     running = manifest["upgrade_in_progress"]

@@ -24,7 +24,7 @@ paste.composite_factory = glance.api:root_app_factory
 """
 
 
-def configure(work: Path) -> Path:
+def configure(work: Path, options: list[str] = ()) -> Path:
     etc = work / "etc"
     etc.mkdir(parents=True, exist_ok=True)
     for sub in ("images", "images2", "staging", "tasks"):
@@ -33,8 +33,9 @@ def configure(work: Path) -> Path:
     paste = paste.replace("[composite:api]\n", "[composite:api]\n"
                           "trustedheaders = cors http_proxy_to_wsgi versionnegotiation context rootapp\n", 1)
     (etc / "glance-api-paste.ini").write_text(paste + PIPELINE)
+    extra = "".join(f"{option}\n" for option in options)  # KEY = VALUE lines for [DEFAULT], e.g. delayed_delete
     (etc / "glance-api.conf").write_text(f"""[DEFAULT]
-enabled_backends = fs:file, fs2:file
+{extra}enabled_backends = fs:file, fs2:file
 log_file = {work}/glance-api.log
 [paste_deploy]
 flavor = trustedheaders
@@ -65,7 +66,7 @@ class QuietHandler(WSGIRequestHandler):
 
 def main() -> None:
     work, port = Path(sys.argv[1]).resolve(), int(sys.argv[2])
-    etc = configure(work)
+    etc = configure(work, sys.argv[3:])
     manage = shutil.which("glance-manage", path=str(Path(sys.executable).parent))
     subprocess.run([manage, "--config-file", str(etc / "glance-api.conf"), "db_sync"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
