@@ -19,6 +19,7 @@ Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import examples, inputs, profiles, registry, validation
@@ -27,7 +28,8 @@ from .progress import Progress
 from .spec import RECORD_KINDS, Spec
 
 OK, INVALID, UNUSABLE = 0, 1, 2
-UNUSABLE_RULES = {"malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
+UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
+                  "malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
                   "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
                   "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step",
@@ -186,7 +188,9 @@ def cmd_export_sql(args) -> int:
     draft_warning(args.to)
     try:
         with Progress("image", args.quiet) as progress:
-            summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress)
+            key = args.metadata_encryption_key or os.environ.get("IMGSPEC_METADATA_ENCRYPTION_KEY") or None
+            summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress,
+                             encryption_key=key)
     except InvalidRecords as exc:
         print(exc, file=sys.stderr)
         return INVALID
@@ -396,6 +400,9 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                     "not against power loss)")
     ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    ex.add_argument("--metadata-encryption-key", metavar="KEY",
+                    help="Glance's metadata_encryption_key, to decrypt location URLs it encrypted (better: the "
+                    "IMGSPEC_METADATA_ENCRYPTION_KEY environment variable, which no process list shows)")
     ex.set_defaults(func=cmd_export_sql)
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version", help="the draft version to release (its files are locked by content hash)")

@@ -13,8 +13,10 @@
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,12 +181,44 @@ def rfc3339(value: datetime) -> str:
     return text + "Z"
 
 
+FATAL = {"encrypted-location", "decrypt-failed"}  # stop the export at once: one line, not one per image
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def is_ciphertext(value: str) -> bool:
+    """Whether a location value is Glance's encrypted form rather than a URL (a URL has a scheme and a colon)."""
+    if ":" in value or not _BASE64URL.fullmatch(value):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value)
+    except (ValueError, TypeError):
+        return False
+    return len(raw) >= 32 and len(raw) % 16 == 0
+
+
+def decrypt(key: str, value: str) -> str:
+    """Glance's ``urlsafe_decrypt`` (glance/common/crypt.py): AES-CBC, 16-byte IV first, text ended by a NUL byte."""
+    try:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    except ImportError:
+        raise ProblemError(Problem("imgspec export-sql", "", "missing-dependency",
+                                   "decrypting location URLs needs the cryptography package "
+                                   "(pip install 'imgspec[sql]')")) from None
+    raw = base64.urlsafe_b64decode(value)
+    decryptor = Cipher(algorithms.AES(key.encode("utf-8")), modes.CBC(raw[:16])).decryptor()
+    padded = decryptor.update(raw[16:]) + decryptor.finalize()
+    if b"\0" not in padded:
+        raise ValueError("no end of text")
+    return padded[:padded.rfind(b"\0")].decode("utf-8")
+
+
 class _Reader:
     """Builds records at one native version from rows, as the binding says."""
 
-    def __init__(self, binding: Binding, layout: Layout, version: str, shown: str):
+    def __init__(self, binding: Binding, layout: Layout, version: str, shown: str, key: str | None = None):
         self.binding, self.layout, self.version, self.shown = binding, layout, version, shown
         self.tables = tables(layout)
+        self.key = key  # Glance's metadata_encryption_key, for encrypted location URLs
 
     def value(self, row, f: dict, table: str, where: str, at: str):
         raw = row._mapping[f["column"]]
@@ -203,6 +237,8 @@ class _Reader:
             if not isinstance(raw, dict):
                 raise ProblemError(Problem(where, at, "type",
                                            f"{table}.{f['column']} holds {type(raw).__name__} JSON, not an object"))
+        if f.get("encrypted") and isinstance(raw, str) and is_ciphertext(raw):
+            raw = self.decrypted(raw, f"{table}.{f['column']}", where, at)
         if "values" in f:
             key = json.dumps(raw) if not isinstance(raw, str) else raw
             if key not in f["values"]:
@@ -210,6 +246,19 @@ class _Reader:
                                            f"{table}.{f['column']} holds {raw!r}, which the binding does not map"))
             raw = f["values"][key]
         return raw
+
+    def decrypted(self, value: str, column: str, where: str, at: str) -> str:
+        if self.key is None:
+            raise ProblemError(Problem(where, at, "encrypted-location",
+                                       f"{column} is encrypted with Glance's metadata_encryption_key "
+                                       "(glance/common/crypt.py): give it with --metadata-encryption-key or "
+                                       "IMGSPEC_METADATA_ENCRYPTION_KEY; ciphertext is never exported as a URL"))
+        try:
+            return decrypt(self.key, value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProblemError(Problem(where, at, "decrypt-failed",
+                                       f"{column} does not decrypt with the key given ({exc}): the wrong "
+                                       "metadata_encryption_key?")) from None
 
     def build(self, obj: str, row, children: dict, where: str, prefix: str = "") -> dict:
         table = self.binding.table_of(obj)
@@ -254,7 +303,7 @@ class _Reader:
 
 
 def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
-           progress: Callable[[int, int], None] | None = None) -> Summary:
+           progress: Callable[[int, int], None] | None = None, encryption_key: str | None = None) -> Summary:
     spec = spec or Spec.default()
     binding = load(spec)
     target = to or spec.latest_released
@@ -270,7 +319,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
         with engine.connect() as conn:
             try:
                 with conn.begin() as txn:
-                    summary = _export(conn, binding, spec, shown, target, work, durable, progress)
+                    summary = _export(conn, binding, spec, shown, target, work, durable, progress, encryption_key)
                     txn.rollback()  # nothing was written; never commit to a database we only read
             except sa.exc.SQLAlchemyError as exc:
                 raise ProblemError(Problem(shown, "", "unusable-database",
@@ -290,7 +339,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -> Summary:
+def _export(conn, binding, spec, shown, target, work: Path, durable, progress, key: str | None = None) -> Summary:
     sa = _need_sqlalchemy()
     layout, revision = detect(conn, binding, shown)
     native = binding.native_for_layout(layout.name)
@@ -298,7 +347,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
         raise ProblemError(Problem(shown, "", "downgrade-refused",
                                    f"layout {layout.name} holds format {native} records; they cannot be exported "
                                    f"as the older {target}"))
-    reader = _Reader(binding, layout, native, shown)
+    reader = _Reader(binding, layout, native, shown, key)
     images = reader.tables[binding.table_of("image")]
     order = [images.c[c] for c in binding.data["objects"]["image"].get("order", ["id"])]
     ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
@@ -331,6 +380,8 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress) -
                     continue
                 record = upgrade(record, target, spec, where)
             except ProblemError as exc:
+                if any(p.rule in FATAL for p in exc.problems):
+                    raise
                 problems += exc.problems
                 continue
             counts["images"] += 1

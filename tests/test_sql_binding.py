@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -405,3 +406,44 @@ def test_tables_outside_the_record_format_are_listed_with_their_rows(tmp_path):
            "tasks (2 rows)" in summary.text()
     report = json.loads((tmp_path / "out" / "export-report.json").read_text())
     assert report["not_in_the_format"]["tables"] == summary.other_tables
+
+
+# -- encrypted location URLs (metadata_encryption_key) ------------------------------------------------------------
+
+KEY = "0123456789abcdef0123456789abcdef"  # 32 characters: AES-256, as Glance accepts
+
+
+def glance_encrypt(key: str, *urls: str) -> list[str]:
+    """Encrypt with real Glance's own code (glance/common/crypt.py in .venv-glance), as a deployment does."""
+    code = ("import json, sys; from glance.common.crypt import urlsafe_encrypt; "
+            "print(json.dumps([urlsafe_encrypt(sys.argv[1], u) for u in sys.argv[2:]]))")
+    done = subprocess.run([str(ROOT / ".venv-glance/bin/python"), "-c", code, key, *urls], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("layout", ["migrate-013", "rocky"])
+def test_encrypted_location_urls_are_decrypted_with_the_key_and_refused_without(tmp_path, layout):
+    db = build_db(tmp_path / "glance.sqlite", layout)
+    fill(db, layout)
+    urls = ["file:///a", "file:///b"] if layout != "migrate-013" else ["swift+https://store/v1/x"]
+    secret = glance_encrypt(KEY, *urls)
+    assert all(s != u and ":" not in s for s, u in zip(secret, urls, strict=True))
+    if layout == "migrate-013":
+        db.execute("UPDATE images SET location = ?", secret)
+    else:
+        for i, value in enumerate(secret, 1):
+            db.execute("UPDATE image_locations SET value = ? WHERE id = ?", (value, i))
+    db.commit()
+    url = f"sqlite:///{tmp_path / 'glance.sqlite'}"
+    code, lines = refused(tmp_path)  # without the key: one line, nothing written, never ciphertext
+    assert code == 2 and len(lines) == 1 and "encrypted-location" in lines[0] and "metadata_encryption_key" in lines[0]
+    assert not any(s in lines[0] for s in secret)
+    wrong = run_cli("export-sql", url, str(tmp_path / "wrong"), "--metadata-encryption-key", "f" * 32)
+    assert wrong.returncode == 2 and "decrypt-failed" in wrong.stderr and not (tmp_path / "wrong").exists()
+    ran = subprocess.run([sys.executable, "-m", "imgspec", "export-sql", url, str(tmp_path / "out")], capture_output=True,
+                         text=True, cwd=ROOT, env={**os.environ, "IMGSPEC_METADATA_ENCRYPTION_KEY": KEY})
+    assert ran.returncode == 0, ran.stderr
+    record = json.loads((tmp_path / "out" / "records" / f"{UUID}.json").read_text())
+    assert [x["url"] for x in record["locations"]] == urls
