@@ -235,3 +235,27 @@ def test_delayed_delete_exports_pending_delete_and_keeps_it_through_every_upgrad
     upgrade_store(tmp_path / native, spec.latest, durable=False)  # the other path: export, then upgrade the store
     upgraded = json.loads((tmp_path / native / "records" / f"{image}.json").read_text())
     assert upgraded == exports[spec.latest]
+
+
+def test_a_shared_image_made_private_keeps_its_member_rows(glance, tmp_path, spec):
+    """Glance keeps the member rows of an image made private (glance/domain/__init__.py, glance/db/utils.py); the
+    API only stops showing them (403). The record keeps them too, and made shared again the image has them back."""
+    from imgspec.sqlexport import export
+    api = Api(glance.url)
+    image = api.create(name="made-private", disk_format="raw", container_format="bare", visibility="shared")
+    answers = {MEMBERS["accepted"]: "accepted", MEMBERS["rejected"]: "rejected"}
+    for project, status in answers.items():
+        api("POST", f"/v2/images/{image}/members", {"member": project}, expect=200)
+        api("PUT", f"/v2/images/{image}/members/{project}", {"status": status}, project=project, expect=200)
+    api.patch(image, [{"op": "replace", "path": "/visibility", "value": "private"}])
+    assert api("GET", f"/v2/images/{image}/members").status == 403  # "Only shared images have members"
+    db = tmp_path / "snapshot.sqlite"
+    db.write_bytes(glance.database.read_bytes())
+    export(f"sqlite:///{db}", tmp_path / "out", durable=False)
+    record = json.loads((tmp_path / "out" / "records" / f"{image}.json").read_text())
+    assert record["visibility"] == "private"
+    assert {m["member"]: (m["status"], m["deleted"]) for m in record["members"]} == {
+        project: (status, False) for project, status in answers.items()}
+    api.patch(image, [{"op": "replace", "path": "/visibility", "value": "shared"}])
+    served = api("GET", f"/v2/images/{image}/members", expect=200)["members"]
+    assert {s["member_id"]: s["status"] for s in served} == answers
