@@ -46,8 +46,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check imgspec tests conf.py
 	$(VENV)/bin/mypy
 
+# The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
 test: $(STAMP) $(GLANCE_STAMP) chromium lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html
 	$(PY) -m imgspec.linkcheck _build/html
