@@ -21,10 +21,12 @@ from jsonschema import Draft202012Validator
 from referencing.jsonschema import DRAFT202012
 
 from . import jsonfile
+from . import registry as record_registry
+from .messages import error_path, message
 from .pointer import render
 from .problems import Problem, ProblemError, mismatch, pointer_from_parts
 from .spec import BASE_URI, Spec
-from .validation import FORMAT_CHECKER, error_path, message
+from .validation import FORMAT_CHECKER
 
 DOCUMENT = "schemas/api/images-v2.openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
@@ -63,13 +65,10 @@ def operations(spec: Spec) -> dict[str, Operation]:
     return out
 
 
-def make_registry(spec: Spec):
-    """The record registry plus the OpenAPI document (use :attr:`Spec.api_registry`)."""
-    return spec.registry.with_resource(uri(spec), DRAFT202012.create_resource(document(spec))).crawl()
-
-
 def registry(spec: Spec):
-    return spec.api_registry
+    """The record registry plus the OpenAPI document, built once."""
+    return spec.once(("api-registry",), lambda: record_registry.of(spec).with_resource(
+        uri(spec), DRAFT202012.create_resource(document(spec))).crawl())
 
 
 def media_of(op: Operation, part: str, status: str | None, media: str | None) -> tuple[str, str]:
@@ -92,17 +91,17 @@ def media_of(op: Operation, part: str, status: str | None, media: str | None) ->
     return f"{where}/content{render([media])}/schema", media
 
 
-def make_validator(spec: Spec, pointer: str) -> Draft202012Validator:
-    """The validator of the schema at ``pointer`` of the document (use :meth:`Spec.api_validator`)."""
-    return Draft202012Validator({"$ref": f"{uri(spec)}#{pointer}"}, registry=spec.api_registry,
-                                format_checker=FORMAT_CHECKER)
+def validator(spec: Spec, pointer: str) -> Draft202012Validator:
+    """The validator of the schema at ``pointer`` of the document, built once."""
+    return spec.once(("api-validator", pointer), lambda: Draft202012Validator(
+        {"$ref": f"{uri(spec)}#{pointer}"}, registry=registry(spec), format_checker=FORMAT_CHECKER))
 
 
 def body_errors(body, op: Operation, part: str, status: str | None = None, media: str | None = None,
                 source: str = "<body>", *, spec: Spec) -> list[Problem]:
     """Every problem of a request or response body against the operation's schema."""
     pointer, _ = media_of(op, part, status, media)
-    v = spec.api_validator(pointer)
+    v = validator(spec, pointer)
     return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
                   for e in v.iter_errors(body))
 

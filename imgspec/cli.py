@@ -44,10 +44,10 @@ def exit_status(problems) -> int:
 def cmd_check(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     _, problems = registry.build(spec)
-    from . import release
+    from . import release, sqlbinding
     problems += release.check(spec)
     try:
-        problems += spec.binding.problems()
+        problems += sqlbinding.load(spec).problems()
     except ProblemError as exc:
         problems += exc.problems
     lines = [str(p) for p in problems]

@@ -126,10 +126,9 @@ def classify(spec: Spec, version: str, erratum: dict) -> Classification:
 def _rule_readings(spec: Spec, rel: str, before: dict) -> tuple[list[str], list[Problem]]:
     """Examples the corrected rules read differently from the replaced ones, and any they fail to upgrade."""
     from . import examples as ex
-    from .upgrade.rules import Step
+    from .upgrade.rules import Step, load_steps
     from .validation import errors
-
-    new_step = next(s for s in spec.steps.values() if spec.rel(s.path) == rel)
+    new_step = next(s for s in load_steps(spec).values() if spec.rel(s.path) == rel)
     old_step = Step(new_step.path, before, spec)
     changed, problems = [], []
     for e in ex.record_examples(spec):

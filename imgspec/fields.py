@@ -11,7 +11,9 @@ from . import examples as ex
 from .diff import kind_prefix
 from .problems import ProblemError
 from .spec import RECORD_KINDS, Spec
+from .sqlbinding import load as load_binding
 from .upgrade.operations import operation
+from .upgrade.rules import load_steps
 
 STORE_KINDS = ("store", "placement")  # upgraded by a step's store rules; not in the SQL layout
 
@@ -52,7 +54,7 @@ def _touches(path: str, pattern: str) -> bool:
 
 
 def _column(spec: Spec, kind: str, name: str, version: str) -> str | None:
-    binding = spec.binding
+    binding = load_binding(spec)
     if kind not in binding.data["objects"] or version not in binding.bindings:
         return None
     native = binding.native(version)
@@ -91,7 +93,7 @@ def index(spec: Spec) -> dict[str, list[Field]]:
                 column = _column(spec, kind, name, version)
                 if column:
                     f.columns[version] = column
-    steps = spec.steps
+    steps = load_steps(spec)
     for step in steps.values():
         try:
             docs = {k: spec.schema(k, step.target) for k in spec.kinds(step.target)}

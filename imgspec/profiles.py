@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from jsonschema import Draft202012Validator
 
+from .messages import error_path, message
 from .problems import Problem, ProblemError, pointer_from_parts
 from .spec import Spec
 
@@ -55,7 +56,6 @@ def layer(profile: dict) -> dict:
 
 def errors(doc, profile: dict, source: str = "<record>", line: int | None = None) -> list[Problem]:
     """Where an (otherwise valid) image record exceeds the profile's quotas."""
-    from .validation import error_path, message
     validator = Draft202012Validator(layer(profile))
     return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator),
                           message(e) + f" (profile {profile['name']})", line) for e in validator.iter_errors(doc))

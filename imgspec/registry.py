@@ -89,9 +89,11 @@ def build(spec: Spec) -> tuple[Registry, list[Problem]]:
     return registry, problems
 
 
-def checked(spec: Spec) -> Registry:
-    """The registry of ``spec``; raises ProblemError if any schema is broken (use :attr:`Spec.registry`)."""
-    registry, problems = build(spec)
-    if problems:
-        raise ProblemError(problems)
-    return registry
+def of(spec: Spec) -> Registry:
+    """The checked registry of ``spec``, built once; raises ProblemError if any schema is broken."""
+    def checked() -> Registry:
+        registry, problems = build(spec)
+        if problems:
+            raise ProblemError(problems)
+        return registry
+    return spec.once(("registry",), checked)

@@ -61,8 +61,13 @@ class Spec:
         """The spec tree this package was installed with (or the checkout it runs from)."""
         return cls()
 
-    def _once(self, key: tuple, make: Callable[[], Any]) -> Any:
-        """``make()``, computed once per spec tree and key (a failure is not remembered)."""
+    def once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per spec tree and key (a failure is not remembered).
+
+        The spec owns what is built from its files: each module keeps its product here (the registry,
+        validators, upgrade steps, the SQL binding ...) under a key of its own, so nothing is cached
+        outside the spec and nothing below imports what is built on it.
+        """
         try:
             return self._memo[key]
         except KeyError:
@@ -85,7 +90,7 @@ class Spec:
     def load_once(self, path: Path | str):
         """A JSON file of the tree, read once: schemas and data files do not change while a spec is in use."""
         path = self.root / path
-        return self._once(("file", path.resolve()), lambda: self.load(path))
+        return self.once(("file", path.resolve()), lambda: self.load(path))
 
     # -- versions -----------------------------------------------------------
     @functools.cached_property
@@ -135,7 +140,7 @@ class Spec:
         return sorted((self.schemas / "upgrades").glob("*-*.json"))
 
     def schema(self, kind: str, version: str) -> dict:
-        return self._once(("schema", kind, version), lambda: self.load_once(self.schema_path(kind, version)))
+        return self.once(("schema", kind, version), lambda: self.load_once(self.schema_path(kind, version)))
 
     def since(self, kind: str, field: str) -> str | None:
         """The first version whose ``kind`` schema has top-level property ``field``."""
@@ -166,48 +171,3 @@ class Spec:
 
     def mapping(self, name: str) -> dict:
         return self.load(f"schemas/mappings/{name}.json")
-
-    # -- what is built from the files, once per spec tree -------------------------------
-    @property
-    def registry(self):
-        """The checked ``referencing`` registry of every schema; raises ProblemError if any is broken."""
-        from . import registry
-        return self._once(("registry",), lambda: registry.checked(self))
-
-    def validator(self, kind: str, version: str):
-        """The ``jsonschema`` validator of ``kind`` at ``version`` (formats checked, local references only)."""
-        from . import validation
-        return self._once(("validator", kind, version), lambda: validation.make_validator(self, kind, version))
-
-    def fast_validator(self, kind: str, version: str):
-        """A jsonschema-rs validator for pass/fail, or None where it is not installed."""
-        from . import validation
-        return self._once(("fast", kind, version), lambda: validation.make_fast_validator(self, kind, version))
-
-    @property
-    def steps(self):
-        """Every upgrade step, checked against ``step.schema.json``, keyed by its ``from`` version."""
-        from .upgrade import rules
-        return self._once(("steps",), lambda: rules.read_steps(self))
-
-    def chain(self, source: str, target: str):
-        """The upgrade steps from ``source`` to ``target``, in order."""
-        from .upgrade import rules
-        return self._once(("chain", source, target), lambda: rules.make_chain(self, source, target))
-
-    @property
-    def binding(self):
-        """The relational binding (``schemas/bindings/glance-sql.json``), resolved and checked."""
-        from .sqlbinding import Binding
-        return self._once(("binding",), lambda: Binding(self))
-
-    @property
-    def api_registry(self):
-        """The record registry plus the OpenAPI document."""
-        from . import api
-        return self._once(("api-registry",), lambda: api.make_registry(self))
-
-    def api_validator(self, pointer: str):
-        """The validator of the schema at ``pointer`` in the OpenAPI document."""
-        from . import api
-        return self._once(("api-validator", pointer), lambda: api.make_validator(self, pointer))

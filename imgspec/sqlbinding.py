@@ -250,4 +250,4 @@ class Binding:
 
 def load(spec: Spec) -> Binding:
     """The binding of ``spec`` (read once per spec tree)."""
-    return spec.binding
+    return spec.once(("binding",), lambda: Binding(spec))

@@ -16,39 +16,38 @@ from collections.abc import Callable
 
 from jsonschema import Draft202012Validator
 
-from . import placement
+from . import placement, registry
+from .messages import error_path, message
 from .problems import Problem, ProblemError, pointer_from_parts
 from .spec import Spec, version_key
 
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
 
-def make_validator(spec: Spec, kind: str, version: str) -> Draft202012Validator:
-    """A new reference validator (use :meth:`Spec.validator`, which keeps one per kind and version)."""
-    return Draft202012Validator(spec.schema(kind, version), registry=spec.registry, format_checker=FORMAT_CHECKER)
+def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
+    """The validator for object ``kind`` (image, location, member, tag, store) at ``version``, built once."""
+    spec = spec or Spec.default()
+    return spec.once(("validator", kind, version), lambda: Draft202012Validator(
+        spec.schema(kind, version), registry=registry.of(spec), format_checker=FORMAT_CHECKER))
 
 
-def make_fast_validator(spec: Spec, kind: str, version: str):
-    """A new jsonschema-rs validator, or None where it is not installed (use :meth:`Spec.fast_validator`)."""
-    try:
-        import jsonschema_rs
-    except ImportError:  # pragma: no cover - the fast path is optional for implementers
-        return None
-    spec.registry  # noqa: B018  (the same checks as the reference path: broken schemas never validate anything)
-    resources = [(s["$id"], s) for s in (spec.load_once(p) for p in spec.schema_files())]
-    return jsonschema_rs.validator_for(spec.schema(kind, version), registry=jsonschema_rs.Registry(resources),
-                                       validate_formats=True, offline=True)
+def fast_validator(kind: str, version: str, spec: Spec):
+    """A jsonschema-rs validator for pass/fail, built once, or None where it is not installed."""
+    def make():
+        try:
+            import jsonschema_rs
+        except ImportError:  # pragma: no cover - the fast path is optional for implementers
+            return None
+        registry.of(spec)  # the same checks as the reference path: broken schemas never validate anything
+        resources = [(s["$id"], s) for s in (spec.load_once(p) for p in spec.schema_files())]
+        return jsonschema_rs.validator_for(spec.schema(kind, version), registry=jsonschema_rs.Registry(resources),
+                                           validate_formats=True, offline=True)
+    return spec.once(("fast-validator", kind, version), make)
 
 
 def is_valid(doc, kind: str, version: str, spec: Spec) -> bool:
     """Pass/fail against the schema only, on the fast validator when it is installed."""
-    fast = spec.fast_validator(kind, version)
-    return (fast or spec.validator(kind, version)).is_valid(doc)
-
-
-def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
-    """The validator for object ``kind`` (image, location, member, tag, store) at ``version``."""
-    return (spec or Spec.default()).validator(kind, version)
+    return (fast_validator(kind, version, spec) or validator(kind, version, spec)).is_valid(doc)
 
 
 def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line: int | None = None) -> str:
@@ -71,37 +70,6 @@ def detect_kind(doc) -> str:
     return "store" if isinstance(doc, dict) and doc.get("kind") == "imgspec.store" else "image"
 
 
-_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number",
-               type(None): "null"}
-
-
-def message(error) -> str:
-    """A short message that names the limit without echoing a large value back."""
-    kw, limit, inst = error.validator, error.validator_value, error.instance
-    size = len(inst) if isinstance(inst, (str, list, dict)) else None
-    if kw == "maxLength":
-        return f"longer than {limit} characters ({size})"
-    if kw == "minLength":
-        return f"shorter than {limit} character{'s' if limit != 1 else ''} ({size})"
-    if kw == "maxItems":
-        return f"more than {limit} items ({size})"
-    if kw == "maxProperties":
-        return f"more than {limit} entries ({size})"
-    if kw == "maxContains":
-        deleted = error.schema.get("contains", {}).get("properties", {}).get("deleted")
-        what = "that are not deleted" if deleted == {"const": False} else "matching 'contains'"
-        return f"more than {limit} items {what}"
-    if kw == "required":
-        return "missing"
-    if kw == "type":
-        expected = " or ".join(limit) if isinstance(limit, list) else limit
-        return f"{_JSON_TYPES.get(type(inst), 'value')} where {expected} is required"
-    if kw == "additionalProperties" and isinstance(inst, dict):
-        extra = sorted(set(inst) - set(error.schema.get("properties", {})))
-        return "not allowed here: " + ", ".join(repr(k) for k in extra)
-    return error.message
-
-
 def _store_policy(doc: dict, source: str) -> list[Problem]:
     """A store manifest's placement policy, when it declares one."""
     policy = doc.get("placement")
@@ -121,7 +89,7 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
     spec = spec or Spec.default()
     if is_valid(doc, kind, version, spec):
         return []
-    v = spec.validator(kind, version)
+    v = validator(kind, version, spec)
     return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line)
                   for e in v.iter_errors(doc))
 
@@ -133,16 +101,6 @@ def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | 
     if found or kind not in SEMANTIC_CHECKS:
         return found
     return [dataclasses.replace(p, line=line) for p in SEMANTIC_CHECKS[kind](doc, source)]
-
-
-def error_path(error) -> list:
-    """Where an error is: for a missing required property, the pointer the property would have."""
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [name for name in error.validator_value if name not in error.instance]
-        for name in missing:
-            if error.message.startswith(repr(name)):
-                return [*error.absolute_path, name]
-    return list(error.absolute_path)
 
 
 def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | None = None,

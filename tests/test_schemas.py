@@ -54,7 +54,7 @@ def test_every_version_in_releases_has_its_schemas(spec):
 
 
 def test_remote_references_are_never_fetched(spec):
-    resolver = spec.registry.resolver()
+    resolver = registry.of(spec).resolver()
     with pytest.raises(Unresolvable):
         resolver.lookup("https://json-schema.org/draft/2020-12/schema#/nothing-here-on-disk")
     with pytest.raises(Unresolvable):

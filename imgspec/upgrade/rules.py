@@ -96,18 +96,19 @@ def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") ->
 
 
 def load_steps(spec: Spec) -> dict[str, Step]:
-    """Every step file, checked against ``step.schema.json``; keyed by its ``from`` version."""
-    return spec.steps
+    """Every step file, checked against ``step.schema.json``; keyed by its ``from`` version (read once)."""
+    return spec.once(("steps",), lambda: read_steps(spec))
 
 
 def read_steps(spec: Spec) -> dict[str, Step]:
-    """Read and check every step file now (use :attr:`Spec.steps`, which does it once)."""
+    """Read and check every step file now."""
     from jsonschema import Draft202012Validator
 
+    from .. import registry
     from ..validation import FORMAT_CHECKER
 
     meta = spec.load("schemas/upgrades/step.schema.json")
-    checker = Draft202012Validator(meta, registry=spec.registry, format_checker=FORMAT_CHECKER)
+    checker = Draft202012Validator(meta, registry=registry.of(spec), format_checker=FORMAT_CHECKER)
     steps, problems = {}, []
     for path in spec.upgrade_files():
         name = spec.rel(path)
@@ -126,7 +127,7 @@ def read_steps(spec: Spec) -> dict[str, Step]:
 
 def chain(spec: Spec, source: str, target: str) -> list[Step]:
     """The steps from ``source`` to ``target``, in order."""
-    return list(spec.chain(source, target))
+    return list(spec.once(("chain", source, target), lambda: make_chain(spec, source, target)))
 
 
 def make_chain(spec: Spec, source: str, target: str) -> tuple[Step, ...]:
@@ -136,7 +137,7 @@ def make_chain(spec: Spec, source: str, target: str) -> tuple[Step, ...]:
     if version_key(target) < version_key(source):
         raise ProblemError(Problem("<record>", "/format_version", "downgrade-refused",
                                    f"cannot upgrade a {source} record to the older version {target}"))
-    steps = spec.steps
+    steps = load_steps(spec)
     out = []
     for v in versions[versions.index(source):versions.index(target)]:
         if v not in steps:
