@@ -4,6 +4,7 @@ import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imgspec import examples, validation
 from imgspec.problems import ProblemError
@@ -234,3 +235,43 @@ def test_a_broken_rules_file_is_one_clear_problem(spec_copy):
     with pytest.raises(ProblemError) as info:
         load_steps(spec_copy)
     assert [(p.file, p.pointer, p.rule) for p in info.value.problems] == [("schemas/upgrades/2.1-2.2.json", "/mode", "enum")]
+
+
+# -- every valid 2.2 record upgrades (erratum 2.3-E2): location metadata is open in 2.2 ----------------------------
+
+ODD = [{"store": 5}, {"backend": None}, {"backend": ""}, {"backend": 7}, {"store": "x" * 256},
+       {"backend": "fs", "store": "gold", "store_before_2_3": 1}]
+
+
+@pytest.mark.parametrize("metadata", ODD, ids=json.dumps)
+def test_metadata_no_store_name_can_be_read_from_is_kept_aside(metadata):
+    doc = json.loads((ROOT / "examples/record/2.2/image/valid/ten-live-locations.json").read_text())
+    doc["locations"][0]["metadata"] = metadata
+    assert validation.errors(doc, "image", "2.2", spec=SPEC) == []
+    for to in ("2.3", "2.4"):
+        new = upgrade(doc, to, SPEC)  # raises upgrade-produced-invalid if the rules make an invalid record
+        assert (new["locations"][0]["metadata"], new["locations"][0]["metadata_before_2_3"]) == ({}, metadata)
+    assert text(STEPS["2.2"].revert(STEPS["2.2"].apply(doc))) == text(doc)
+
+
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+                           lambda kids: st.lists(kids, max_size=2) | st.dictionaries(st.text(max_size=2), kids, max_size=2),
+                           max_leaves=4)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(metadata=st.dictionaries(st.sampled_from(["store", "backend", "store_before_2_3", "other"]),
+                                JSON_VALUES | st.text(min_size=1, max_size=8), max_size=4))
+def test_any_2_2_location_metadata_upgrades_to_a_valid_record_and_back(metadata):
+    doc = json.loads((ROOT / "examples/record/2.2/image/valid/ten-live-locations.json").read_text())
+    doc["locations"][0]["metadata"] = metadata
+    assert validation.errors(doc, "image", "2.2", spec=SPEC) == []
+    new = upgrade(doc, "2.3", SPEC)
+    assert validation.errors(new, "image", "2.3", spec=SPEC) == []
+    loc = new["locations"][0]
+    if "metadata_before_2_3" in loc:  # kept whole
+        assert (loc["metadata"], loc["metadata_before_2_3"]) == ({}, metadata)
+    else:  # renamed: every value is still there, under store, store_before_2_3 or its own key
+        assert sorted(map(text, loc["metadata"].values())) == sorted(map(text, metadata.values()))
+        assert {k: v for k, v in loc["metadata"].items() if k not in ("store", "store_before_2_3")} == {
+            k: v for k, v in metadata.items() if k not in ("store", "backend", "store_before_2_3")}

@@ -17,6 +17,8 @@ The operations:
 """
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,8 +52,16 @@ def json_copy(value):
 
 # -- conditions and templates ------------------------------------------------------
 
+@functools.lru_cache(maxsize=64)
+def _schema_validator(schema_text: str):
+    from jsonschema import Draft202012Validator
+    return Draft202012Validator(json.loads(schema_text))
+
+
 def holds(doc, cond: dict, prefix: list) -> bool:
     value = ptr.get(doc, ptr.resolve(cond["at"], prefix))
+    if "matches" in cond:  # a missing value matches nothing
+        return value is not ptr.MISSING and _schema_validator(json.dumps(cond["matches"], sort_keys=True)).is_valid(value)
     if "equals" in cond:
         return same(value, cond["equals"])
     if "in" in cond:
@@ -98,6 +108,8 @@ def render_template(template, value, doc):
 
 
 def _condition_text(c: dict) -> str:
+    if "matches" in c:
+        return f"`{c['at']}` is valid against {code(c['matches'])}"
     if "equals" in c:
         return f"`{c['at']}` is {code(c['equals'])}"
     if "in" in c:
@@ -194,6 +206,9 @@ def _rename_apply(doc, rule, note: Note) -> None:
         value = ptr.get(doc, tokens)
         if value is ptr.MISSING:
             continue
+        prefix = ptr.item_prefix(rule["from"], tokens)
+        if not all(holds(doc, c, prefix) for c in rule.get("when", [])):
+            continue
         dst = substitute(rule["to"], tokens)
         existing = ptr.get(doc, dst)
         if existing is not ptr.MISSING:
@@ -207,7 +222,10 @@ def _rename_apply(doc, rule, note: Note) -> None:
             ptr.set_(doc, keep, existing)
             note(keep)
         ptr.set_(doc, dst, value)
-        ptr.remove(doc, tokens)
+        if "leave" in rule:
+            ptr.set_(doc, tokens, json_copy(rule["leave"]))
+        else:
+            ptr.remove(doc, tokens)
         note(tokens)
         note(dst)
 
@@ -217,7 +235,7 @@ def _rename_revert(doc, rule, is_new: IsNew) -> None:
         value = ptr.get(doc, tokens)
         if value is ptr.MISSING:
             continue
-        ptr.set_(doc, substitute(rule["from"], tokens), value)
+        ptr.set_(doc, substitute(rule["from"], tokens), value)  # over what `leave` wrote
         ptr.remove(doc, tokens)
         if "conflict" in rule:
             keep = substitute(rule["conflict"], tokens)
@@ -229,6 +247,10 @@ def _rename_revert(doc, rule, is_new: IsNew) -> None:
 
 def _rename_describe(rule) -> tuple[str, str]:
     what = "same value under the new name"
+    if "when" in rule:
+        what += " where " + " and ".join(_condition_text(c) for c in rule["when"])
+    if "leave" in rule:
+        what += f"; {code(rule['leave'])} is left in its place"
     if "conflict" in rule:
         what += f"; a value already at the new name is kept at `{rule['conflict']}`"
     return f"`{rule['from']}` → `{rule['to']}`", what
