@@ -76,8 +76,8 @@ def test_2_0_says_which_glance_release_brought_what():
 
 def test_a_private_image_keeps_its_members_through_every_upgrade():
     """glance/domain/__init__.py and glance/db/utils.py keep an image's member rows when it is made private."""
-    doc = example("2.1/image/valid/shared-with-members.json")
-    doc["visibility"] = "private"
+    doc = example("2.1/image/valid/private-keeps-member-rows.json")
+    assert doc["visibility"] == "private" and {m["status"] for m in doc["members"]} == {"pending", "accepted", "rejected"}
     assert validation.errors(doc, "image", "2.1", spec=SPEC) == []
     for to in SPEC.versions[SPEC.versions.index("2.1") + 1:]:
         assert upgrade(doc, to, SPEC)["members"] == doc["members"], to
