@@ -149,3 +149,17 @@ def test_imgspec_diff_classifies_the_errata():
                          cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "COMPATIBLE    location /status                            field-added-optional" in out.stdout
+
+
+def test_every_draft_has_its_proposal():
+    """The review process: a draft version is proposed in proposals/<version>-<name>.md, with every section."""
+    spec = Spec(ROOT)
+    template = (ROOT / "proposals/TEMPLATE.md").read_text()
+    sections = [line for line in template.splitlines() if line.startswith("## ")]
+    drafts = [r.version for r in spec.releases if r.status == "draft"]
+    assert drafts
+    for version in drafts:
+        found = sorted((ROOT / "proposals").glob(f"{version}-*.md"))
+        assert found, f"draft {version} has no proposal in proposals/"
+        text = found[0].read_text()
+        assert all(section in text for section in sections), (found[0].name, sections)
