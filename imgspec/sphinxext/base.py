@@ -48,6 +48,15 @@ class SpecDirective(SphinxDirective):
             setattr(self.env, "imgspec_shown", shown)  # noqa: B010  (an attribute Sphinx does not declare)
         shown.setdefault(self.env.docname, set()).add(rel)
 
+    def example(self, what: str = "examples live in examples/record/<version>/<kind>/<valid|invalid>/"):
+        """The record example the directive's argument names, recorded as shown; an error if it is none."""
+        path = self.path(self.arguments[0])
+        matches = [e for e in ex.record_examples(self.spec) if e.path.resolve() == path.resolve()]
+        if not matches:
+            raise self.error(f"{self.arguments[0]}: (root): not-an-example: {what}")
+        self.shown(path)
+        return matches[0]
+
     def fail(self, lines: list[str]):
         fails = getattr(self.env, "imgspec_failures", None)
         if fails is None:

@@ -19,13 +19,9 @@ class PlacementDirective(SpecDirective):
     required_arguments = 1
 
     def run(self):
-        path = self.path(self.arguments[0])
-        matches = [e for e in ex.record_examples(self.spec) if e.path.resolve() == path.resolve()]
-        if not matches:
-            raise self.error(f"{self.arguments[0]}: (root): not-an-example: a policy example is expected")
-        self.shown(path)
-        problems = ex.verdict(matches[0], self.spec)
-        policy = self.spec.load(path)
+        example = self.example("a policy example is expected")
+        problems = ex.verdict(example, self.spec)
+        policy = self.spec.load(example.path)
         rows = []
         for scope, label in (("within_site", "Replicas within a site"), ("across_sites", "Copies across sites")):
             p = policy[scope]
@@ -34,7 +30,7 @@ class PlacementDirective(SpecDirective):
                   for site in policy["sites"] for s in site["stores"]]
         out = [table(["Scope", "Owner", "Copies", "The other party"], rows, [14, 10, 5, 30]),
                table(["Site", "Store", "Driver", "Replicas kept by the store", "Spans sites"], stores, [10, 12, 6, 10, 6])]
-        out += example_nodes(self, matches[0], problems)
+        out += example_nodes(self, example, problems)
         return out
 
 

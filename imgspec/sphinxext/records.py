@@ -62,15 +62,10 @@ class ExampleDirective(SpecDirective):
     required_arguments = 1
 
     def run(self):
-        path = self.path(self.arguments[0])
-        matches = [e for e in ex.record_examples(self.spec) if e.path.resolve() == path.resolve()]
-        if not matches:
-            raise self.error(f"{self.arguments[0]}: (root): not-an-example: examples live in "
-                             "examples/record/<version>/<kind>/<valid|invalid>/")
-        self.shown(path)
-        if not matches[0].valid:
-            self.shown(matches[0].expect_path)
-        return example_nodes(self, matches[0], ex.verdict(matches[0], self.spec))
+        example = self.example()
+        if not example.valid:
+            self.shown(example.expect_path)
+        return example_nodes(self, example, ex.verdict(example, self.spec))
 
 
 class ExamplesDirective(SpecDirective):
