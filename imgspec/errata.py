@@ -70,10 +70,6 @@ class Classification:
     readings_changed: dict[str, list[str]] = field(default_factory=dict)  # rule file -> examples read differently
     problems: list[Problem] = field(default_factory=list)
 
-    @property
-    def narrowing(self) -> list[tuple[str, Change]]:
-        return [(f, c) for f, changes in self.schema_changes.items() for c in changes if c.category in NOT_COMPATIBLE]
-
     def lines(self) -> list[str]:
         out = []
         for name, changes in self.schema_changes.items():
@@ -145,11 +141,3 @@ def _rule_readings(spec: Spec, rel: str, before: dict) -> tuple[list[str], list[
         if old != new:
             changed.append(e.slug)
     return changed, problems
-
-
-def check(spec: Spec) -> list[Problem]:
-    """Every erratum classified: the problems of any that narrows or cannot be classified."""
-    out = []
-    for version, erratum in errata(spec):
-        out += classify(spec, version, erratum).problems
-    return out

@@ -8,14 +8,12 @@ through an erratum (:mod:`imgspec.errata`): the lock is then the erratum's hash.
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-from . import atomic, jsonfile
+from . import atomic, errata, jsonfile
+from .errata import RELEASES, content_hash
 from .problems import Problem, ProblemError
 from .spec import Spec
-
-RELEASES = "schemas/releases.json"
 
 
 def owned_files(spec: Spec, version: str) -> list[Path]:
@@ -24,7 +22,7 @@ def owned_files(spec: Spec, version: str) -> list[Path]:
 
 
 def digest(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return content_hash(path.read_bytes())
 
 
 def check(spec: Spec) -> list[Problem]:
@@ -104,7 +102,6 @@ def record_erratum(version: str, erratum_id: str, what: str, why: str, evidence:
     The files' new content must be in the working tree and the content they replace in git.
     Rewrites releases.json atomically; raises ProblemError (nothing written) otherwise.
     """
-    from . import errata
     from .text import now
 
     data = spec.load(RELEASES)

@@ -42,10 +42,7 @@ class SpecDirective(SphinxDirective):
     def shown(self, path: Path):
         rel = self.spec.rel(path)
         self.env.note_dependency(str(path.resolve()))
-        shown = getattr(self.env, "imgspec_shown", None)
-        if shown is None:
-            shown = {}
-            setattr(self.env, "imgspec_shown", shown)  # noqa: B010  (an attribute Sphinx does not declare)
+        shown = vars(self.env).setdefault("imgspec_shown", {})  # per-build data kept on the environment
         shown.setdefault(self.env.docname, set()).add(rel)
 
     def example(self, what: str = "examples live in examples/record/<version>/<kind>/<valid|invalid>/"):
@@ -58,10 +55,7 @@ class SpecDirective(SphinxDirective):
         return matches[0]
 
     def fail(self, lines: list[str]):
-        fails = getattr(self.env, "imgspec_failures", None)
-        if fails is None:
-            fails = {}
-            setattr(self.env, "imgspec_failures", fails)  # noqa: B010  (an attribute Sphinx does not declare)
+        fails = vars(self.env).setdefault("imgspec_failures", {})
         for line in lines:  # reported when the build finishes, also by builds that do not re-read this page
             fails.setdefault(self.env.docname, []).append((self.lineno, line))
 

@@ -39,7 +39,7 @@ class SchemaDirective(SpecDirective):
             except ProblemError as exc:
                 self.fail([str(p) for p in exc.problems])
         rows = []
-        for name, node, required in schematable.rows(schema):
+        for name, node, required in fields.rows(schema):
             top = name.split(".")[0]
             since = self.spec.since(kind, top) if name != "(value)" else None
             api_attr = api.get(name, {}).get("api") or ("—" if kind == "image" and "." not in name else "")

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 
-from ..fields import rows  # noqa: F401  (the walk of a schema, shared with the field index)
-
 
 def type_text(node: dict) -> str:
     if "const" in node:
