@@ -33,7 +33,8 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
                   "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step",
-                  "unknown-revision", "layout-mismatch", "unusable-database", "out-not-empty", "missing-dependency"}
+                  "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
+                  "missing-dependency"}
 
 
 def exit_status(problems) -> int:

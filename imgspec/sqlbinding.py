@@ -93,7 +93,10 @@ class Binding:
         self.layouts: dict[str, Layout] = {}
         for d in self.data["layouts"]:
             self.layouts[d["name"]] = self._resolve(d)
-        self.bindings = {b["version"]: b for b in self.data["bindings"]}
+        self.bindings: dict[str, dict] = {}  # version -> its primary binding (the first listed)
+        for b in self.data["bindings"]:
+            self.bindings.setdefault(b["version"], b)
+        self.by_layout = {b["layout"]: b for b in self.data["bindings"] if "via" not in b}
 
     def _check_shape(self) -> None:
         from jsonschema import Draft202012Validator
@@ -163,32 +166,62 @@ class Binding:
         return self.layouts[self.binding(version)["layout"]]
 
     def native_for_layout(self, layout: str) -> str:
-        return next(b["version"] for b in self.data["bindings"] if b["layout"] == layout and "via" not in b)
+        return self.by_layout[layout]["version"]
 
-    def fields(self, obj: str, version: str) -> list[dict]:
-        """The field bindings of ``obj`` (image, location, member) that apply at a native ``version``."""
-        return [f for f in self.data["objects"][obj]["fields"] if version in f.get("versions", [version])]
+    def older_layouts(self, version: str) -> list[str]:
+        """Layouts of earlier revisions that are also read as ``version`` (besides its primary layout)."""
+        primary = self.binding(version)["layout"]
+        return [b["layout"] for b in self.data["bindings"]
+                if b["version"] == version and "via" not in b and b["layout"] != primary]
 
-    def objects(self, version: str) -> list[str]:
-        """The image and the objects its rows are read as, at a native ``version``."""
-        return ["image"] + [f["rows"]["object"] for f in self.fields("image", version) if "object" in f.get("rows", {})]
+    def fields(self, obj: str, version: str, layout: str | None = None) -> list[dict]:
+        """The field bindings of ``obj`` (image, location, member) at a native ``version`` and ``layout``.
+
+        An entry naming ``layouts`` replaces, at those layouts, the general entry of the same field.
+        """
+        layout = layout or self.binding(version)["layout"]
+        here = [f for f in self.data["objects"][obj]["fields"] if version in f.get("versions", [version])]
+        special = {f["field"] for f in here if layout in f.get("layouts", [])}
+        return [f for f in here if (layout in f["layouts"] if "layouts" in f else f["field"] not in special)]
+
+    def objects(self, version: str, layout: str | None = None) -> list[str]:
+        """The image and the objects its rows are read as, at a native ``version`` and ``layout``."""
+        return ["image"] + [f["rows"]["object"] for f in self.fields("image", version, layout) if "object" in f.get("rows", {})]
+
+    def rule(self, ref: str) -> tuple[str, dict]:
+        """(the version the step leads to, the rule) that ``ref`` (``1.0-2.0#/rules/4``) names."""
+        from . import pointer
+        from .upgrade.rules import load_steps
+        name, _, at = ref.partition("#")
+        source = name.split("-")[0]
+        step = load_steps(self.spec).get(source)
+        if step is None or f"{step.source}-{step.target}" != name:
+            raise ProblemError(Problem(FILE, "/objects", "unknown-rule", f"{ref}: there is no step {name}"))
+        rule = pointer.get(step.data, pointer.parse(at), None)
+        if not isinstance(rule, dict) or "op" not in rule:
+            raise ProblemError(Problem(FILE, "/objects", "unknown-rule", f"{ref}: step {name} has no rule at {at}"))
+        return step.target, rule
+
+    def refusal(self, table: str, value: str) -> dict | None:
+        """The ``refused`` entry for a revision no layout binds, if the file names it."""
+        return next((r for r in self.data.get("refused", []) if r["table"] == table and value in r["values"]), None)
 
     def table_of(self, obj: str) -> str:
         return self.data["objects"][obj]["table"]
 
-    def unbound(self, version: str) -> dict[str, str]:
-        """Columns of the version's layout that give no record field, each with why."""
+    def unbound(self, version: str, layout: str | None = None) -> dict[str, str]:
+        """Columns of the layout (default: the version's own) that give no record field, each with why."""
         native = self.native(version)
-        layout = self.layout_of(native)
-        bound = self.bound_columns(native)
-        why = dict(self.data["unbound"], **self.binding(native).get("unbound", {}))
-        return {c: why.get(c, "") for c in layout.columns() if c not in bound}
+        layout = layout or self.binding(native)["layout"]
+        bound = self.bound_columns(native, layout)
+        why = dict(self.data["unbound"], **self.by_layout[layout].get("unbound", {}))
+        return {c: why.get(c, "") for c in self.layouts[layout].columns() if c not in bound}
 
-    def bound_columns(self, version: str) -> set[str]:
+    def bound_columns(self, version: str, layout: str | None = None) -> set[str]:
         out = set()
-        for obj in self.objects(version):
+        for obj in self.objects(version, layout):
             d = self.data["objects"][obj]
-            for f in self.fields(obj, version):
+            for f in self.fields(obj, version, layout):
                 if "column" in f:
                     out.add(f"{d['table']}.{f['column']}")
                 if "rows" in f:
@@ -214,14 +247,40 @@ class Binding:
                                        "which must be bound to the same layout"))
                 continue
             out += self._coverage(b["version"], self.layouts[b["layout"]], where)
+        for obj, d in self.data["objects"].items():
+            for i, f in enumerate(d["fields"]):
+                out += self._rules_problems(obj, f, f"/objects/{obj}/fields/{i}")
+        return out
+
+    def _rules_problems(self, obj: str, f: dict, where: str) -> list[Problem]:
+        """A field derived by rules: each rule exists, leads to the version bound and sets the field."""
+        from .upgrade.operations import operation
+        out = []
+        prefix = "" if obj == "image" else next(
+            f"/{g['field']}/*" for g in self.data["objects"]["image"]["fields"] if g.get("rows", {}).get("object") == obj)
+        for j, ref in enumerate(f.get("rules", [])):
+            try:
+                target, rule = self.rule(ref)
+            except ProblemError as exc:
+                out += [dataclasses.replace(p, pointer=f"{where}/rules/{j}") for p in exc.problems]
+                continue
+            if f.get("versions") != [target]:
+                out.append(Problem(FILE, f"{where}/rules/{j}", "rule-version",
+                                   f"{ref} leads to {target}, but the entry binds {f.get('versions')}"))
+            if j == 0 and f"{prefix}/{f['field']}" not in operation(rule).paths(rule):
+                out.append(Problem(FILE, f"{where}/rules/{j}", "rule-field",
+                                   f"{ref} does not set {prefix}/{f['field']}"))
+        for j, name in enumerate(f.get("layouts", [])):
+            if name not in self.layouts:
+                out.append(Problem(FILE, f"{where}/layouts/{j}", "unknown-layout", f"no layout {name!r}"))
         return out
 
     def _coverage(self, version: str, layout: Layout, where: str) -> list[Problem]:
         out = []
-        for obj in self.objects(version):
+        for obj in self.objects(version, layout.name):
             d = self.data["objects"][obj]
             schema_fields = set(self.spec.schema(obj, version).get("properties", {}))
-            bound = [f["field"] for f in self.fields(obj, version)]
+            bound = [f["field"] for f in self.fields(obj, version, layout.name)]
             table = layout.tables.get(d["table"])
             for name in sorted(schema_fields - set(bound)):
                 out.append(Problem(FILE, f"/objects/{obj}/fields", "unbound-field",
@@ -232,7 +291,7 @@ class Binding:
             for name in {n for n in bound if bound.count(n) > 1}:
                 out.append(Problem(FILE, f"/objects/{obj}/fields", "bound-twice",
                                    f"{version} {obj} field {name!r} is bound twice"))
-            for f in self.fields(obj, version):
+            for f in self.fields(obj, version, layout.name):
                 if "column" in f and (table is None or not table.column(f["column"])):
                     out.append(Problem(FILE, f"/objects/{obj}/fields", "unknown-column",
                                        f"{version} binds {obj}.{f['field']} to {d['table']}.{f['column']}, "
@@ -241,7 +300,7 @@ class Binding:
                     out.append(Problem(FILE, f"/objects/{obj}/fields", "unknown-table",
                                        f"{version} binds {obj}.{f['field']} to table {f['rows']['table']}, "
                                        f"which layout {layout.name} lacks"))
-        for column, why in self.unbound(version).items():
+        for column, why in self.unbound(version, layout.name).items():
             if not why:
                 out.append(Problem(FILE, where, "unexplained-column",
                                    f"{column} of layout {layout.name} gives no {version} field and no reason is given"))

@@ -14,8 +14,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
+import pickle
 import re
 import shutil
 from collections.abc import Callable
@@ -30,6 +32,8 @@ from .spec import Spec, version_key
 from .sqlbinding import Binding, Layout, load
 from .text import now
 from .upgrade import upgrade, upgrade_manifest
+from .upgrade.operations import operation
+from .upgrade.rules import canonical_order
 from .validation import errors
 
 BATCH = 500
@@ -107,8 +111,8 @@ def _engine(url: str):
 def _sa_type(sa, type_: str):
     if type_.startswith("VARCHAR"):
         return sa.String(int(type_[8:-1]))
-    return {"TEXT": sa.Text, "INTEGER": sa.Integer, "BIGINT": sa.BigInteger, "BOOLEAN": sa.Boolean,
-            "DATETIME": sa.DateTime}[type_]()
+    return {"TEXT": sa.Text, "BLOB": sa.LargeBinary, "INTEGER": sa.Integer, "BIGINT": sa.BigInteger,
+            "BOOLEAN": sa.Boolean, "DATETIME": sa.DateTime}[type_]()
 
 
 def tables(layout: Layout) -> dict:
@@ -138,11 +142,15 @@ def detect(conn, binding: Binding, shown: str) -> tuple[Layout, str]:
         listed = ", ".join(v for (t, v) in known if t == table)
         if len(rows) != 1:
             what = "no revision" if not rows else f"{len(rows)} heads ({', '.join(rows)})"
-            raise ProblemError(Problem(shown, f"/{table}", "unknown-revision",
+            raise ProblemError(Problem(shown, f"/{table}", "rolling-upgrade" if rows else "unknown-revision",
                                        f"{table} holds {what}: a database in the middle of a rolling upgrade "
                                        "(expand without contract) cannot be exported; finish `glance-manage db sync` "
                                        f"first. Known revisions: {listed}"))
         found = known.get((table, rows[0]))
+        refusal = binding.refusal(table, rows[0])
+        if found is None and refusal is not None:
+            raise ProblemError(Problem(shown, f"/{table}/{column}", refusal["rule"],
+                                       f"revision {rows[0]!r}: {refusal['why']}"))
         if found is None:
             raise ProblemError(Problem(shown, f"/{table}/{column}", "unknown-revision",
                                        f"revision {rows[0]!r} is not one the binding knows ({listed}); refusing "
@@ -212,6 +220,25 @@ def decrypt(key: str, value: str) -> str:
     return padded[:padded.rfind(b"\0")].decode("utf-8")
 
 
+class _PlainData(pickle.Unpickler):
+    """An unpickler that builds only dicts, lists, strings and numbers: it never looks up a class or function."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"the pickle names {module}.{name}; only plain data is read")
+
+
+def unpickle(raw: bytes | str, column: str, where: str, at: str) -> dict:
+    """A location's metadata as Glance's migrations 026-028 stored it (Python 2 pickle of a dict)."""
+    data = raw.encode("latin-1") if isinstance(raw, str) else bytes(raw)
+    try:
+        value = _PlainData(io.BytesIO(data), encoding="utf-8").load()
+    except Exception as exc:  # noqa: BLE001 - any malformed pickle is one refusal
+        raise ProblemError(Problem(where, at, "pickle", f"{column} is not a pickle of plain data ({exc})")) from None
+    if not isinstance(value, dict):
+        raise ProblemError(Problem(where, at, "type", f"{column} holds a pickled {type(value).__name__}, not a dict"))
+    return value
+
+
 class _Reader:
     """Builds records at one native version from rows, as the binding says."""
 
@@ -223,7 +250,9 @@ class _Reader:
     def value(self, row, f: dict, table: str, where: str, at: str):
         raw = row._mapping[f["column"]]
         if raw is None:
-            return f.get("null")
+            return json.loads(json.dumps(f.get("null")))  # a fresh copy of the binding's value
+        if f.get("pickle"):
+            raw = unpickle(raw, f"{table}.{f['column']}", where, at)
         if isinstance(raw, datetime):
             raw = rfc3339(raw)
         elif getattr(self.layout.tables[table].column(f["column"]), "type", None) == "BOOLEAN":
@@ -260,21 +289,36 @@ class _Reader:
                                        f"{column} does not decrypt with the key given ({exc}): the wrong "
                                        "metadata_encryption_key?")) from None
 
-    def build(self, obj: str, row, children: dict, where: str, prefix: str = "") -> dict:
+    def record(self, row, children: dict, where: str) -> dict:
+        """The image record of ``row``: fields read from the columns, then the rules of fields the layout lacks."""
+        rules: list[str] = []
+        out = self.build("image", row, children, where, rules=rules)
+        for ref in sorted(set(rules), key=lambda r: (version_key(r.split("-")[0]), int(r.rsplit("/", 1)[1]))):
+            _, rule = self.binding.rule(ref)
+            operation(rule).apply(out, rule, lambda tokens: None)
+        return canonical_order(out, self.binding.spec, self.version) if rules else out
+
+    def build(self, obj: str, row, children: dict, where: str, prefix: str = "", rules: list | None = None) -> dict:
         table = self.binding.table_of(obj)
         out: dict[str, Any] = {}
-        for f in self.binding.fields(obj, self.version):
+        rules = [] if rules is None else rules
+        for f in self.binding.fields(obj, self.version, self.layout.name):
+            rules += f.get("rules", [])
             if "computed" in f:
                 out[f["field"]] = self.version
+            elif "value" in f:
+                out[f["field"]] = json.loads(json.dumps(f["value"]))
             elif "column" in f:
-                out[f["field"]] = self.value(row, f, table, where, f"{prefix}/{f['field']}")
+                out[f.get("read_as", f["field"])] = self.value(row, f, table, where, f"{prefix}/{f['field']}")
+            elif "rows" not in f:
+                continue  # derived by its rules, once the whole record is read
             else:
                 r = f["rows"]
                 rows = children.get(r["table"], [])
                 if r["include"] == "live":
                     rows = [c for c in rows if not c._mapping["deleted"]]
                 if "object" in r:
-                    out[f["field"]] = [self.build(r["object"], c, {}, where, f"{prefix}/{f['field']}/{i}")
+                    out[f["field"]] = [self.build(r["object"], c, {}, where, f"{prefix}/{f['field']}/{i}", rules)
                                        for i, c in enumerate(rows)]
                 elif "key" in r:
                     out[f["field"]] = {c._mapping[r["key"]]: (c._mapping[r["value"]] if c._mapping[r["value"]] is not None
@@ -285,7 +329,7 @@ class _Reader:
         return out
 
     def child_fields(self) -> list[dict]:
-        return [f["rows"] for f in self.binding.fields("image", self.version) if "rows" in f]
+        return [f["rows"] for f in self.binding.fields("image", self.version, self.layout.name) if "rows" in f]
 
     def fetch(self, conn, ids: list[str]) -> tuple[list, dict]:
         sa = _need_sqlalchemy()
@@ -347,6 +391,11 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
         raise ProblemError(Problem(shown, "", "downgrade-refused",
                                    f"layout {layout.name} holds format {native} records; they cannot be exported "
                                    f"as the older {target}"))
+    for name in binding.by_layout[layout.name].get("empty", []):
+        if conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one():
+            raise ProblemError(Problem(shown, f"/{name}", "layout-mismatch",
+                                       f"{name} holds rows, yet at {revision} Glance's migrations leave it empty "
+                                       "(the next migration fills it): refusing to guess which rows are the data"))
     reader = _Reader(binding, layout, native, shown, key)
     images = reader.tables[binding.table_of("image")]
     order = [images.c[c] for c in binding.data["objects"]["image"].get("order", ["id"])]
@@ -373,7 +422,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
             where = f"{shown}#images/{image_id}"
             mine = {t: per.get(image_id, []) for t, per in children.items()}
             try:
-                record = reader.build("image", row, mine, where)
+                record = reader.record(row, mine, where)
                 found = errors(record, "image", native, where, spec)
                 if found:
                     problems += found

@@ -70,12 +70,16 @@ def test_the_checks_catch_a_broken_binding(spec_copy):
     data["objects"]["image"]["fields"] = [f for f in image if f["field"] != "owner"]
     del data["unbound"]["image_tags.id"]
     data["objects"]["member"]["fields"][0]["column"] = "membr"
+    derived = [f for f in image if f["field"] == "virtual_size" and "rules" in f][0]
+    derived["rules"] = ["1.0-2.0#/rules/3", "1.0-2.0#/rules/99"]
     path.write_text(json.dumps(data))
     lines = [str(p) for p in sqlbinding.Binding(spec_copy).problems()]
     assert ("schemas/bindings/glance-sql.json: /objects/image/fields: unbound-field: "
             "1.0 image field 'owner' has no binding") in lines
     assert any("unexplained-column: image_tags.id of layout liberty gives no 2.0 field" in x for x in lines)
     assert any("unknown-column: 2.2 binds member.member to image_members.membr" in x for x in lines)
+    assert any("/rules/0: rule-field: 1.0-2.0#/rules/3 does not set /virtual_size" in x for x in lines)
+    assert any("/rules/1: unknown-rule: 1.0-2.0#/rules/99: step 1.0-2.0 has no rule at /rules/99" in x for x in lines)
     checked = run_cli("check", "--root", str(spec_copy.root))
     assert checked.returncode == 1 and lines[0] in checked.stdout.splitlines()
     data["layouts"][0]["revision"]["table"] = "flyway_schema_history"
@@ -99,8 +103,38 @@ def test_the_layouts_follow_glances_history():
     assert not BINDING.layouts["liberty"].tables["images"].column("protected").null
     assert "2024_1_contract01" in BINDING.layouts["rocky"].revision["values"]
 
+    def all_cols(name):
+        return {f"{t.name}.{c.name}:{c.type}" for t in BINDING.layouts[name].tables.values() for c in t.columns}
+    # sqlalchemy-migrate, one layout per change of the image tables (glance/db/sqlalchemy/migrate_repo/versions)
+    chain = [("migrate-013", "migrate-014", {"image_tags"}, set()),                        # 014_add_image_tags_table
+             ("migrate-014", "migrate-016", {"image_members.status:VARCHAR(20)"}, set()),  # 016_add_status_image_member
+             ("migrate-016", "migrate-018", {"image_locations"}, set()),                   # 018_add_image_locations_table
+             ("migrate-018", "migrate-019", set(), set()),                                 # 019 copies rows only
+             ("migrate-019", "migrate-020", set(), {"images.location:TEXT"}),              # 020_drop_images_table_location
+             ("migrate-020", "migrate-026", {"image_locations.meta_data:BLOB"}, set()),    # 026 (PickleType)
+             ("migrate-026", "migrate-029", {"image_locations.meta_data:TEXT"}, {"image_locations.meta_data:BLOB"}),
+             ("migrate-029", "migrate-033", {"image_locations.status:VARCHAR(30)"}, set()),  # 033_add_location_status
+             ("migrate-033", "migrate-034", {"images.virtual_size:BIGINT"}, set())]        # 034_add_virtual_size
+    for old, new, added, dropped in chain:
+        plus, minus = all_cols(new) - all_cols(old), all_cols(old) - all_cols(new)
+        assert {x if not x.startswith(tuple(a + "." for a in added)) else x.split(".")[0] for x in plus} == added, new
+        assert minus == dropped, new
+    assert all_cols("migrate-034") == all_cols("liberty")  # the alembic baseline is sqlalchemy-migrate's end
+    assert all_cols("migrate-045") == all_cols("ocata")
+    assert all_cols("rocky") - all_cols("rocky-contract01") == {"images.os_hash_algo:VARCHAR(64)",
+                                                                 "images.os_hash_value:VARCHAR(128)"}
+
 
 # -- one database per layout, from the documented DDL ---------------------------------------------
+
+# {'store': 'fs'} as Glance on Python 2 pickled it into image_locations.meta_data (migrations 026 to 028)
+PY2_PICKLE = b"(dp0\nS'store'\np1\nS'fs'\np2\ns."
+
+
+def has_location_rows(layout: str) -> bool:
+    """Whether the layout keeps locations in image_locations rows (018 has the table, still empty)."""
+    return "image_locations" in BINDING.layouts[layout].tables and not BINDING.by_layout[layout].get("empty")
+
 
 def fill(db, layout):
     """One image with a row in every table of the layout, and one soft-deleted row of each kind."""
@@ -115,11 +149,13 @@ def fill(db, layout):
            created_at=T0, deleted=0)
     insert(db, "image_members", layout, id=2, image_id=UUID, member="p3", can_share=0, status="pending",
            created_at=T1, deleted=1, deleted_at=T2)
-    if "image_locations" in BINDING.layouts[layout].tables:
-        insert(db, "image_locations", layout, id=1, image_id=UUID, value="file:///a", meta_data='{"store": "fs"}',
+    if has_location_rows(layout):
+        meta = PY2_PICKLE if layout == "migrate-026" else '{"store": "fs"}'
+        insert(db, "image_locations", layout, id=1, image_id=UUID, value="file:///a", meta_data=meta,
                status="active", created_at=T0, deleted=0)
         insert(db, "image_locations", layout, id=2, image_id=UUID, value="file:///b", meta_data=None,
                status="deleted", created_at=T1, deleted=1, deleted_at=T2)
+    if "image_tags" in BINDING.layouts[layout].tables:
         for i, (tag, deleted) in enumerate([("b", 0), ("a", 0), ("b", 0), ("old", 1)], 1):
             insert(db, "image_tags", layout, id=i, image_id=UUID, value=tag, created_at=f"2012-03-0{i} 00:00:00",
                    deleted=deleted)
@@ -138,8 +174,8 @@ def test_every_layout_exports_field_by_field(tmp_path, layout, spec):
     row = dict(zip([d[0] for d in db.execute("SELECT * FROM images").description],
                    db.execute("SELECT * FROM images").fetchone(), strict=True))
     checked = set()
-    for f in BINDING.fields("image", native):  # every column-bound field equals its column, converted
-        if "column" not in f:
+    for f in BINDING.fields("image", native, layout):  # every column-bound field equals its column, converted
+        if "column" not in f or "rules" in f:
             continue
         raw = row[f["column"]]
         kind = BINDING.layouts[layout].tables["images"].column(f["column"]).type
@@ -155,11 +191,20 @@ def test_every_layout_exports_field_by_field(tmp_path, layout, spec):
     assert record["properties"] == {"os_distro": "cirros"}  # the deleted property row is history
     assert [(m["member"], m["deleted"]) for m in record["members"]] == [("p2", False), ("p3", True)]
     assert record["members"][1]["deleted_at"] == "2013-01-05T08:00:00Z"
-    if "locations" in record:
-        assert [x["url"] for x in record["locations"]] == ["file:///a", "file:///b"]
-        assert [x["metadata"] for x in record["locations"]] == [{"store": "fs"}, {}]
+    if "tags" in record:
         assert record["tags"] == ["b", "a"]  # oldest first, once each, deleted tags left out
         assert summary.counts["deleted_tag_rows"] == 1
+    if "locations" in record and has_location_rows(layout):
+        assert [x["url"] for x in record["locations"]] == ["file:///a", "file:///b"]
+        lay = BINDING.layouts[layout].tables["image_locations"]
+        assert [x["metadata"] for x in record["locations"]] == ([{"store": "fs"}, {}] if lay.column("meta_data") else [{}, {}])
+        # before migration 033 a location's status is the one 033 derived from the image's status
+        assert [x["status"] for x in record["locations"]] == (["active", "deleted"] if lay.column("status")
+                                                              else ["active", "active"])
+    elif "locations" in record:  # before migration 019: the image's one location, as 019 copied it
+        assert record["locations"] == [{"url": "swift+https://store/v1/x", "metadata": {}, "status": "active",
+                                        "created_at": "2012-03-01T10:00:00Z", "updated_at": "2012-03-02T11:30:00.250000Z",
+                                        "deleted": False, "deleted_at": None}]
     else:
         assert record["location"] == "swift+https://store/v1/x"
     assert summary.counts["deleted_property_rows"] == 1 and summary.counts["images"] == 1
@@ -237,10 +282,10 @@ def refused(tmp_path, *extra):
 
 
 def test_an_unknown_revision_is_refused(tmp_path):
-    build_db(tmp_path / "glance.sqlite", "rocky", "rocky_contract01")
+    build_db(tmp_path / "glance.sqlite", "rocky", "2031_1_contract01")
     code, lines = refused(tmp_path)
     assert code == 2 and len(lines) == 1
-    assert "/alembic_version/version_num: unknown-revision: revision 'rocky_contract01' is not one the binding knows" in lines[0]
+    assert "/alembic_version/version_num: unknown-revision: revision '2031_1_contract01' is not one the binding knows" in lines[0]
 
 
 def test_a_rolling_upgrade_is_refused(tmp_path):
@@ -248,7 +293,7 @@ def test_a_rolling_upgrade_is_refused(tmp_path):
     db.execute("INSERT INTO alembic_version VALUES ('2024_1_expand01')")
     db.commit()
     code, lines = refused(tmp_path)
-    assert code == 2 and "unknown-revision: alembic_version holds 2 heads" in lines[0] and "rolling upgrade" in lines[0]
+    assert code == 2 and "rolling-upgrade: alembic_version holds 2 heads" in lines[0] and "rolling upgrade" in lines[0]
 
 
 def test_a_database_without_a_revision_is_refused(tmp_path):
@@ -448,3 +493,110 @@ def test_encrypted_location_urls_are_decrypted_with_the_key_and_refused_without(
     assert ran.returncode == 0, ran.stderr
     record = json.loads((tmp_path / "out" / "records" / f"{UUID}.json").read_text())
     assert [x["url"] for x in record["locations"]] == urls
+
+
+# -- every revision Glance has had ----------------------------------------------------------------
+
+ALEMBIC_PATH = ["liberty", "mitaka01", "mitaka02", "ocata_expand01", "ocata_contract01", "pike_expand01",
+                "pike_contract01", "queens_contract01", "rocky_contract01", "rocky_expand02", "rocky_contract02",
+                "train_contract01", "ussuri_contract01", "wallaby_contract01", "xena_contract01", "yoga_contract01",
+                "zed_contract01", "2023_1_contract01", "2024_1_contract01"]
+
+
+@pytest.fixture(scope="module")
+def alembic_databases(tmp_path_factory):
+    """One SQLite database per step of Glance 33's own alembic migrations (tests/glance/revisions.py)."""
+    from glance_live import PYTHON
+    out = tmp_path_factory.mktemp("alembic")
+    assert PYTHON.exists(), f"{PYTHON} is missing: `make test` builds .venv-glance from requirements-glance.txt"
+    ran = subprocess.run([str(PYTHON), str(ROOT / "tests" / "glance" / "revisions.py"), str(out), *ALEMBIC_PATH],
+                         capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    return out, json.loads(ran.stdout)
+
+
+def known_revisions(table: str) -> dict[str, str]:
+    """revision -> the layout that binds it, or the rule it is refused with."""
+    out = {v: lay.name for lay in BINDING.layouts.values() if lay.revision["table"] == table for v in lay.revision["values"]}
+    for r in BINDING.data["refused"]:
+        if r["table"] == table:
+            assert not set(r["values"]) & set(out), r["values"]
+            out.update(dict.fromkeys(r["values"], r["rule"]))
+    return out
+
+
+def test_every_alembic_revision_of_glance_33_is_bound_or_refused_with_a_reason(alembic_databases):
+    _, found = alembic_databases
+    known = known_revisions("alembic_version")
+    assert len(found["revisions"]) >= 29
+    assert sorted(set(found["revisions"]) - set(known)) == []
+    # a single row is what Glance leaves: each contract revision alone; an expand revision only beside one
+    for target, heads in found["heads"].items():
+        if "expand" in target and target != "ocata_expand01":
+            assert len(heads) == 2 and known[target] == "rolling-upgrade", (target, heads)
+        else:
+            assert heads == [target], (target, heads)
+
+
+def test_every_sqlalchemy_migrate_version_is_bound_or_refused():
+    known = known_revisions("migrate_version")
+    assert sorted(map(int, known)) == list(range(0, 46))  # 045 was the last sqlalchemy-migrate revision
+    assert {known[str(v)] for v in range(14, 45)} >= {"migrate-014", "migrate-020", "migrate-034"}
+    assert all(not known[str(v)].endswith(("upgrade", "revision")) for v in range(13, 46))
+
+
+@pytest.mark.parametrize("revision", ALEMBIC_PATH)
+def test_a_database_made_by_glances_own_migrations_exports(alembic_databases, tmp_path, revision, spec):
+    """Glance's alembic made these tables: the binding names exactly their columns, and a row exports validly."""
+    made, found = alembic_databases
+    path = tmp_path / "glance.sqlite"
+    path.write_bytes((made / f"{revision}.sqlite").read_bytes())
+    known = known_revisions("alembic_version")
+    if len(found["heads"][revision]) > 1 or known[revision] == "rolling-upgrade":
+        code, lines = refused(tmp_path)
+        assert code == 2 and len(lines) == 1 and ": rolling-upgrade: " in lines[0], lines
+        return
+    layout = known[revision]
+    db = sqlite3.connect(path)
+    fill(db, layout)
+    native = BINDING.native_for_layout(layout)
+    summary = export(f"sqlite:///{path}", tmp_path / "out", to=native, durable=False)
+    assert (summary.revision, summary.layout, summary.counts["images"]) == (revision, layout, 1)
+    record = json.loads((tmp_path / "out" / "records" / f"{UUID}.json").read_text())
+    assert validation.errors(record, "image", native, spec=spec) == []
+    assert record["members"][0]["status"] == "accepted" and record["properties"] == {"os_distro": "cirros"}
+
+
+@pytest.mark.parametrize(("revision", "rule", "words"), [
+    ("7", "unknown-revision", "before migration 013"),
+    ("ocata_expand01", "rolling-upgrade", "ocata_migrate01"),
+    ("rocky_expand02", "rolling-upgrade", "expand branch"),
+])
+def test_a_revision_the_binding_refuses_says_why(tmp_path, revision, rule, words):
+    build_db(tmp_path / "glance.sqlite", "migrate-013" if revision.isdigit() else "rocky", revision)
+    code, lines = refused(tmp_path)
+    assert code == 2 and len(lines) == 1
+    assert f": {rule}: revision {revision!r}: " in lines[0] and words in lines[0], lines
+
+
+def test_at_migration_018_locations_are_still_in_the_images_table(tmp_path, spec):
+    """018 creates image_locations empty and 019 fills it: rows there at 018 are refused, not guessed at."""
+    db = build_db(tmp_path / "glance.sqlite", "migrate-018")
+    fill(db, "migrate-018")
+    insert(db, "image_locations", "migrate-018", id=1, image_id=UUID, value="file:///a", created_at=T0, deleted=0)
+    db.commit()
+    code, lines = refused(tmp_path)
+    assert code == 2 and "/image_locations: layout-mismatch: image_locations holds rows, yet at 18" in lines[0]
+
+
+def test_pickled_location_metadata_is_read_as_plain_data_only(tmp_path):
+    """Migrations 026-028 pickled meta_data; a pickle naming any class or function is refused, never run."""
+    import pickle
+    db = build_db(tmp_path / "glance.sqlite", "migrate-026")
+    fill(db, "migrate-026")
+    db.execute("UPDATE image_locations SET meta_data = ? WHERE id = 1", (pickle.dumps(Path("/etc")),))
+    db.commit()
+    code, lines = refused(tmp_path, "--to", "2.0")
+    assert code == 1
+    assert f"#images/{UUID}: /locations/0/metadata: pickle: image_locations.meta_data is not a pickle of plain data" \
+        in "\n".join(lines)

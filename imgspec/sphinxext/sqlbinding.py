@@ -18,8 +18,15 @@ def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:
     """(where, how it is read) of one field binding, in words."""
     if "computed" in f:
         return "(not stored)", f"always `{version}`"
+    rules = "; then " + ", ".join(f"rule `{r}`" for r in f["rules"]) if "rules" in f else ""
+    if "value" in f:
+        return "(no column yet)", f"always {code(f['value'])}"
+    if "rules" in f and "column" not in f:
+        return "(no column yet)", "derived by " + ", ".join(f"rule `{r}`" for r in f["rules"])
     if "column" in f:
-        how = []
+        how = [f"read as `{f['read_as']}`{rules}"] if "read_as" in f else []
+        if f.get("pickle"):
+            how.append("a Python pickle of a dict, plain data only")
         if "values" in f:
             how.append("; ".join(f"{k} → {code(v)}" for k, v in f["values"].items()))
         if f.get("json") == "object":
@@ -97,25 +104,60 @@ class SqlBindingDirective(_BindingBase):
             return out
         if b.get("note"):
             out.append(para(b["note"]))
-        for obj in binding.objects(version):
+        out += self.fields_and_tables(binding, version, layout.name)
+        older = binding.older_layouts(version)
+        if older:
+            out.append(para(f"Databases of earlier revisions are read as {version} too. Each is the layout before it "
+                            "plus the changes of Glance's migrations; where a column does not exist yet, the field is "
+                            "the constant or the upgrade rule named (the same derivation a record upgraded to "
+                            f"{version} gets). Only what differs from `{layout.name}` is listed."))
+        for name in older:
+            section = nodes.section(ids=[f"layout-{name}"], names=[f"layout-{name}"])
+            lay = binding.layouts[name]
+            section += nodes.title(text=f"Layout {name}: {lay.title}")
+            section += table(["", ""], [
+                ["Era", lay.era],
+                ["Recognised by", f"`{lay.revision['table']}.{lay.revision['column']}` = "
+                 + ", ".join(f"`{v}`" for v in lay.revision["values"])],
+                ["Source", lay.source]], [12, 60])
+            section.extend(self.fields_and_tables(binding, version, name, differing_from=layout.name))
+            out.append(section)
+        return out
+
+    def fields_and_tables(self, binding: Binding, version: str, layout: str, differing_from: str | None = None) -> list:
+        out: list[nodes.Node] = []
+        for obj in binding.objects(version, layout):
             tname = binding.table_of(obj)
+            base = binding.fields(obj, version, differing_from) if differing_from else []
             rows = []
-            for f in binding.fields(obj, version):
+            for f in binding.fields(obj, version, layout):
+                if f in base:
+                    continue
                 where, how = reading(f, tname, version)
                 rows.append([f"`{f['field']}`", where, how, f.get("note", "")])
+            if not rows:
+                continue
             if obj == "image":
                 out.append(para(nodes.strong(text="The image record"), " (one row of ", nodes.literal(text=tname), "):"))
             else:
                 out.append(para(nodes.strong(text=f"Each {obj}"), " (one row of ", nodes.literal(text=tname), "):"))
             out.append(table(["Record field", "Column", "How it is read", "Notes"], rows, [13, 26, 25, 36],
                              classes=["imgspec-sql"]))
-        unbound = binding.unbound(version)
-        out.append(para(nodes.strong(text="Columns that give no record field:")))
-        out.append(table(["Column", "Why"], [[f"`{c}`", why] for c, why in unbound.items()], [22, 60],
-                         classes=["imgspec-sql"]))
-        out.append(para(f"The tables of layout `{layout.name}`, as CREATE TABLE statements generated from the "
+        unbound = binding.unbound(version, layout)
+        if differing_from:
+            same = binding.unbound(version, differing_from)
+            unbound = {c: why for c, why in unbound.items() if same.get(c) != why}
+        empty = binding.by_layout[layout].get("empty", [])
+        if empty:
+            out.append(para("Tables that must be empty at these revisions (the export refuses them otherwise): ",
+                            ", ".join(empty), "."))
+        if unbound:
+            out.append(para(nodes.strong(text="Columns that give no record field:")))
+            out.append(table(["Column", "Why"], [[f"`{c}`", why] for c, why in unbound.items()], [22, 60],
+                             classes=["imgspec-sql"]))
+        out.append(para(f"The tables of layout `{layout}`, as CREATE TABLE statements generated from the "
                         "binding file (the tests build databases from exactly this text):"))
-        out.append(self.ddl(layout))
+        out.append(self.ddl(binding.layouts[layout]))
         return out
 
 
@@ -141,6 +183,11 @@ class SqlOverviewDirective(_BindingBase):
                          f"`{rev['table']}`: " + ", ".join(f"`{v}`" for v in rev["values"]), links])
         out.append(para(nodes.strong(text="Layouts and the format versions they hold:")))
         out.append(table(["Layout", "Era", "Revisions", "Formats"], rows, [10, 40, 30, 10]))
+        out.append(para(nodes.strong(text="Revisions the export refuses"),
+                        " (every other revision Glance has had is one of the layouts above):"))
+        out.append(table(["Revisions", "Rule", "Why", "Source"],
+                         [[f"`{r['table']}`: " + ", ".join(f"`{v}`" for v in r["values"]), f"`{r['rule']}`", r["why"],
+                           r.get("source", "")] for r in binding.data.get("refused", [])], [22, 12, 44, 22]))
         return out
 
 
