@@ -23,7 +23,7 @@ import os
 import sys
 
 from . import examples, inputs, profiles, registry, validation
-from .problems import ProblemError
+from .problems import Problem, ProblemError
 from .progress import Progress
 from .spec import RECORD_KINDS, Spec
 
@@ -241,7 +241,43 @@ def cmd_diff(args) -> int:
     for c in bad:
         print(f"uncovered: {c.kind} {c.record or '/'}: {c.category} {c.rule}: needs an upgrade rule in "
               f"schemas/upgrades/{ov}-{nv}.json", file=sys.stderr)
-    return INVALID if bad else OK
+    unproven = prove_steps(spec, [steps[ov]]) if rules is not None else []
+    return INVALID if bad or unproven else OK
+
+
+def prove_steps(spec: Spec, steps: list, out=sys.stdout) -> list:
+    """Run the proof of each step (imgspec.proof), print its verdict, return the problems."""
+    from . import proof
+    try:
+        import hypothesis  # noqa: F401 - the proof draws with it
+    except ImportError:
+        raise ProblemError(Problem("imgspec", "", "missing-dependency",
+                                   "the proof needs hypothesis (pip install hypothesis)")) from None
+    problems = []
+    for step in steps:
+        found = [p for kind in proof.KINDS for p in proof.prove(step, kind)]
+        if found:
+            for p in found:
+                print(f"not proven: {p}", file=sys.stderr)
+        else:
+            print(f"proven: {step.source} -> {step.target} on {proof.BUDGET} image and {proof.BUDGET} store documents "
+                  f"drawn from the {step.source} schemas (valid, lossless, idempotent)", file=out)
+        problems += found
+    return problems
+
+
+def cmd_prove(args) -> int:
+    from .upgrade import load_steps
+    spec = Spec(args.root) if args.root else Spec.default()
+    steps = list(load_steps(spec).values())
+    if args.steps:
+        names = {f"{s.source}-{s.target}": s for s in steps}
+        unknown = [n for n in args.steps if n not in names]
+        if unknown:
+            print(f"imgspec prove: no step {unknown[0]} (steps: {', '.join(names)})", file=sys.stderr)
+            return UNUSABLE
+        steps = [names[n] for n in args.steps]
+    return INVALID if prove_steps(spec, steps) else OK
 
 
 def cmd_placement(args) -> int:
@@ -405,6 +441,10 @@ def parser() -> argparse.ArgumentParser:
                     help="Glance's metadata_encryption_key, to decrypt location URLs it encrypted (better: the "
                     "IMGSPEC_METADATA_ENCRYPTION_KEY environment variable, which no process list shows)")
     ex.set_defaults(func=cmd_export_sql)
+    pv = sub.add_parser("prove", help="prove version steps on documents drawn from the old schemas")
+    pv.add_argument("steps", nargs="*", help="steps such as 2.2-2.3 (default: every step)")
+    pv.add_argument("--root", help="the spec tree (default: this package's)")
+    pv.set_defaults(func=cmd_prove)
     rl = sub.add_parser("release", help="freeze a draft version")
     rl.add_argument("version", help="the draft version to release (its files are locked by content hash)")
     rl.set_defaults(func=cmd_release)

@@ -87,3 +87,17 @@ def remove(doc, tokens):
     parent = get(doc, tokens[:-1])
     if isinstance(parent, dict):
         parent.pop(tokens[-1], None)
+
+
+def move(doc, src, dst, value) -> None:
+    """Set ``dst`` to ``value`` and remove ``src``; a member renamed within its object keeps its place there."""
+    src, dst = list(src), list(dst)
+    parent = get(doc, src[:-1])
+    if src[:-1] == dst[:-1] and isinstance(parent, dict) and src[-1] in parent:
+        items = [(dst[-1] if k == src[-1] else k, value if k == src[-1] else v)
+                 for k, v in parent.items() if k != dst[-1]]
+        parent.clear()
+        parent.update(items)
+        return
+    set_(doc, dst, value)
+    remove(doc, src)

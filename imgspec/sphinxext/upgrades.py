@@ -38,6 +38,10 @@ class UpgradeStepDirective(SpecDirective):
         rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.rules, 1)]
         out.append(para("The rules, applied in this order:"))
         out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
+        if step.irreversible:
+            out.append(para("Where a revert cannot give back the exact input (the value itself is kept; the proof "
+                            "holds every other member to an exact revert):"))
+            out.append(table(["Member", "Why"], [[f"`{d['path']}`", d["why"]] for d in step.irreversible], [20, 60]))
         if step.store_rules:
             rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.store_rules, 1)]
             out.append(para("The store manifest's rules, applied when a store is upgraded:"))

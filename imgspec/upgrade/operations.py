@@ -221,11 +221,11 @@ def _rename_apply(doc, rule, note: Note) -> None:
                                            "cannot keep the value the rename replaces: the place for it is taken"))
             ptr.set_(doc, keep, existing)
             note(keep)
-        ptr.set_(doc, dst, value)
         if "leave" in rule:
+            ptr.set_(doc, dst, value)
             ptr.set_(doc, tokens, json_copy(rule["leave"]))
         else:
-            ptr.remove(doc, tokens)
+            ptr.move(doc, tokens, dst, value)  # keeps the member's place in its object
         note(tokens)
         note(dst)
 
@@ -235,8 +235,7 @@ def _rename_revert(doc, rule, is_new: IsNew) -> None:
         value = ptr.get(doc, tokens)
         if value is ptr.MISSING:
             continue
-        ptr.set_(doc, substitute(rule["from"], tokens), value)  # over what `leave` wrote
-        ptr.remove(doc, tokens)
+        ptr.move(doc, tokens, substitute(rule["from"], tokens), value)  # over what `leave` wrote
         if "conflict" in rule:
             keep = substitute(rule["conflict"], tokens)
             kept = ptr.get(doc, keep)

@@ -46,6 +46,11 @@ class Step:
         """Rules for the store manifest (none when the manifest only changes its version)."""
         return self.data.get("store_rules", [])
 
+    @property
+    def irreversible(self) -> list[dict]:
+        """Members whose exact input a revert cannot give back (the value is kept), each with why."""
+        return self.data.get("irreversible", [])
+
     def ruleset(self) -> dict[str, list[dict]]:
         return {"image": self.rules, "store": self.store_rules}
 

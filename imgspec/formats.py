@@ -1,0 +1,42 @@
+"""The ``format`` assertions of the record schemas, defined once and given to every validator imgspec runs.
+
+Validators disagree on ``date-time`` (a year 0000, a lower-case ``t``, a leap second, an
+offset without a colon), so the reference validator and the fast path both use this one
+definition: RFC 3339 section 5.6 ``date-time``, with the calendar (proleptic Gregorian, so
+0000 is a leap year) and leap seconds as the JSON-Schema-Test-Suite reads them (second 60
+only at 23:59 UTC).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+_DATE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))\Z",
+                        re.ASCII)
+
+
+def _days(year: int, month: int) -> int:
+    if month == 2:
+        return 29 if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def date_time(value: object) -> bool:
+    """Whether ``value`` is an RFC 3339 date-time (non-strings pass: ``format`` asserts on strings only)."""
+    if not isinstance(value, str):
+        return True
+    m = _DATE_TIME.match(value)
+    if not m:
+        return False
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    sign, oh, om = m.group(8), int(m.group(9) or 0), int(m.group(10) or 0)
+    if not (1 <= month <= 12 and 1 <= day <= _days(year, month) and hour <= 23 and minute <= 59 and second <= 60
+            and oh <= 23 and om <= 59):
+        return False
+    if second == 60:  # a leap second is the last second of a UTC day
+        offset = (oh * 60 + om) * (1 if sign == "+" else -1) if sign else 0
+        return (hour * 60 + minute - offset) % (24 * 60) == 23 * 60 + 59
+    return True
+
+
+FORMATS: dict[str, Callable[[object], bool]] = {"date-time": date_time}
