@@ -25,6 +25,19 @@ def test_every_schema_and_example_is_shown_on_some_page(site, spec):
     candidates = all_shown_candidates(spec)
     assert len(candidates) >= 220
     assert candidates - shown == set()
+    # and each is served at its own path, byte for byte, so that a page's download link works
+    unserved = [rel for rel in shown if not (site / rel).is_file() or (site / rel).read_bytes() != (spec.root / rel).read_bytes()]
+    assert unserved == []
+    assert any(rel.startswith("examples/rules/") for rel in shown)
+
+
+def test_the_rule_language_page_shows_each_term_and_its_examples(site, spec):
+    from imgspec.upgrade import language
+    page = (site / "format" / "upgrades" / "language.html").read_text()
+    for term in language.terms(spec):
+        assert f'id="term-{term.term}"' in page, term.term
+    for path in language.example_files(spec):
+        assert f'href="../../{spec.rel(path)}"' in page, path.name
 
 
 def test_each_schema_is_published_at_its_id(site, spec):

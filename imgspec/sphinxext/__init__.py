@@ -74,10 +74,11 @@ def _finished(app, exc):
     failures = [(doc, lineno, line) for doc, found in sorted(getattr(env, "imgspec_failures", {}).items())
                 for lineno, line in found]
     if app.builder.format == "html":
-        target = Path(app.outdir) / "schemas"
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(spec.schemas, target)
+        for source in (spec.schemas, spec.examples):  # every file a page links to is served at its own path
+            target = Path(app.outdir) / source.name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(source, target)
         report = Path(app.outdir) / "_imgspec" / "shown.json"
         report.parent.mkdir(exist_ok=True)
         report.write_text(json.dumps(sorted(shown), indent=1) + "\n")

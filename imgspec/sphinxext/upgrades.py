@@ -1,10 +1,12 @@
 """Directives that render upgrade steps from ``schemas/upgrades/*.json``."""
 from __future__ import annotations
 
+import json
+
 from docutils import nodes
 
 from ..problems import ProblemError
-from ..upgrade import load_steps
+from ..upgrade import language, load_steps
 from ..upgrade.operations import describe
 from .base import SpecDirective
 from .nodes_util import para, table
@@ -68,6 +70,41 @@ class UpgradeModesDirective(SpecDirective):
         return [table(["Step", "Mode", "Rules", "What readers do meanwhile"], rows, [8, 8, 4, 50])]
 
 
+class RuleLanguageDirective(SpecDirective):
+    """The rule language: each term's normative text (from step.schema.json) and its worked examples."""
+
+    def run(self):
+        self.shown(self.spec.root / language.STEP_SCHEMA)
+        try:
+            terms = language.terms(self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        examples = [(path, self.spec.load(path)) for path in language.example_files(self.spec)]
+        out: list[nodes.Node] = []
+        for term in terms:
+            section = nodes.section(ids=[f"term-{term.term}"], names=[f"term-{term.term}"])
+            section += nodes.title(text=term.term)
+            section += para(term.text, " (", nodes.literal(text=f"step.schema.json#{term.pointer}"), ")")
+            mine = [(p, d) for p, d in examples if term.term in d["defines"]]
+            if not mine:
+                self.fail([f"{language.EXAMPLES}: the term {term.term!r} has no worked example"])
+            for path, data in mine:
+                self.shown(path)
+                problems = [str(p) for p in language.check(path, self.spec)]
+                if problems:
+                    self.fail(problems)
+                rel = self.spec.rel(path)
+                section += para(nodes.strong(text="Example: "), data["about"], " (",
+                                nodes.reference("", "", nodes.literal(text=rel), refuri=self.site_link(rel)), ")")
+                shown = {k: data[k] for k in ("rule", "step", "before", "after", "refused") if k in data}
+                text = "\n".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in shown.items())
+                section += nodes.literal_block(text, text)
+            out.append(section)
+        return out
+
+
 def setup(app) -> None:
     app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
     app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
+    app.add_directive("imgspec-rule-language", RuleLanguageDirective)

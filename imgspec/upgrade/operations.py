@@ -101,8 +101,8 @@ def render_template(template, value, doc):
     if isinstance(template, dict):
         if template == {"$from": True}:
             return json_copy(value)
-        if set(template) == {"$at"}:
-            return json_copy(ptr.get(doc, ptr.parse(template["$at"])))
+        if set(template) == {"$at"}:  # a copy of that field; null where the record lacks it
+            return json_copy(ptr.get(doc, ptr.parse(template["$at"]), None))
         return {k: render_template(v, value, doc) for k, v in template.items()}
     return json_copy(template)
 
