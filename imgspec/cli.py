@@ -47,6 +47,8 @@ def cmd_check(args) -> int:
     _, problems = registry.build(spec)
     from . import release, sqlbinding
     problems += release.check(spec)
+    from . import vectors
+    problems += vectors.problems(spec)
     try:
         problems += sqlbinding.load(spec).problems()
     except ProblemError as exc:
@@ -169,9 +171,37 @@ def cmd_upgrade(args) -> int:
 
 
 def cmd_read(args) -> int:
+    """The runner contract of the conformance vectors: a record (a path, or - for stdin) read at --to."""
     from . import jsonfile, upgrade
-    sys.stdout.write(jsonfile.dumps(upgrade.read(_load_record(args.record), source=args.record)))
+    draft_warning(args.to)
+    if args.record == "-":
+        doc = jsonfile.loads(sys.stdin.buffer.read(), "<stdin>")
+    else:
+        doc = _load_record(args.record)
+    source = "<stdin>" if args.record == "-" else args.record
+    sys.stdout.write(jsonfile.dumps(upgrade.upgrade(doc, args.to, source=source)))
     return OK
+
+
+def cmd_vectors(args) -> int:
+    from . import vectors
+    spec = Spec(args.root) if args.root else Spec.default()
+    if args.write:
+        written = vectors.write(spec)
+        print(f"wrote {len(written)} vectors under {vectors.FOLDER}", file=sys.stderr)
+        return OK
+    if args.command:
+        def runner(data, to):
+            return vectors.run_command(args.command, data, to)
+    else:
+        def runner(data, to):
+            return vectors.run_reference(data, to, spec)
+    problems = vectors.problems(spec) + vectors.verdicts(spec, runner)
+    for p in problems:
+        print(p)
+    count = len(vectors.files(spec))
+    print(f"{count} vectors: {'all agree' if not problems else f'{len(problems)} disagreement(s)'}", file=sys.stderr)
+    return INVALID if problems else OK
 
 
 def cmd_upgrade_store(args) -> int:
@@ -368,9 +398,12 @@ def cmd_erratum(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from . import release
-    entry = release.release(args.version, Spec.default())
-    print(f"released {args.version}: {len(entry['files'])} file(s) locked in {release.RELEASES}", file=sys.stderr)
+    from . import release, vectors
+    spec = Spec.default()
+    entry = release.release(args.version, spec)
+    vectors.write_lock(spec, [args.version])
+    print(f"released {args.version}: {len(entry['files'])} file(s) locked in {release.RELEASES}, its vectors in "
+          f"{vectors.LOCK}", file=sys.stderr)
     return OK
 
 
@@ -399,8 +432,14 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--in-place", action="store_true", help="replace the file atomically")
     u.set_defaults(func=cmd_upgrade)
     r = sub.add_parser("read", help="print a record as the newest released version reads it, writing nothing")
-    r.add_argument("record", help="the record file to read (never written)")
+    r.add_argument("record", help="the record file to read (never written), or - for standard input")
+    r.add_argument("--to", help="read it at this version (default: the newest released)")
     r.set_defaults(func=cmd_read)
+    vc = sub.add_parser("vectors", help="hold an implementation (default: this one) to the conformance vectors")
+    vc.add_argument("--command", help="an implementation under the runner contract, e.g. 'imgspec read --to {to} -'")
+    vc.add_argument("--write", action="store_true", help="generate the vectors from this implementation (review them!)")
+    vc.add_argument("--root", help="the spec tree (default: this package's)")
+    vc.set_defaults(func=cmd_vectors)
     s = sub.add_parser("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
     s.add_argument("store", metavar="DIR", help="the store: manifest.json and records/")
     s.add_argument("--to", help="target version (default: the newest released; a draft only when named, with a warning)")

@@ -104,7 +104,37 @@ class RuleLanguageDirective(SpecDirective):
         return out
 
 
+class VectorsDirective(SpecDirective):
+    """Every conformance vector, each downloadable, with what it expects and what it covers."""
+
+    def run(self):
+        from .. import vectors
+        self.shown(self.spec.root / vectors.LOCK)
+        problems = [str(p) for p in vectors.problems(self.spec)]
+        problems += [str(p) for p in vectors.verdicts(self.spec, lambda data, to: vectors.run_reference(data, to, self.spec))]
+        if problems:
+            self.fail(problems)
+        rows = []
+        for path in vectors.files(self.spec):
+            self.shown(path)
+            rel = self.spec.rel(path)
+            vec = self.spec.load(path)
+            if "refused" in vec:
+                r = vec["refused"]
+                expect = f"refused: `{r['pointer'] or '(root)'}` {r['rule']} (exit {r['exit']})"
+            else:
+                expect = "read at " + ", ".join(vec["readings"])
+            rows.append([[nodes.reference("", "", nodes.literal(text=rel.removeprefix(vectors.FOLDER + "/")),
+                                          refuri=self.site_link(rel))], vec["description"], expect,
+                         ", ".join(vec["covers"])])
+        lock = vectors.LOCK
+        return [para(f"{len(rows)} vectors (locks: ", nodes.reference("", "", nodes.literal(text=lock),
+                                                                        refuri=self.site_link(lock)), "):"),
+                table(["Vector", "Input", "Expected", "Covers"], rows, [22, 34, 18, 26])]
+
+
 def setup(app) -> None:
     app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
     app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
     app.add_directive("imgspec-rule-language", RuleLanguageDirective)
+    app.add_directive("imgspec-vectors", VectorsDirective)

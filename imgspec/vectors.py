@@ -1,0 +1,325 @@
+"""Conformance vectors: records and their expected readings, as data any implementation can be held to.
+
+``examples/vectors/<from>-<to>/<case>.json`` holds one input (a record of version ``from``, as
+JSON or, for the reader's own rules, as raw text) and either its reading at every released
+version from ``from`` on, or the refusal (JSON pointer, rule, exit status) every reading must end
+in.  ``examples/vectors/reader/`` holds inputs with no usable version.  Each file says what it
+covers: the upgrade rules that act on it and the reader rule it hits.
+
+The vectors are generated once from the reference implementation (``imgspec vectors --write``),
+reviewed, and frozen: ``examples/vectors/lock.json`` locks, per released version, every vector's
+content up to that version (input, refusal, readings at versions up to it) by hash; a new vector
+may be added at any time, a locked one never changes (:func:`problems`).
+
+The runner contract (:func:`run_command`): a command reads a record on standard input, takes the
+version to read it at in place of ``{to}``, prints the reading as JSON on standard output and exits
+0; or exits 1 (the input is JSON but breaks a rule) or 2 (it cannot be used at all), with the
+pointer and the rule on standard error, as ``imgspec read --to {to} -`` does.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import jsonfile
+from .problems import Problem, ProblemError
+from .spec import Spec, version_key
+
+FOLDER = "examples/vectors"
+LOCK = "examples/vectors/lock.json"
+UNUSABLE = 2
+
+
+def exit_status(problems: list[Problem]) -> int:
+    from .cli import UNUSABLE_RULES
+    return UNUSABLE if any(p.rule in UNUSABLE_RULES for p in problems) else 1
+
+
+def released(spec: Spec) -> list[str]:
+    return [r.version for r in spec.releases if r.status == "released"]
+
+
+def input_bytes(vector: dict) -> bytes:
+    if "input_base64" in vector:
+        return base64.b64decode(vector["input_base64"])
+    if "input_text" in vector:
+        return vector["input_text"].encode("utf-8", "surrogatepass")
+    return json.dumps(vector["input"], ensure_ascii=False).encode("utf-8", "surrogatepass")
+
+
+def read(data: bytes, to: str, spec: Spec, source: str = "<stdin>") -> dict:
+    """The reference reading of ``data`` at ``to`` (what ``imgspec read --to`` prints); ProblemError otherwise."""
+    from .upgrade import upgrade
+    return upgrade(jsonfile.loads(data, source), to, spec, source)
+
+
+# -- the cases ---------------------------------------------------------------------------------------
+
+@dataclass
+class Case:
+    name: str
+    about: str
+    base: str | None = None  # an example record the input starts from
+    changes: tuple = ()  # (JSON pointer, value) applied to a copy of the base
+    text: str | None = None  # the input as raw text (reader rules)
+    raw: bytes | None = None  # the input as bytes that are not UTF-8
+
+
+def _boundaries() -> list[Case]:
+    """Inputs at the boundaries the proofs and the issues found; every other case is a valid example."""
+    v22 = "examples/record/2.2/image/valid/active-public.json"
+    v23 = "examples/record/2.3/image/valid/active-public.json"
+    v20 = "examples/record/2.0/image/valid/active-public.json"
+    v10 = "examples/record/1.0/image/valid/active-public.json"
+    out = [Case(f"metadata-{name}", f"2.2 location metadata {what}: kept whole aside at 2.3 (erratum 2.3-E2)", v22,
+                (("/locations/0/metadata", meta),))
+           for name, what, meta in [("store-5", "with a store that is a number", {"store": 5}),
+                                    ("backend-null", "with a null backend", {"backend": None}),
+                                    ("backend-empty", "with an empty backend", {"backend": ""}),
+                                    ("backend-7", "with a backend that is a number", {"backend": 7})]]
+    out += [
+        Case("metadata-store-only", "2.2 metadata with a store and no backend: names the store at 2.3 (erratum 2.3-E3)",
+             v22, (("/locations/0/metadata", {"store": "fs", "x": 1}),)),
+        Case("metadata-backend-and-store", "both keys: backend becomes store, the old store is kept aside", v22,
+             (("/locations/0/metadata", {"backend": "fs", "store": "other"}),)),
+        Case("location-pending-delete", "a pending_delete location stays pending_delete (delayed_delete)", v22,
+             (("/status", "pending_delete"), ("/locations/0/status", "pending_delete"))),
+        Case("location-without-status", "a 2.0 location without status reads it from the image (erratum 2.0-E1)",
+             v20, (("/status", "pending_delete"), ("/locations/0", {"url": "file:///a", "metadata": {},
+                                                                    "created_at": "2012-03-01T10:00:00Z",
+                                                                    "updated_at": None, "deleted": False,
+                                                                    "deleted_at": None}))),
+        Case("upper-case-id", "Glance stores an id as given: upper-case hex is an id (erratum 1.0-E1)", v10,
+             (("/id", "C1A2B3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D"),)),
+        Case("time-forms", "every RFC 3339 form: lower-case t and z, an offset, a fraction, a leap second, year 0000",
+             v23, (("/created_at", "0000-02-29t00:00:00z"), ("/updated_at", "1998-12-31T15:59:60.123-08:00"))),
+        Case("time-with-a-space", "a space for T is not RFC 3339 (some validators accept it)", v23,
+             (("/created_at", "2024-03-05 09:12:44Z"),)),
+        Case("time-offset-without-colon", "+0000 is not an RFC 3339 offset", v23, (("/created_at", "2024-03-05T09:12:44+0000"),)),
+        Case("time-february-30", "a day the calendar lacks", v23, (("/created_at", "2023-02-29T00:00:00Z"),)),
+        Case("duplicate-key", "a member named twice: refused, never silently one of the two",
+             text='{"format_version": "2.3", "format_version": "2.2"}'),
+        Case("nan", "NaN is not JSON", text='{"format_version": "2.3", "size": NaN}'),
+        Case("infinity", "Infinity is not JSON", text='{"format_version": "2.3", "size": Infinity}'),
+        Case("not-json", "text that is not JSON", text='{"format_version": "2.3",'),
+        Case("not-utf8", "bytes that are not UTF-8", raw=b'{"format_version": "2.3", "name": "\xff"}'),
+        Case("not-an-object", "a record is a JSON object", text='["2.3"]'),
+        Case("unknown-version", "a format version the spec does not define", text='{"format_version": "9.9"}'),
+        Case("no-version", "a record without format_version", text='{"id": "x"}'),
+        Case("too-deep", "nesting deeper than any record", text='{"format_version": "2.3", "properties": ' + "[" * 3000
+             + "]" * 3000 + "}"),
+    ]
+    return out
+
+
+def cases(spec: Spec) -> list[Case]:
+    """Every valid image example of a released version, then the boundary cases."""
+    out = []
+    for v in released(spec):
+        for path in sorted((spec.examples / "record" / v / "image" / "valid").glob("*.json")):
+            out.append(Case(f"example-{path.stem}", f"the valid example {spec.rel(path)}", spec.rel(path)))
+    return out + _boundaries()
+
+
+def _input(case: Case, spec: Spec) -> dict:
+    from . import pointer as ptr
+    if case.raw is not None:
+        return {"input_base64": base64.b64encode(case.raw).decode()}
+    if case.text is not None:
+        return {"input_text": case.text}
+    doc = json.loads((spec.root / str(case.base)).read_text())
+    for where, value in case.changes:
+        ptr.set_(doc, ptr.parse(where), value)
+    return {"input": doc}
+
+
+def make(case: Case, spec: Spec) -> tuple[str, dict]:
+    """(the vector's path, the vector) as the reference implementation reads the case."""
+    from .upgrade import upgrade
+    from .validation import detect_version
+    vec: dict = {"description": case.about, **_input(case, spec)}
+    data = input_bytes(vec)
+    versions = released(spec)
+    try:
+        doc = jsonfile.loads(data, "<stdin>")
+        start = detect_version(doc, "<stdin>", spec)
+    except ProblemError:
+        start = None
+    folder = "reader"  # no usable version; otherwise the input's version and the next (draft or not)
+    if start in versions:
+        later = spec.versions[spec.versions.index(start) + 1:]
+        folder = f"{start}-{later[0] if later else start}"
+    readings, covers = {}, set()
+    for to in [v for v in versions if start is None or version_key(v) >= version_key(start)]:
+        try:
+            touched: list = []
+            readings[to] = read(data, to, spec)
+            upgrade(jsonfile.loads(data, "<stdin>"), to, spec, touched=touched)
+            covers |= _rules_touching(spec, start, to, touched)
+        except ProblemError as exc:
+            p = exc.problems[0]
+            vec["refused"] = {"pointer": p.pointer, "rule": p.rule, "exit": exit_status(exc.problems)}
+            covers.add(f"reader: {p.rule}")
+            readings = {}
+            break
+    if readings:
+        vec["readings"] = readings
+    vec["covers"] = sorted(covers)
+    return f"{FOLDER}/{folder}/{case.name}.json", vec
+
+
+def _rules_touching(spec: Spec, start: str | None, to: str, touched: list[str]) -> set[str]:
+    """``step#/rules/N`` of every rule whose paths a touched pointer falls under."""
+    import re
+
+    from .upgrade import chain
+    from .upgrade.operations import operation
+    if start is None:
+        return set()
+    out = set()
+    for step in chain(spec, start, to):
+        for i, rule in enumerate(step.rules):
+            for pattern in operation(rule).paths(rule):
+                rx = re.compile("^" + re.escape(pattern).replace(r"\*", "[0-9]+") + "(/|$)")
+                if any(rx.match(t) for t in touched):
+                    out.add(f"{step.source}-{step.target}#/rules/{i}")
+                    break
+    return out
+
+
+def write(spec: Spec) -> list[str]:
+    """Generate every vector file from the reference implementation; returns the paths written."""
+    from . import atomic
+    written = []
+    for case in cases(spec):
+        rel, vec = make(case, spec)
+        path = spec.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, json.dumps(vec, indent=2, ensure_ascii=False) + "\n")
+        written.append(rel)
+    return written
+
+
+def files(spec: Spec) -> list[Path]:
+    return sorted(p for p in (spec.root / FOLDER).glob("*/*.json"))
+
+
+# -- holding an implementation to them ------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    reading: dict | None
+    status: int
+    stderr: str
+
+
+def run_reference(data: bytes, to: str, spec: Spec) -> Outcome:
+    try:
+        return Outcome(read(data, to, spec), 0, "")
+    except ProblemError as exc:
+        return Outcome(None, exit_status(exc.problems), str(exc))
+
+
+def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Outcome:
+    """Run an implementation under the runner contract (``{to}`` in ``command`` is the version)."""
+    ran = subprocess.run(shlex.split(command.replace("{to}", to)), input=data, capture_output=True, timeout=timeout)
+    reading = None
+    if ran.returncode == 0:
+        try:
+            reading = json.loads(ran.stdout)
+        except (ValueError, RecursionError):  # not JSON (or not a reading any record has): a disagreement
+            reading = None
+    return Outcome(reading, ran.returncode, ran.stderr.decode("utf-8", "replace"))
+
+
+def targets(rel: str, spec: Spec) -> list[str]:
+    """The released versions a vector is read at: from its input's version on (every one for reader/)."""
+    folder = rel.split("/")[-2]
+    start = None if folder == "reader" else folder.split("-")[0]
+    return [v for v in released(spec) if start is None or version_key(v) >= version_key(start)]
+
+
+def verdicts(spec: Spec, runner) -> list[Problem]:
+    """Every disagreement of ``runner(data, to) -> Outcome`` with the vectors, one problem each."""
+    out = []
+    for path in files(spec):
+        rel = spec.rel(path)
+        vec = json.loads(path.read_text())
+        data = input_bytes(vec)
+        if "refused" in vec:
+            want = vec["refused"]
+            mark = f": {want['pointer'] or '(root)'}: {want['rule']}: "
+            for to in targets(rel, spec):
+                got = runner(data, to)
+                if got.status != want["exit"] or mark not in got.stderr:
+                    out.append(Problem(rel, "/refused", "vector-disagrees",
+                                       f"at {to}: want exit {want['exit']} and `{mark.strip(': ')}`, "
+                                       f"got exit {got.status}: {got.stderr.strip()[:200]}"))
+            continue
+        for to, want in vec["readings"].items():
+            got = runner(data, to)
+            if got.status != 0 or json.dumps(got.reading, sort_keys=True) != json.dumps(want, sort_keys=True):
+                out.append(Problem(rel, f"/readings/{to}", "vector-disagrees",
+                                   f"exit {got.status}; {got.stderr.strip()[:200] or json.dumps(got.reading)[:200]}"))
+    return out
+
+
+# -- the lock ---------------------------------------------------------------------------------------
+
+def projection(vec: dict, version: str) -> dict:
+    """The part of a vector a release of ``version`` freezes: input, refusal, readings up to it."""
+    keep = {k: vec[k] for k in ("input", "input_text", "input_base64", "refused") if k in vec}
+    if "readings" in vec:
+        keep["readings"] = {v: r for v, r in vec["readings"].items() if version_key(v) <= version_key(version)}
+    return keep
+
+
+def digest(vec: dict, version: str) -> str:
+    text = json.dumps(projection(vec, version), sort_keys=True, ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def applies(rel: str, version: str) -> bool:
+    folder = rel.split("/")[-2]
+    return folder == "reader" or version_key(folder.split("-")[0]) <= version_key(version)
+
+
+def lock(spec: Spec, version: str) -> dict[str, str]:
+    """The hash of every vector a release of ``version`` freezes."""
+    return {spec.rel(p): digest(json.loads(p.read_text()), version) for p in files(spec) if applies(spec.rel(p), version)}
+
+
+def problems(spec: Spec) -> list[Problem]:
+    """Locked vectors that changed or vanished; released versions without a lock."""
+    path = spec.root / LOCK
+    data = json.loads(path.read_text()) if path.exists() else {}
+    out = []
+    for version in released(spec):
+        if version not in data:
+            out.append(Problem(LOCK, "", "unlocked-vectors", f"released {version} locks no vectors"))
+            continue
+        now = lock(spec, version)
+        for rel, want in data[version].items():
+            if rel not in now:
+                out.append(Problem(rel, "", "frozen-vector-removed", f"locked with {version}, but the file is gone"))
+            elif now[rel] != want:
+                out.append(Problem(rel, "", "frozen-vector-changed",
+                                   f"locked with {version}: its input, refusal or readings up to {version} changed"))
+    return out
+
+
+def write_lock(spec: Spec, versions: list[str]) -> None:
+    """Add (never replace) the locks of ``versions``: what ``imgspec release`` does for the new version."""
+    from . import atomic
+    path = spec.root / LOCK
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for v in versions:
+        if v in data:
+            raise ProblemError(Problem(LOCK, f"/{v}", "already-locked", f"the vectors of {v} are locked already"))
+        data[v] = lock(spec, v)
+    atomic.write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
