@@ -7,7 +7,8 @@ compatible     loosened bound, extended enum, widened type, optional field added
 version        ``format_version`` and ``$id`` moving to the new version (expected)
 needs-default  a required field that old records lack: an upgrade rule must write it
 breaking       field removed or renamed, narrowed type, enum or bound, new bound,
-               pattern or format (a pattern that only widens a character class is
+               pattern or format (a pattern that only widens a character class, or
+               that states the grammar the field's ``format`` already asserts, is
                compatible), object closed, typed field added to an open object,
                changed ``additionalProperties`` values, changed ``$ref`` or ``$id``
 
@@ -33,6 +34,12 @@ UPPER = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum"
 LOWER = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum", "minContains")
 SUBSCHEMAS = ("items", "propertyNames", "contains", "not")
 IGNORED = {"description", "title", "$comment", "$schema", "examples"}
+
+
+def states_format(node: dict, pattern: str) -> bool:
+    """Whether ``pattern`` is the grammar the node's ``format`` already asserts (imgspec.formats), so adds nothing."""
+    from .formats import PATTERNS
+    return node.get("format") in PATTERNS and PATTERNS[node["format"]] == pattern
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,9 @@ class _Walker:
                 continue
             if key == "pattern" and a is not None and b is not None and pattern_widens(a, b):
                 self.add(at + [key], record, "compatible", "pattern-widened", f"{a} -> {b}")
+            elif key == "pattern" and a is None and isinstance(b, str) and states_format(new, b):
+                self.add(at + [key], record, "compatible", "pattern-states-format",
+                         f"the grammar `format: {new['format']}` already asserts, now also as a pattern")
             else:
                 self.add(at + [key], record, "compatible" if b is None else "breaking",
                          f"{key}-{'removed' if b is None else 'added' if a is None else 'changed'}", f"{a} -> {b}")

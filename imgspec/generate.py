@@ -154,12 +154,16 @@ def json_values():
 def _string(gen: Generator, node: dict):
     st = _st()
     lo, hi = node.get("minLength", 0), node.get("maxLength")
-    if "pattern" in node:
-        s = st.from_regex(node["pattern"], fullmatch=True)
-    elif "format" in node:
+    if "format" in node:  # a format's own space (a pattern beside it narrows it further)
         if node["format"] not in FORMATS:
             raise Unsupported(f"format {node['format']!r} has no generator")
         s = FORMATS[node["format"]]()
+        if "pattern" in node:
+            import re
+            rx = re.compile(node["pattern"])
+            s = s.filter(lambda v: rx.search(v) is not None)
+    elif "pattern" in node:
+        s = st.from_regex(node["pattern"], fullmatch=True)
     else:
         return st.text(_chars(), min_size=lo, max_size=min(hi, max(TEXT_CAP, lo)) if hi is not None else TEXT_CAP)
     return s.filter(lambda v: lo <= len(v) and (hi is None or len(v) <= hi))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from jsonschema import Draft202012Validator, FormatChecker
 
 from . import placement, registry
-from .formats import FORMATS
+from .formats import FORMATS, PATTERNS
 from .messages import error_path, message
 from .problems import Problem, ProblemError, pointer_from_parts
 from .spec import Spec, version_key
@@ -94,14 +94,23 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
         return []
     v = validator(kind, version, spec)
     return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line)
-                  for e in v.iter_errors(doc))
+                  for e in reasons(v.iter_errors(doc)))
+
+
+def reasons(found):
+    """The errors, less a ``pattern`` error where the pattern only states the grammar of the node's ``format``
+    (imgspec.formats.PATTERNS): the format check already fails there, and one reason is given once."""
+    found = list(found)
+    failed_format = {tuple(e.absolute_path) for e in found if e.validator == "format"}
+    return [e for e in found if not (e.validator == "pattern" and tuple(e.absolute_path) in failed_format
+                                     and PATTERNS.get(e.schema.get("format")) == e.schema.get("pattern"))]
 
 
 def reference_errors(doc, kind: str, version: str, spec: Spec, source: str = "<record>") -> list[Problem]:
     """As :func:`errors`, on the reference validator alone (no fast path): the verdict proofs rest on."""
     v = validator(kind, version, spec)
     found = sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
-                   for e in v.iter_errors(doc))
+                   for e in reasons(v.iter_errors(doc)))
     if found or kind not in SEMANTIC_CHECKS:
         return found
     return SEMANTIC_CHECKS[kind](doc, source)
