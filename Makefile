@@ -11,12 +11,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 GLANCE_VENV := .venv-glance
 GLANCE_STAMP := $(GLANCE_VENV)/.installed
+AJV_HOME := _build/ajv
+AJV_STAMP := $(AJV_HOME)/.installed
 SPHINXOPTS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv
 
 setup: $(STAMP)
 
@@ -35,6 +37,16 @@ $(GLANCE_STAMP): requirements-glance.txt
 html: $(STAMP)
 	$(SPHINXBUILD) -b html $(SPHINXFLAGS) _build/html
 
+# ajv and ajv-formats (pinned by tools/ajv/package-lock.json) for the cross-validator test: into the build
+# folder with npm ci, never globally.
+ajv: $(AJV_STAMP)
+
+$(AJV_STAMP): tools/ajv/package.json tools/ajv/package-lock.json
+	mkdir -p $(AJV_HOME)
+	cp tools/ajv/package.json tools/ajv/package-lock.json $(AJV_HOME)/
+	cd $(AJV_HOME) && npm ci --no-audit --no-fund --silent
+	touch $@
+
 # The browser test drives Debian's chromium (Playwright never downloads a browser of its own).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -47,7 +59,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) chromium lint
+test: $(STAMP) $(GLANCE_STAMP) $(AJV_STAMP) chromium lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html

@@ -47,8 +47,8 @@ def cmd_check(args) -> int:
     _, problems = registry.build(spec)
     from . import release, sqlbinding
     problems += release.check(spec)
-    from . import vectors
-    problems += vectors.problems(spec)
+    from . import bundle, vectors
+    problems += vectors.problems(spec) + bundle.stale(spec)
     try:
         problems += sqlbinding.load(spec).problems()
     except ProblemError as exc:
@@ -180,6 +180,19 @@ def cmd_read(args) -> int:
         doc = _load_record(args.record)
     source = "<stdin>" if args.record == "-" else args.record
     sys.stdout.write(jsonfile.dumps(upgrade.upgrade(doc, args.to, source=source)))
+    return OK
+
+
+def cmd_bundle(args) -> int:
+    from . import bundle
+    spec = Spec(args.root) if args.root else Spec.default()
+    if args.check:
+        problems = bundle.stale(spec)
+        for p in problems:
+            print(p)
+        return INVALID if problems else OK
+    written = bundle.write(spec)
+    print(f"wrote {len(written)} self-contained schemas under {bundle.FOLDER}", file=sys.stderr)
     return OK
 
 
@@ -435,6 +448,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("record", help="the record file to read (never written), or - for standard input")
     r.add_argument("--to", help="read it at this version (default: the newest released)")
     r.set_defaults(func=cmd_read)
+    bd = sub.add_parser("bundle", help="write the self-contained schemas (schemas/bundled) from the modular ones")
+    bd.add_argument("--check", action="store_true", help="only say which checked-in bundles are stale")
+    bd.add_argument("--root", help="the spec tree (default: this package's)")
+    bd.set_defaults(func=cmd_bundle)
     vc = sub.add_parser("vectors", help="hold an implementation (default: this one) to the conformance vectors")
     vc.add_argument("--command", help="an implementation under the runner contract, e.g. 'imgspec read --to {to} -'")
     vc.add_argument("--write", action="store_true", help="generate the vectors from this implementation (review them!)")

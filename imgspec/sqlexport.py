@@ -191,6 +191,7 @@ def rfc3339(value: datetime) -> str:
 
 FATAL = {"encrypted-location", "decrypt-failed"}  # stop the export at once: one line, not one per image
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def is_ciphertext(value: str) -> bool:
@@ -217,7 +218,10 @@ def decrypt(key: str, value: str) -> str:
     padded = decryptor.update(raw[16:]) + decryptor.finalize()
     if b"\0" not in padded:
         raise ValueError("no end of text")
-    return padded[:padded.rfind(b"\0")].decode("utf-8")
+    text = padded[:padded.rfind(b"\0")].decode("utf-8")
+    if not _URL_SCHEME.match(text):  # a wrong key yields bytes that may even decode: only a URL is a location
+        raise ValueError("the text is not a URL")
+    return text
 
 
 class _PlainData(pickle.Unpickler):

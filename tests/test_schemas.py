@@ -12,7 +12,8 @@ from conftest import ROOT
 
 SCHEMAS = sorted((ROOT / "schemas").rglob("*.json"))
 RECORD_SCHEMAS = [p for p in SCHEMAS if "record" in p.parts]
-SERVICE_SCHEMAS = [p for p in SCHEMAS if "service" in p.parts]
+SERVICE_SCHEMAS = [p for p in SCHEMAS if "service" in p.parts and "bundled" not in p.parts]
+BUNDLES = [p for p in SCHEMAS if "bundled" in p.parts]  # generated compound documents (tests/test_cross_validators.py)
 ALL_SCHEMAS = RECORD_SCHEMAS + SERVICE_SCHEMAS + [p for p in SCHEMAS if p.name.endswith(".schema.json")]
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
+from .. import bundle, fields, registry
 from .. import examples as ex
-from .. import fields, registry
 from ..problems import ProblemError
 from . import schematable
 from .base import SpecDirective, example_nodes
@@ -31,6 +31,18 @@ class SchemaDirective(SpecDirective):
         out = [para(schema.get("description", "")),
                para("Schema: ", nodes.reference("", "", nodes.literal(text=path.name), refuri=self.site_link(rel)),
                     " (download), ", nodes.literal(text="$id"), ": ", nodes.literal(text=schema.get("$id", "")))]
+        bundled = next((b for b, source in bundle.targets(self.spec).items() if source == path), None)
+        if bundled:  # a page that shows a schema depends on its bundle too, present yet or not
+            self.env.note_dependency(str((self.spec.root / bundled).resolve()))
+        if bundled and (self.spec.root / bundled).is_file():
+            self.shown(self.spec.root / bundled)
+            drift = [str(p) for p in bundle.stale(self.spec) if p.file == bundled]
+            if drift:
+                self.fail(drift)
+            out.append(para("Self-contained: ", nodes.reference("", "", nodes.literal(text=bundled),
+                                                                refuri=self.site_link(bundled)),
+                            " (every schema it references embedded, each under its own $id: for validators that "
+                            "do not preload files, offline)"))
         api = {}
         if kind == "image":
             try:
