@@ -68,7 +68,7 @@ def test_each_step_is_reversible_on_the_examples(example):
 
 
 @pytest.mark.parametrize("version", SPEC.versions[:-1])
-@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=__import__("hypothesis").strategies.data())
 def test_generated_records_upgrade_without_losing_anything(version, data):
     doc = data.draw(Generator(SPEC, version).record())

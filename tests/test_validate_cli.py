@@ -80,7 +80,7 @@ def test_fast_and_reference_validators_agree_on_every_example(example):
 
 
 @pytest.mark.parametrize("version", SPEC.versions)
-@settings(max_examples=40, deadline=None, derandomize=True, database=None)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_fast_and_reference_validators_agree_on_generated_and_mutated_records(version, data):
     doc = data.draw(Generator(SPEC, version).record())
