@@ -5,6 +5,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from imgspec.spec import BASE_URI  # noqa: E402 - after the path is set
+
 project = "imgspec"
 author = "The imgspec authors"
 copyright = "2026, the imgspec authors"
@@ -24,6 +26,6 @@ imgspec_root = str(ROOT)
 html_theme = "furo"
 html_title = "imgspec: Images API 2.0 and Image Record Format"
 html_static_path = [str(ROOT / "docs" / "_static")]
-html_baseurl = "https://imgspec.example/"
+html_baseurl = BASE_URI  # the one place: every schema $id starts with it (imgspec.spec.BASE_URI)
 copybutton_selector = "div.highlight pre"
 smartquotes = False  # show file names and JSON exactly as written

@@ -6,6 +6,9 @@ upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor
           reading, strictly parsing and atomically rewriting the same files
 validate  N generated records (newest version) as JSON Lines: imgspec's strict parse and
           validation, next to the floor of parsing alone (orjson) and to plain jsonschema
+cli       the `imgspec validate` command (every core) on N records as one JSON Lines file and on a
+          folder of N/5 files, next to the single-core orjson parse floor of the same bytes and to
+          `check-jsonschema --schemafile` on the self-contained schema (on a sample, scaled)
 """
 from __future__ import annotations
 
@@ -84,10 +87,69 @@ def bench_validate(records: int) -> None:
     print(f"  imgspec / floor                              {floor / ours:10.0%}   (aim: at least 50%)")
 
 
+def bench_cli(records: int) -> None:
+    import random
+    import subprocess
+    import sys
+
+    import orjson
+
+    from .spec import Spec
+    from .upgrade import upgrade
+
+    spec = Spec.default()
+    rng = random.Random(11)
+    dist = corpus.distributions(spec)
+    lines = [jsonfile.dumps(upgrade(corpus.record_1_0(rng, dist))).replace("\n", "").encode() for _ in range(records)]
+    work = Path(tempfile.mkdtemp(prefix="imgspec-bench-cli-"))
+    try:
+        stream = work / "records.jsonl"
+        stream.write_bytes(b"\n".join(lines) + b"\n")
+        folder = work / "records"
+        folder.mkdir()
+        files = lines[: max(1, records // 5)]
+        for i, line in enumerate(files):
+            (folder / f"{i}.json").write_bytes(line)
+        print(f"{records:,} records as JSON Lines; {len(files):,} of them as files; {os.cpu_count()} cores")
+
+        def timed(cmd) -> float:
+            t = time.perf_counter()
+            ran = subprocess.run(cmd, capture_output=True)
+            assert ran.returncode == 0, ran.stdout[-500:] + ran.stderr[-500:]
+            return time.perf_counter() - t
+
+        t = time.perf_counter()
+        for line in stream.read_bytes().splitlines():
+            orjson.loads(line)
+        floor_lines = time.perf_counter() - t
+        t = time.perf_counter()
+        for path in folder.iterdir():
+            orjson.loads(path.read_bytes())
+        floor_files = time.perf_counter() - t
+        ours_lines = timed([sys.executable, "-m", "imgspec", "validate", "--quiet", str(stream)])
+        ours_files = timed([sys.executable, "-m", "imgspec", "validate", "--quiet", str(folder)])
+        print(f"  floor: orjson parse, one core, JSON Lines    {_rate(records, floor_lines)}")
+        print(f"  imgspec validate FILE.jsonl                  {_rate(records, ours_lines)}")
+        print(f"  imgspec / floor                              {floor_lines / ours_lines:10.0%}   (aim: at least 50%)")
+        print(f"  floor: read + orjson parse, one core, files  {_rate(len(files), floor_files)}")
+        print(f"  imgspec validate DIR                         {_rate(len(files), ours_files)}")
+        print(f"  imgspec / floor                              {floor_files / ours_files:10.0%}   (aim: at least 50%)")
+        checker = Path(sys.executable).parent / "check-jsonschema"
+        if checker.exists():
+            sample = sorted(folder.iterdir())[: max(1, len(files) // 10)]
+            schema = spec.root / "schemas" / "bundled" / spec.latest_released / "image.json"
+            other = timed([str(checker), "--schemafile", str(schema), *map(str, sample)]) * len(files) / len(sample)
+            print(f"  check-jsonschema (on {len(sample):,}, scaled)       {_rate(len(files), other)}")
+        else:
+            print("  check-jsonschema: not installed (pip install check-jsonschema)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m imgspec.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=100_000)
-    p.add_argument("--only", choices=["upgrade", "validate"])
+    p.add_argument("--only", choices=["upgrade", "validate", "cli"])
     p.add_argument("--fsync", action="store_true", help="fsync every record (durable against power loss)")
     args = p.parse_args(argv)
     if args.only in (None, "upgrade"):
@@ -96,6 +158,9 @@ def main(argv=None) -> int:
     if args.only in (None, "validate"):
         print("== validate ==")
         bench_validate(args.records)
+    if args.only in (None, "cli"):
+        print("== validate, the command ==")
+        bench_cli(args.records)
     return 0
 
 

@@ -91,6 +91,29 @@ def _check_files(names: list[str], kind: str | None = None, version: str | None 
     return check_documents(inputs.documents(names), kind, version, profile)
 
 
+def _check_lines(batch: tuple, kind: str | None = None, version: str | None = None,
+                 profile: str | None = None) -> tuple[list[str], int, int]:
+    """Worker: validate one batch of JSON Lines (runs in a process pool), or report an unreadable input."""
+    source, lines = batch
+    if lines and isinstance(lines[0], Problem):
+        return check_documents([(source, None, None, lines)], kind, version, profile)
+    return check_documents(inputs.parsed(source, lines), kind, version, profile)
+
+
+def ordered_map(pool, fn, items, window: int):
+    """``pool.map`` that keeps at most ``window`` tasks in flight (a stream is never read ahead whole)."""
+    from collections import deque
+    pending: deque = deque()
+    for item in items:
+        pending.append((item, pool.submit(fn, item)))
+        if len(pending) >= window:
+            first, future = pending.popleft()
+            yield first, future.result()
+    while pending:
+        first, future = pending.popleft()
+        yield first, future.result()
+
+
 def cmd_validate(args) -> int:
     import functools
     import os
@@ -136,8 +159,16 @@ def cmd_validate(args) -> int:
         else:
             for part in chunks:
                 take(work(part), len(part))
-        if streams:
-            take(check_documents(inputs.documents(streams), args.kind, args.version, args.profile), 0)
+        if streams:  # JSON Lines: batches of lines on every core, results in input order
+            lines_work = functools.partial(_check_lines, kind=args.kind, version=args.version, profile=args.profile)
+            batches = inputs.line_batches(streams)
+            if jobs > 1:
+                with ProcessPoolExecutor(max_workers=jobs) as pool:
+                    for _, result in ordered_map(pool, lines_work, batches, jobs * 3):
+                        take(result, 0)
+            else:
+                for batch in batches:
+                    take(lines_work(batch), 0)
     if not args.quiet:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else "problems found"), file=sys.stderr)
     return status

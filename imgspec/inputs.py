@@ -37,12 +37,47 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
 
 
 def _lines(stream, source: str):
-    for number, line in enumerate(stream, 1):
+    yield from parsed(source, ((number, line) for number, line in enumerate(stream, 1)))
+
+
+def parsed(source: str, numbered) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
+    """``(source, line, document, problems)`` of numbered JSON Lines (blank lines skipped)."""
+    for number, line in numbered:
         if line.strip():
             try:
                 yield source, number, jsonfile.loads(line, source, line=number), []
             except ProblemError as exc:
                 yield source, number, None, exc.problems
+
+
+def line_batches(paths: list[str], stdin=None, size: int = 2000):
+    """``(source, [(line number, bytes)])`` batches of every JSON Lines input, in order, read lazily.
+
+    Inputs that cannot be read come as ``(source, problems)`` in their place.
+    """
+    import sys
+    for source, path, problems in expand(paths):
+        if problems:
+            yield source, problems
+            continue
+        try:
+            stream = open(path, "rb") if path is not None else (stdin or sys.stdin.buffer)
+        except OSError as exc:
+            yield source, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
+            continue
+        name = source if path is not None else "<stdin>"
+        try:
+            batch: list[tuple[int, bytes]] = []
+            for number, line in enumerate(stream, 1):
+                batch.append((number, line))
+                if len(batch) == size:
+                    yield name, batch
+                    batch = []
+            if batch:
+                yield name, batch
+        finally:
+            if path is not None:
+                stream.close()
 
 
 def documents(paths: list[str], stdin=None) -> Iterator[tuple[str, int | None, object, list[Problem]]]:

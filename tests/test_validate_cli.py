@@ -344,3 +344,19 @@ def test_a_negative_quota_is_unlimited_and_the_cli_checks_a_profile():
     out = run("validate", "-q", "--profile", "glance-defaults", "examples/record/2.2/image/valid/over-tag-quota.json")
     assert out.returncode == 1 and out.stdout.split(": ")[1:3] == ["/tags", "maxItems"]
     assert run("validate", "-q", "examples/record/2.2/image/valid/over-tag-quota.json").returncode == 0
+
+
+def test_json_lines_on_every_core_report_what_one_core_reports(tmp_path):
+    """Batches of lines go to a process pool; the lines, their numbers and their order stay those of one process."""
+    record = json.loads((ROOT / "examples/record/2.3/image/valid/active-public.json").read_text())
+    stream = tmp_path / "big.jsonl"
+    with stream.open("w") as out:
+        for i in range(4500):  # three batches
+            out.write(json.dumps({**record, "size": -1} if i in (2, 2999, 4499) else record) + "\n")
+        out.write("\n{not json\n")
+    runs = [subprocess.run([sys.executable, "-m", "imgspec", "validate", "--jobs", jobs, str(stream)],
+                           capture_output=True, text=True, cwd=ROOT) for jobs in ("1", "2")]
+    assert runs[0].stdout == runs[1].stdout and runs[0].returncode == runs[1].returncode == 2
+    lines = runs[1].stdout.splitlines()
+    assert [x.split(": ")[0] for x in lines] == [f"{stream}:3", f"{stream}:3000", f"{stream}:4500", f"{stream}:4502"]
+    assert "4501 record(s) checked" in runs[1].stderr
