@@ -72,7 +72,10 @@ def verdict(example: Example, spec: Spec) -> list[str]:
     name = spec.rel(example.path)
     if example.version not in spec.versions:
         return [f"{name}: (root): unknown-version: no format version {example.version!r}"]
-    found = problems_of(example, spec)
+    try:
+        found = problems_of(example, spec)
+    except ProblemError as exc:  # the schemas themselves are broken (a $ref that resolves nowhere): say so
+        return [str(p) for p in exc.problems]
     if example.valid:
         return [f"{p} (a valid example must pass {spec.rel(spec.schema_path(example.kind, example.version))})"
                 for p in found]

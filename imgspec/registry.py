@@ -90,10 +90,12 @@ def build(spec: Spec) -> tuple[Registry, list[Problem]]:
 
 
 def of(spec: Spec) -> Registry:
-    """The checked registry of ``spec``, built once; raises ProblemError if any schema is broken."""
-    def checked() -> Registry:
-        registry, problems = build(spec)
-        if problems:
-            raise ProblemError(problems)
-        return registry
-    return spec.once(("registry",), checked)
+    """The checked registry of ``spec``, built once; raises ProblemError if any schema is broken.
+
+    The verdict is built once either way: a broken tree is not checked again by every caller (a site
+    build asks hundreds of times), and its files are not expected to mend themselves meanwhile.
+    """
+    registry, problems = spec.once(("registry",), lambda: build(spec))
+    if problems:
+        raise ProblemError(problems)
+    return registry

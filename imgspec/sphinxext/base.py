@@ -5,6 +5,7 @@ shows one example file with its caption and records its verdict.
 """
 from __future__ import annotations
 
+import functools
 import posixpath
 from pathlib import Path
 
@@ -27,7 +28,26 @@ def spec_of(app) -> Spec:
 
 
 class SpecDirective(SphinxDirective):
-    """A directive of the spec: it reads files of the spec tree, records what it shows, and reports drift."""
+    """A directive of the spec: it reads files of the spec tree, records what it shows, and reports drift.
+
+    A spec tree that cannot be used at all (a schema whose ``$ref`` resolves nowhere) makes any directive
+    fail the build with the problem's own line, never a traceback: every subclass's ``run`` is guarded here.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        run = cls.__dict__.get("run")
+        if run is None:
+            return
+
+        @functools.wraps(run)
+        def guarded(self):
+            try:
+                return run(self)
+            except ProblemError as exc:
+                self.fail([str(p) for p in exc.problems])
+                return []
+        cls.run = guarded
 
     @property
     def spec(self) -> Spec:
