@@ -4,7 +4,7 @@
     imgspec validate PATH...           records (files, folders, JSON Lines, - for stdin)
     imgspec upgrade RECORD [--to V]    print the record upgraded to V (default: newest)
     imgspec read RECORD                print the record as the newest version reads it
-    imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable)
+    imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable; --first-use: lazily)
     imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
     imgspec release VERSION            freeze a draft: lock its files by content hash
     imgspec erratum VERSION --id ...   record a widening correction of a released version
@@ -32,7 +32,8 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
                   "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
                   "unknown-kind", "newer-store",
-                  "newer-record", "upgrade-in-progress", "downgrade-refused", "missing-step",
+                  "newer-record", "upgrade-in-progress", "deployment-setting-missing", "install-time-rule",
+                  "store-not-upgraded", "store-manifest-inconsistent", "usage", "downgrade-refused", "missing-step",
                   "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
                   "missing-dependency"}
 
@@ -66,33 +67,35 @@ def cmd_check(args) -> int:
 
 
 def check_documents(items, kind: str | None = None, version: str | None = None,
-                    profile: str | None = None) -> tuple[list[str], int, int]:
-    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count.
+                    profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
+    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count, declared versions.
 
     ``kind`` and ``version``, when given, say what every document is (a fragment such as a
     location has no ``format_version`` of its own); otherwise each record says it.
     """
     spec = Spec.default()
     layer = profiles.load(spec, profile) if profile else None
-    lines, status, count = [], OK, 0
+    lines, status, count, versions = [], OK, 0, {}
     for source, line, doc, problems in items:
         count += 1
+        if line is None and isinstance(doc, dict) and isinstance(doc.get("format_version"), str):
+            versions[source] = doc["format_version"]  # what a store check needs of each file
         if not problems:
             problems = validation.check(doc, source, spec, kind=kind, version=version, line=line, profile=layer)
         for p in problems:
             lines.append(str(p))
             status = max(status, exit_status([p]))
-    return lines, status, count
+    return lines, status, count, versions
 
 
 def _check_files(names: list[str], kind: str | None = None, version: str | None = None,
-                 profile: str | None = None) -> tuple[list[str], int, int]:
+                 profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
     """Worker: validate whole files (runs in a process pool)."""
     return check_documents(inputs.documents(names), kind, version, profile)
 
 
 def _check_lines(batch: tuple, kind: str | None = None, version: str | None = None,
-                 profile: str | None = None) -> tuple[list[str], int, int]:
+                 profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
     """Worker: validate one batch of JSON Lines (runs in a process pool), or report an unreadable input."""
     source, lines = batch
     if lines and isinstance(lines[0], Problem):
@@ -140,10 +143,12 @@ def cmd_validate(args) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     progress = Progress("file", args.quiet)
     status, count, done = OK, 0, 0
+    versions: dict[str, str] = {}
 
     def take(result, size):
         nonlocal status, count, done
-        lines, st, n = result
+        lines, st, n, found = result
+        versions.update(found)
         for line in lines:
             print(line)
         status, count, done = max(status, st), count + n, done + size
@@ -169,9 +174,32 @@ def cmd_validate(args) -> int:
             else:
                 for batch in batches:
                     take(lines_work(batch), 0)
+    for line in store_lines(args.paths, versions, spec):
+        print(line)
+        status = max(status, INVALID)
     if not args.quiet:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else "problems found"), file=sys.stderr)
     return status
+
+
+def store_lines(paths: list[str], versions: dict[str, str], spec: Spec) -> list[str]:
+    """Each directory store named: its manifest consistent, and every record at a version the manifest allows."""
+    from pathlib import Path
+
+    from .store import read_manifest, version_problems
+    out = []
+    for raw in paths:
+        root = Path(raw)
+        if not ((root / "manifest.json").is_file() and (root / "records").is_dir()):
+            continue
+        try:
+            manifest = read_manifest(root, spec)
+        except ProblemError as exc:  # an invalid manifest is reported above; its consistency only here
+            out += [str(p) for p in exc.problems if p.rule == "store-manifest-inconsistent"]
+            continue
+        mine = {name: v for name, v in versions.items() if Path(name).parent == root / "records"}
+        out += [str(p) for p in version_problems(manifest, mine, str(root / "manifest.json"))]
+    return out
 
 
 def draft_warning(to: str | None) -> None:
@@ -189,7 +217,7 @@ def _load_record(path: str):
 def cmd_upgrade(args) -> int:
     from . import jsonfile, upgrade
     draft_warning(args.to)
-    new = upgrade.upgrade(_load_record(args.record), args.to, source=args.record)
+    new = upgrade.upgrade(_load_record(args.record), args.to, source=args.record, deployment=settings(args.setting))
     text = jsonfile.dumps(new)
     if args.in_place:
         from pathlib import Path
@@ -210,7 +238,7 @@ def cmd_read(args) -> int:
     else:
         doc = _load_record(args.record)
     source = "<stdin>" if args.record == "-" else args.record
-    sys.stdout.write(jsonfile.dumps(upgrade.upgrade(doc, args.to, source=source)))
+    sys.stdout.write(jsonfile.dumps(upgrade.upgrade(doc, args.to, source=source, deployment=settings(args.setting))))
     return OK
 
 
@@ -251,11 +279,31 @@ def cmd_vectors(args) -> int:
 def cmd_upgrade_store(args) -> int:
     from .upgrade.store import upgrade_store
     draft_warning(args.to)
+    if args.first_use:
+        from .store import begin_first_use
+        oldest, to = begin_first_use(args.store, args.to, durable=not args.no_fsync)
+        if not args.quiet:
+            print(f"lazy upgrade to {to}: records from {oldest} are upgraded on first use; "
+                  f"imgspec upgrade-store {args.store} finishes it at install time" if oldest != to else
+                  f"store already at {to}: nothing to do", file=sys.stderr)
+        return OK
     with Progress("record", args.quiet) as progress:
-        outcome = upgrade_store(args.store, args.to, durable=not args.no_fsync, progress=progress)
+        outcome = upgrade_store(args.store, args.to, durable=not args.no_fsync, progress=progress,
+                                deployment=settings(args.setting))
     if not args.quiet:
         print(outcome.summary(), file=sys.stderr)
     return OK
+
+
+def settings(pairs: list[str] | None) -> dict[str, str]:
+    """``--setting NAME=VALUE`` options as a mapping (the values rules name with $deployment)."""
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ProblemError(Problem("--setting", "", "usage", f"{pair!r} is not NAME=VALUE"))
+        out[name] = value
+    return out
 
 
 def cmd_export_sql(args) -> int:
@@ -474,10 +522,14 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("record", help="the record file to upgrade")
     u.add_argument("--to", help="target version (default: the newest released; a draft only when named, with a warning)")
     u.add_argument("--in-place", action="store_true", help="replace the file atomically")
+    u.add_argument("--setting", action="append", metavar="NAME=VALUE",
+                   help="a deployment setting that upgrade rules name with $deployment (repeatable)")
     u.set_defaults(func=cmd_upgrade)
     r = sub.add_parser("read", help="print a record as the newest released version reads it, writing nothing")
     r.add_argument("record", help="the record file to read (never written), or - for standard input")
     r.add_argument("--to", help="read it at this version (default: the newest released)")
+    r.add_argument("--setting", action="append", metavar="NAME=VALUE",
+                   help="a deployment setting that upgrade rules name with $deployment (repeatable)")
     r.set_defaults(func=cmd_read)
     bd = sub.add_parser("bundle", help="write the self-contained schemas (schemas/bundled) from the modular ones")
     bd.add_argument("--check", action="store_true", help="only say which checked-in bundles are stale")
@@ -494,6 +546,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                    "not against power loss)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    s.add_argument("--setting", action="append", metavar="NAME=VALUE",
+                   help="a deployment setting that upgrade rules name with $deployment (repeatable)")
+    s.add_argument("--first-use", action="store_true",
+                   help="start a lazy upgrade instead: only the manifest is written, each record is upgraded when the "
+                   "service first uses it (refused while a rule on the way is install-time); without it, the "
+                   "upgrade rewrites every record now, which also finishes a lazy upgrade")
     s.set_defaults(func=cmd_upgrade_store)
     d = sub.add_parser("diff", help="classify every change between two versions of the record schemas")
     d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")

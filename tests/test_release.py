@@ -163,3 +163,11 @@ def test_every_draft_has_its_proposal():
         assert found, f"draft {version} has no proposal in proposals/"
         text = found[0].read_text()
         assert all(section in text for section in sections), (found[0].name, sections)
+        # the proposal states the mode of every rule of the step to the draft, as the step file has it
+        from imgspec.upgrade import load_steps
+        step = next(s for s in load_steps(spec).values() if s.target == version)
+        rules_section = text.split("## Upgrade rules", 1)[1].split("\n## ", 1)[0]
+        for rule in step.rules + step.store_rules:
+            field = rule.get("path") or rule.get("to")
+            assert any(f"`{field}`" in line and rule["mode"] in line for line in rules_section.splitlines()), (
+                found[0].name, field, rule["mode"])

@@ -151,3 +151,24 @@ def test_the_field_index_tells_each_fields_whole_story(site, spec):
     assert visibility.columns["2.1"] == "images.visibility" and "1.0" not in visibility.versions
     assert [r for r in visibility.rules if r[:2] == ("1.0", "2.0")] == [("1.0", "2.0", 1, "map")]
     assert "upgrades/2.1-2.2.html" in html and "image_locations.status" in html
+
+
+def test_each_step_and_version_page_shows_every_fields_mode_and_what_readers_see(site, spec):
+    from imgspec.upgrade import load_steps
+    from imgspec.upgrade.operations import describe
+    for step in load_steps(spec).values():
+        pages = [site / "format" / "upgrades" / f"{step.source}-{step.target}.html", site / "format" / f"{step.target}.html"]
+        for page in pages:
+            html = page.read_text()
+            assert f"What a {step.target} reader sees meanwhile" in html, page
+            for number, rule in enumerate(step.rules, 1):
+                field = describe(rule)[1].strip("`").split("`")[0]
+                pattern = (rf"<tr[^>]*>\s*<td><p>{number}</p></td>\s*<td><p><code[^>]*>"
+                           rf"<span class=\"pre\">{re.escape(field)}</span>.*?</tr>")
+                row = re.search(pattern, html.split("reader sees meanwhile", 1)[1], re.S)
+                assert row, (page.name, number, field)
+                assert f"<strong>{rule['mode']}</strong>" in row.group(0), (page.name, number)
+    step_page = (site / "format" / "upgrades" / "2.2-2.3.html").read_text()
+    assert "Until the 2.3 service first uses the record" in step_page
+    assert "(the strictest of its rules: 2 first-use)" in step_page
+    assert "no: install-time rule(s) 1, 2, 3 must be applied" in (site / "format" / "upgrades" / "1.0-2.0.html").read_text()

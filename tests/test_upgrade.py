@@ -216,11 +216,12 @@ def test_refuses_downgrades_unknown_versions_and_invalid_input():
 def test_a_broken_rules_file_is_one_clear_problem(spec_copy):
     path = spec_copy.schemas / "upgrades" / "2.1-2.2.json"
     data = json.loads(path.read_text())
-    data["mode"] = "whenever"
+    data["rules"][0]["mode"] = "whenever"
     path.write_text(json.dumps(data))
     with pytest.raises(ProblemError) as info:
         load_steps(spec_copy)
-    assert [(p.file, p.pointer, p.rule) for p in info.value.problems] == [("schemas/upgrades/2.1-2.2.json", "/mode", "enum")]
+    assert [(p.file, p.pointer, p.rule) for p in info.value.problems] == [
+        ("schemas/upgrades/2.1-2.2.json", "/rules/0/mode", "enum")]
 
 
 # -- every valid 2.2 record upgrades (erratum 2.3-E2): location metadata is open in 2.2 ----------------------------

@@ -10,8 +10,9 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-versions``          the format versions, from ``schemas/releases.json``
 ``imgspec-mapping NAME``      a mapping table from ``schemas/mappings/NAME.json``
 ``imgspec-release VERSION``   a version's status and summary
-``imgspec-upgrade-step PATH`` an upgrade step's mode and rules
-``imgspec-upgrade-modes``     every step with its mode
+``imgspec-upgrade-step PATH`` an upgrade step's derived mode, rules and per-field modes
+``imgspec-upgrade-modes``     every step with its derived mode and fields by mode
+``imgspec-upgrade-fields V``  on a version page: each field of the step to V, its mode and what readers see meanwhile
 ``imgspec-diff OLD NEW``      the classified schema changes of a step, with the rules covering them
 ``imgspec-changelog``         one section per version, generated from the diffs
 ``imgspec-placement PATH``    who replicates what under a placement policy example

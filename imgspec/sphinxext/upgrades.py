@@ -8,12 +8,55 @@ from docutils import nodes
 from ..problems import ProblemError
 from ..upgrade import language, load_steps
 from ..upgrade.operations import describe
+from ..upgrade.rules import MODES
 from .base import SpecDirective
 from .nodes_util import para, table
 
 
+def meanwhile(step, rule: dict, number: int, kind: str = "image") -> str:
+    """What a reader of the step's target sees of a rule's field until the store is rewritten (from the rule's mode)."""
+    _, _, what = describe(rule)
+    old, new = step.source, step.target
+    thing = "manifest" if kind == "store" else "record"
+    said = f"as rule {number} says ({what})"
+    if rule["mode"] == "read-time":
+        return f"A {old} {thing} is never rewritten for this rule: every {new} reader reads it {said}, in memory."
+    if rule["mode"] == "first-use":
+        return (f"Until the {new} service first uses the {thing} (reads it for a client or writes it), a {new} reader "
+                f"reads it {said}, in memory; the service then writes it so.")
+    return (f"A {new} service does not serve the store until `imgspec upgrade-store --to {new}` has rewritten every "
+            f"{thing} {said}; while that runs, a reader reads each {thing} at the version it declares and MAY read "
+            f"a {old} {thing} so in memory.")
+
+
+def field_modes(step) -> list[nodes.Node]:
+    """The per-field table of a step: each rule's field, its mode and why, and what readers see meanwhile."""
+    out: list[nodes.Node] = []
+    for kind, rules in (("image", step.rules), ("store", step.store_rules)):
+        rows = []
+        for number, rule in enumerate(rules, 1):
+            _, field, _ = describe(rule)
+            rows.append([str(number), field, [nodes.strong(text=rule["mode"])], rule["mode_why"],
+                         meanwhile(step, rule, number, kind)])
+        if rows:
+            whose = "Record" if kind == "image" else "Store manifest"
+            out.append(para(f"{whose} fields, {step.source} → {step.target}: when each changes, and what a "
+                            f"{step.target} reader sees meanwhile (generated from the rules' modes):"))
+            out.append(table(["#", "Field", "Mode", "Why this mode", f"What a {step.target} reader sees meanwhile"],
+                             rows, [3, 14, 8, 35, 40]))
+    return out
+
+
+def lazy_text(step) -> str:
+    blocking = step.rules_in("install-time") + step.rules_in("install-time", "store")
+    if not blocking:
+        return "yes: a store may be upgraded across it on first use (`imgspec upgrade-store --first-use`)"
+    return ("no: install-time rule(s) " + ", ".join(str(n) for n, _ in blocking)
+            + f" must be applied to every record before a {step.target} service serves")
+
+
 class UpgradeStepDirective(SpecDirective):
-    """One step's mode, reader rules and rule table."""
+    """One step: its derived mode, its rules, the per-field modes and what readers see meanwhile."""
 
     required_arguments = 1
 
@@ -28,11 +71,12 @@ class UpgradeStepDirective(SpecDirective):
             return []
         step = steps[path.resolve()]
         d = step.data
+        counts = ", ".join(f"{len(step.rules_in(m)) + len(step.rules_in(m, 'store'))} {m}" for m in MODES
+                           if step.rules_in(m) or step.rules_in(m, "store"))
         out = [table(["", ""], [
             ["From → to", f"{d['from']} → {d['to']}"],
-            ["Mode", [nodes.strong(text=d["mode"])]],
-            ["Why this mode", d["mode_rationale"]],
-            ["Readers meanwhile", d["readers_meanwhile"]],
+            ["Mode", [nodes.strong(text=step.mode), nodes.Text(f" (the strictest of its rules: {counts})")]],
+            ["Lazy upgrade across it", lazy_text(step)],
             ["Source", d["source"]],
             ["Rules file", [nodes.reference("", "", nodes.literal(text=self.spec.rel(path)),
                                             refuri=self.site_link(self.spec.rel(path)))]],
@@ -48,11 +92,33 @@ class UpgradeStepDirective(SpecDirective):
             rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.store_rules, 1)]
             out.append(para("The store manifest's rules, applied when a store is upgraded:"))
             out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
-        return out
+        return out + field_modes(step)
+
+
+class UpgradeFieldsDirective(SpecDirective):
+    """On a version page: the per-field modes of the step that leads to that version."""
+
+    required_arguments = 1
+
+    def run(self):
+        try:
+            steps = load_steps(self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        step = next((s for s in steps.values() if s.target == self.arguments[0]), None)
+        if step is None:
+            self.fail([f"no upgrade step leads to {self.arguments[0]}"])
+            return []
+        self.shown(step.path)
+        link = nodes.reference("", "", nodes.Text(f"{step.source} → {step.target}"), internal=True,
+                               refuri=self.site_link(f"format/upgrades/{step.source}-{step.target}.html"))
+        return [para("Upgrade ", link, ": mode ", nodes.strong(text=step.mode), "; lazy upgrade across it: ",
+                     lazy_text(step), "."), *field_modes(step)]
 
 
 class UpgradeModesDirective(SpecDirective):
-    """Every step with its mode: the summary table of the upgrades page."""
+    """Every step with its derived mode: the summary table of the upgrades page."""
 
     def run(self):
         try:
@@ -66,8 +132,11 @@ class UpgradeModesDirective(SpecDirective):
             name = f"{step.source}-{step.target}"
             link = nodes.reference("", "", nodes.Text(f"{step.source} → {step.target}"), internal=True,
                                    refuri=self.site_link(f"format/upgrades/{name}.html"))
-            rows.append([[link], [nodes.strong(text=step.mode)], str(len(step.rules)), step.data["readers_meanwhile"]])
-        return [table(["Step", "Mode", "Rules", "What readers do meanwhile"], rows, [8, 8, 4, 50])]
+            per_mode = "; ".join(f"{m}: " + ", ".join(describe(r)[1] for _, r in step.rules_in(m) + step.rules_in(m, "store"))
+                                 for m in MODES if step.rules_in(m) or step.rules_in(m, "store"))
+            rows.append([[link], [nodes.strong(text=step.mode)], per_mode, lazy_text(step)])
+        return [table(["Step", "Mode (strictest rule)", "Fields by mode", "Lazy upgrade across it"], rows,
+                      [8, 8, 40, 30])]
 
 
 class RuleLanguageDirective(SpecDirective):
@@ -136,5 +205,6 @@ class VectorsDirective(SpecDirective):
 def setup(app) -> None:
     app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
     app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
+    app.add_directive("imgspec-upgrade-fields", UpgradeFieldsDirective)
     app.add_directive("imgspec-rule-language", RuleLanguageDirective)
     app.add_directive("imgspec-vectors", VectorsDirective)

@@ -17,10 +17,11 @@ __all__ = ["Step", "canonical_order", "chain", "load_steps", "read", "upgrade", 
 
 
 def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = "<record>",
-            touched: list | None = None) -> dict:
+            touched: list | None = None, deployment: dict[str, str] | None = None) -> dict:
     """``doc`` upgraded to ``to`` (default: the newest released version).
 
-    ``touched``, when given, receives the JSON pointer of every value the upgrade set or removed.
+    ``touched``, when given, receives the JSON pointer of every value the upgrade set or removed;
+    ``deployment`` holds the settings that rules name with ``$deployment``.
     """
     spec = spec or Spec.default()
     version = detect_version(doc, source, spec)
@@ -34,20 +35,23 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
             doc = json_copy(doc)
             paths: list = []
             for step in steps:
-                doc = step.apply(doc, in_place=True, order=False, touched=paths if touched is not None else None)
+                doc = step.apply(doc, in_place=True, order=False, touched=paths if touched is not None else None,
+                                 deployment=deployment)
             if touched is not None:
                 touched.extend(dict.fromkeys(render(p) for p in paths))
             doc = canonical_order(doc, spec, to)
     except ProblemError as exc:
-        raise ProblemError([Problem(source, p.pointer, p.rule, p.message) for p in exc.problems]) from None
+        raise ProblemError([p if p.rule == "deployment-setting-missing" else Problem(source, p.pointer, p.rule, p.message)
+                            for p in exc.problems]) from None
     _refuse_invalid(doc, "image", to, source, spec)
     return doc
 
 
-def upgrade_manifest(manifest: dict, source: str, target: str, spec: Spec, display: str) -> dict:
+def upgrade_manifest(manifest: dict, source: str, target: str, spec: Spec, display: str,
+                     deployment: dict[str, str] | None = None) -> dict:
     """A store manifest at ``source`` upgraded by the steps' store rules to ``target``, checked."""
     for step in chain(spec, source, target):
-        manifest = step.apply(manifest, kind="store")
+        manifest = step.apply(manifest, kind="store", deployment=deployment)
     _refuse_invalid(manifest, "store", target, display, spec)
     return manifest
 

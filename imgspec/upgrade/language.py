@@ -16,6 +16,7 @@ from .. import pointer as ptr
 from ..problems import Problem, ProblemError
 from ..spec import Spec
 from .operations import json_copy, operation
+from .rules import load_steps, uses_deployment, with_settings
 
 STEP_SCHEMA = "schemas/upgrades/step.schema.json"
 EXAMPLES = "examples/rules"
@@ -49,10 +50,11 @@ def run(example: dict, spec: Spec) -> dict:
     """The document the example's rule (or step) makes of its ``before``; raises ProblemError on a refusal."""
     doc = json_copy(example["before"])
     if "step" in example:
-        from .rules import load_steps
         step = next(s for s in load_steps(spec).values() if spec.rel(s.path) == example["step"])
-        return step.apply(doc)
+        return step.apply(doc, deployment=example.get("deployment"))
     rule = example["rule"]
+    if uses_deployment(rule):
+        rule = with_settings(rule, example.get("deployment"), "example", 1, "image")
     operation(rule).apply(doc, rule, lambda tokens: None)
     return doc
 

@@ -10,6 +10,7 @@ the original.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,12 @@ class Step:
 
     @property
     def mode(self) -> str:
-        return self.data["mode"]
+        """The step's mode: the strictest of its rules' (install-time, then first-use, then read-time)."""
+        return strictest(r["mode"] for r in self.rules + self.store_rules)
+
+    def rules_in(self, mode: str, kind: str = "image") -> list[tuple[int, dict]]:
+        """``(number, rule)`` of every rule of this mode (numbered from 1, as the step page shows them)."""
+        return [(i, r) for i, r in enumerate(self.ruleset()[kind], 1) if r["mode"] == mode]
 
     @property
     def rules(self) -> list[dict]:
@@ -51,6 +57,11 @@ class Step:
         """Members whose exact input a revert cannot give back (the value is kept), each with why."""
         return self.data.get("irreversible", [])
 
+    @functools.cached_property
+    def needs_deployment(self) -> dict[str, list[bool]]:
+        """For each kind, whether each rule names a deployment setting (worked out once)."""
+        return {kind: [uses_deployment(r) for r in rules] for kind, rules in self.ruleset().items()}
+
     def ruleset(self) -> dict[str, list[dict]]:
         return {"image": self.rules, "store": self.store_rules}
 
@@ -61,16 +72,18 @@ class Step:
 
     # -- forward ------------------------------------------------------------
     def apply(self, doc: dict, in_place: bool = False, order: bool = True, touched: list | None = None,
-              kind: str = "image") -> dict:
+              kind: str = "image", deployment: dict[str, str] | None = None) -> dict:
         """The record (or, with ``kind="store"``, the manifest) upgraded by this step, keys in schema order.
 
         A new object unless ``in_place``; ``touched``, when given, receives the token paths of
-        every value set or removed.
+        every value set or removed; ``deployment`` holds the settings ``$deployment`` values name.
         """
         if not in_place:
             doc = json_copy(doc)
         note = touched.append if touched is not None else (lambda tokens: None)
-        for rule in self.ruleset()[kind]:
+        for number, (rule, needs) in enumerate(zip(self.ruleset()[kind], self.needs_deployment[kind], strict=True), 1):
+            if needs:
+                rule = with_settings(rule, deployment, f"{self.source}-{self.target}", number, kind)
             operation(rule).apply(doc, rule, note)
         doc["format_version"] = self.target
         return canonical_order(doc, self.spec, self.target, kind) if order else doc
@@ -83,6 +96,68 @@ class Step:
             operation(rule).revert(doc, rule, lambda pattern: self.is_new(pattern, kind))
         doc["format_version"] = self.source
         return canonical_order(doc, self.spec, self.source, kind)
+
+
+MODES = ("install-time", "first-use", "read-time")  # strictest first
+
+
+def strictest(modes) -> str:
+    """The strictest of ``modes`` (read-time when there are none)."""
+    return min(modes, key=MODES.index, default="read-time")
+
+
+def settings_used(value) -> list[str]:
+    """The deployment settings a rule (or any value in it) names with ``{"$deployment": NAME}``, in order."""
+    if isinstance(value, dict):
+        if set(value) == {"$deployment"}:
+            return [value["$deployment"]]
+        return [n for v in value.values() for n in settings_used(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in settings_used(v)]
+    return []
+
+
+def uses_deployment(rule: dict) -> bool:
+    return bool(settings_used({k: v for k, v in rule.items() if k not in ("why", "mode_why")}))
+
+
+def with_settings(rule: dict, deployment: dict[str, str] | None, step: str, number: int, kind: str):
+    """``rule`` with each ``{"$deployment": NAME}`` replaced by the setting's value; refused when one is missing."""
+    deployment = deployment or {}
+
+    def sub(value):
+        if isinstance(value, dict):
+            if set(value) == {"$deployment"}:
+                name = value["$deployment"]
+                if name not in deployment:
+                    where = "store_rules" if kind == "store" else "rules"
+                    raise ProblemError(Problem(f"schemas/upgrades/{step}.json", f"/{where}/{number - 1}",
+                                               "deployment-setting-missing",
+                                               f"rule {number} of {step} needs the deployment setting {name} "
+                                               f"(give it as --setting {name}=VALUE)"))
+                return deployment[name]
+            return {k: sub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [sub(v) for v in value]
+        return value
+    return {k: (v if k in ("why", "mode_why") else sub(v)) for k, v in rule.items()}
+
+
+def mode_problems(name: str, data: dict) -> list[Problem]:
+    """Rules whose mode cannot work: a read-time rule needing the deployment, a first-use store rule."""
+    out = []
+    for where, rules in (("rules", data.get("rules", [])), ("store_rules", data.get("store_rules", []))):
+        for i, rule in enumerate(rules):
+            used = settings_used({k: v for k, v in rule.items() if k not in ("why", "mode_why")})
+            if rule.get("mode") == "read-time" and used:
+                out.append(Problem(name, f"/{where}/{i}/mode", "mode-impossible",
+                                   f"a read-time rule is applied by every reader, which has only the record; this one "
+                                   f"needs the deployment setting {used[0]}: make it first-use or install-time"))
+            if where == "store_rules" and rule.get("mode") == "first-use":
+                out.append(Problem(name, f"/{where}/{i}/mode", "mode-impossible",
+                                   "a store manifest has no first use (its rules apply when the store's upgrade "
+                                   "finishes): make it install-time or read-time"))
+    return out
 
 
 def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") -> dict:
@@ -120,6 +195,8 @@ def read_steps(spec: Spec) -> dict[str, Step]:
         data = spec.load(path)
         for e in checker.iter_errors(data):
             problems.append(Problem(name, ptr.render(e.absolute_path), str(e.validator), e.message))
+        if not problems:
+            problems += mode_problems(name, data)
         if not problems and path.stem != f"{data['from']}-{data['to']}":
             problems.append(Problem(name, "", "file-name",
                                     f"a step from {data['from']} to {data['to']} lives in {data['from']}-{data['to']}.json"))

@@ -23,9 +23,12 @@ from pathlib import Path
 from .. import atomic, jsonfile
 from ..problems import Problem, ProblemError
 from ..spec import Spec, version_key
+from ..store import read_manifest, version_problems, writing
 from ..text import now
-from ..validation import detect_version, errors
+from ..validation import detect_version
 from . import upgrade, upgrade_manifest
+
+__all__ = ["Outcome", "read_manifest", "read_store", "record_files", "upgrade_store"]
 
 REPORT = "upgrade-report.jsonl"
 GENERATOR = "imgspec upgrade-store"
@@ -53,19 +56,9 @@ def record_files(store: Path) -> list[Path]:
     return sorted(p for p in (store / "records").glob("*.json") if not p.name.startswith("."))
 
 
-def read_manifest(store: Path, spec: Spec) -> dict:
-    path = store / "manifest.json"
-    name = str(path)
-    manifest = jsonfile.load(path, display=name)
-    version = detect_version(manifest, name, spec)
-    found = errors(manifest, "store", version, name, spec)
-    if found:
-        raise ProblemError(found)
-    return manifest
-
-
 def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
-                  progress: Callable[[int, int], None] | None = None) -> Outcome:
+                  progress: Callable[[int, int], None] | None = None,
+                  deployment: dict[str, str] | None = None) -> Outcome:
     spec = spec or Spec.default()
     store = Path(store)
     manifest = read_manifest(store, spec)
@@ -87,7 +80,8 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
     if not running:
         manifest = dict(manifest, upgrade_in_progress={"from": current, "to": target, "started_at": now()})
         atomic.write_text(store / "manifest.json", jsonfile.dumps(manifest), durable)
-    outcome.leftovers = [p.name for p in atomic.clean_leftovers(store / "records")]
+    with writing(store):  # a service writing a record meanwhile holds the lock: its temporary file is no leftover
+        outcome.leftovers = [p.name for p in atomic.clean_leftovers(store / "records")]
     report_path = store / REPORT
     reported = set()
     if report_path.exists():
@@ -104,22 +98,25 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
     with open(report_path, "a", encoding="utf-8") as report:
         for n, path in enumerate(files, 1):
             rel = f"records/{path.name}"
-            doc = jsonfile.load(path, display=str(path))
-            version = detect_version(doc, str(path), spec)
-            if version == target:
-                outcome.already += 1
-                if rel not in reported:  # upgraded just before an interruption, or written at the target
-                    report.write(json.dumps({"record": rel, "from": None, "to": target, "changed": [],
-                                             "note": "already at the target version"}) + "\n")
-            elif version_key(version) > version_key(target):
-                raise ProblemError(Problem(str(path), "/format_version", "newer-record",
-                                           f"record is at {version}, newer than the target {target}"))
-            else:
-                changed: list[str] = []
-                new = upgrade(doc, target, spec, str(path), touched=changed)
-                atomic.write_text(path, jsonfile.dumps(new), durable)
-                report.write(json.dumps({"record": rel, "from": version, "to": target, "changed": changed}) + "\n")
-                outcome.upgraded += 1
+            with writing(store):  # read, upgrade and replace as one step against a service's writes
+                if not path.exists():  # removed since the listing
+                    continue
+                doc = jsonfile.load(path, display=str(path))
+                version = detect_version(doc, str(path), spec)
+                if version == target:
+                    outcome.already += 1
+                    if rel not in reported:  # upgraded before an interruption, on first use, or written at the target
+                        report.write(json.dumps({"record": rel, "from": None, "to": target, "changed": [],
+                                                 "note": "already at the target version"}) + "\n")
+                elif version_key(version) > version_key(target):
+                    raise ProblemError(Problem(str(path), "/format_version", "newer-record",
+                                               f"record is at {version}, newer than the target {target}"))
+                else:
+                    changed: list[str] = []
+                    new = upgrade(doc, target, spec, str(path), touched=changed, deployment=deployment)
+                    atomic.write_text(path, jsonfile.dumps(new), durable)
+                    report.write(json.dumps({"record": rel, "from": version, "to": target, "changed": changed}) + "\n")
+                    outcome.upgraded += 1
             report.flush()
             if progress:
                 progress(n, len(files))
@@ -128,8 +125,9 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
     if durable:
         atomic.sync_dir(store / "records")
     final = upgrade_manifest(dict(manifest, upgrade_in_progress=None, generator=GENERATOR), current, target,
-                             spec, mpath)
-    atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
+                             spec, mpath, deployment)
+    with writing(store):
+        atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
     return outcome
 
 
@@ -137,7 +135,11 @@ def read_store(store: Path | str, spec: Spec | None = None):
     """Every record of a store as the newest version reads it (nothing is written)."""
     spec = spec or Spec.default()
     store = Path(store)
-    read_manifest(store, spec)
+    manifest = read_manifest(store, spec)
     for path in record_files(store):
         doc = jsonfile.load(path, display=str(path))
+        version = detect_version(doc, str(path), spec)
+        misplaced = version_problems(manifest, {str(path): version}, str(store / "manifest.json"))
+        if misplaced:
+            raise ProblemError(misplaced)
         yield path, upgrade(doc, None, spec, str(path))
