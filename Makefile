@@ -18,7 +18,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv dbservers
 
 setup: $(STAMP)
 
@@ -53,13 +53,23 @@ chromium:
 	  echo "installing Debian's chromium for the browser test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+# The MariaDB and PostgreSQL tests start servers of their own (tests/dbservers.py: private data directories,
+# loopback): only the Debian packages are needed, never their system services.
+dbservers:
+	@{ command -v mariadbd || test -x /usr/sbin/mariadbd; } >/dev/null 2>&1 && command -v mariadb-install-db >/dev/null 2>&1 || { \
+	  echo "installing Debian's mariadb-server for the MariaDB tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env RUNLEVEL=1 apt-get install -y -qq mariadb-server >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the PostgreSQL tests"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env RUNLEVEL=1 apt-get install -y -qq postgresql >/dev/null; }
+
 # Lint (ruff: pyflakes, pycodestyle, import order, bugbear, pyupgrade) and types (mypy), configured in pyproject.toml.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check imgspec tests conf.py
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) $(AJV_STAMP) chromium lint
+test: $(STAMP) $(GLANCE_STAMP) $(AJV_STAMP) chromium dbservers lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html

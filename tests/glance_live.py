@@ -5,6 +5,7 @@ set up by `make test`), never in the docs stack's.
 """
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
@@ -22,8 +23,9 @@ def free_port() -> int:
 
 
 class GlanceServer:
-    def __init__(self, workdir: Path, options: tuple[str, ...] = ()):
+    def __init__(self, workdir: Path, options: tuple[str, ...] = (), database_url: str | None = None):
         self.workdir = workdir
+        self.database_url = database_url  # a MariaDB or PostgreSQL database; None: SQLite in workdir
         self.options = options  # "key = value" lines for [DEFAULT] of glance-api.conf
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -38,7 +40,8 @@ class GlanceServer:
             raise RuntimeError(f"{PYTHON} is missing: `make test` creates it from requirements-glance.txt")
         log = open(self.workdir.parent / f"{self.workdir.name}.out", "w")
         self.proc = subprocess.Popen([str(PYTHON), str(ROOT / "tests" / "glance" / "serve.py"), str(self.workdir),
-                                      str(self.port), *self.options], stdout=log, stderr=subprocess.STDOUT)
+                                      str(self.port), *self.options], stdout=log, stderr=subprocess.STDOUT,
+                                     env=dict(os.environ, IMGSPEC_GLANCE_DATABASE=self.database_url or ""))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -5,82 +5,22 @@ import hashlib
 import json
 import subprocess
 import sys
-import time
-import uuid
 
 import pytest
+from glance_scenarios import MEMBERS, Api, make_images
 
-from imgspec import conformance, sqlbinding, validation
+from imgspec import sqlbinding, validation
 
 from conftest import ROOT
 
 pytestmark = pytest.mark.glance
-
-OWNER = conformance.OWNER
-MEMBERS = {name: uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.imgspec").hex for name in
-           ("pending", "accepted", "rejected", "removed")}
-DATA = conformance.DATA
-
-
-class Api:
-    def __init__(self, url: str):
-        self.client = conformance.Client(url, conformance.default_headers())
-
-    def __call__(self, method, path, body=None, ctype=None, expect=None, project=None):
-        headers = None
-        if project:
-            headers = {"X-Project-Id": project, "X-Roles": "member,reader"}
-        ex = self.client.call(method, path, body, ctype, headers)
-        if expect is not None:
-            assert ex.status == expect, (method, path, ex.status, ex.body[:300])
-        return json.loads(ex.body) if ex.body and ex.headers.get("Content-Type", "").startswith("application/json") else ex
-
-    def create(self, **body):
-        return self("POST", "/v2/images", body, expect=201)["id"]
-
-    def upload(self, image_id):
-        self("PUT", f"/v2/images/{image_id}/file", DATA, "application/octet-stream", expect=204)
-
-    def patch(self, image_id, ops):
-        self("PATCH", f"/v2/images/{image_id}", ops, "application/openstack-images-v2.1-json-patch", expect=200)
 
 
 @pytest.fixture(scope="module")
 def exported(glance, tmp_path_factory):
     """Images made through the API in every state the binding covers, then the database exported."""
     api = Api(glance.url)
-    made = {}
-    full = made["full"] = api.create(name="sql-full", disk_format="raw", container_format="bare", min_ram=128,
-                                     tags=["alpha", "beta", "gamma"], os_distro="cirros", hw_disk_bus="virtio")
-    api.upload(full)
-    api("POST", f"/v2/images/{full}/import", {"method": {"name": "copy-image"}, "stores": ["fs2"]}, expect=202)
-    deadline = time.monotonic() + 60
-    while True:  # the copy runs as a task: wait until it has finished writing the image
-        shown = api("GET", f"/v2/images/{full}", expect=200)
-        if shown.get("stores") == "fs,fs2" and not shown.get("os_glance_importing_to_stores"):
-            time.sleep(1)
-            if api("GET", f"/v2/images/{full}", expect=200) == shown:
-                break
-        assert time.monotonic() < deadline, "copy-image did not finish"
-        time.sleep(0.5)
-    api.patch(full, [{"op": "remove", "path": "/hw_disk_bus"}, {"op": "add", "path": "/os_version", "value": "0.6"}])
-    api("DELETE", f"/v2/images/{full}/tags/gamma", expect=204)
-    for project in MEMBERS.values():
-        api("POST", f"/v2/images/{full}/members", {"member": project}, expect=200)
-    api("PUT", f"/v2/images/{full}/members/{MEMBERS['accepted']}", {"status": "accepted"},
-        project=MEMBERS["accepted"], expect=200)
-    api("PUT", f"/v2/images/{full}/members/{MEMBERS['rejected']}", {"status": "rejected"},
-        project=MEMBERS["rejected"], expect=200)
-    api("DELETE", f"/v2/images/{full}/members/{MEMBERS['removed']}", expect=204)
-    made["deactivated"] = api.create(name="sql-deactivated", disk_format="raw", container_format="bare")
-    api.upload(made["deactivated"])
-    api("POST", f"/v2/images/{made['deactivated']}/actions/deactivate", expect=204)
-    made["deleted"] = api.create(name="sql-deleted", disk_format="raw", container_format="bare")
-    api.upload(made["deleted"])
-    api("DELETE", f"/v2/images/{made['deleted']}", expect=204)
-    made["queued"] = api.create()
-    made["hidden"] = api.create(name="sql-hidden", visibility="community", os_hidden=True, protected=True,
-                                min_disk=2)
+    made = make_images(api)
     before = hashlib.sha256(glance.database.read_bytes()).hexdigest()
     out = tmp_path_factory.mktemp("export") / "store"
     ran = subprocess.run([sys.executable, "-m", "imgspec", "export-sql", f"sqlite:///{glance.database}", str(out)],

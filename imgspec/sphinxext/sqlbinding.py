@@ -183,6 +183,14 @@ class SqlOverviewDirective(_BindingBase):
                          f"`{rev['table']}`: " + ", ".join(f"`{v}`" for v in rev["values"]), links])
         out.append(para(nodes.strong(text="Layouts and the format versions they hold:")))
         out.append(table(["Layout", "Era", "Revisions", "Formats"], rows, [10, 40, 30, 10]))
+        out.append(para(nodes.strong(text="Engines the binding is checked on"),
+                        " (the tests build every layout listed here on that engine and hold the export to the SQLite one):"))
+        everywhere = list(binding.layouts)
+        out.append(table(["Engine", "Version tested", "Layouts checked", "How", "Notes"],
+                         [[e["title"], e["version"],
+                           "all " + str(len(everywhere)) if e["layouts"] == everywhere
+                           else ", ".join(f"`{x}`" for x in e["layouts"]), e["how"], e["notes"]]
+                          for e in binding.data["engines"]], [10, 10, 14, 36, 30]))
         out.append(para(nodes.strong(text="Revisions the export refuses"),
                         " (every other revision Glance has had is one of the layouts above):"))
         out.append(table(["Revisions", "Rule", "Why", "Source"],

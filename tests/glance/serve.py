@@ -2,7 +2,7 @@
 
     python serve.py WORKDIR PORT
 
-WORKDIR gets the configuration (SQLite database, file store, a paste pipeline that
+WORKDIR gets the configuration (SQLite database unless IMGSPEC_GLANCE_DATABASE names another, file store, a paste pipeline that
 trusts identity headers instead of Keystone), the database is created with
 ``glance-manage db_sync``, and ``glance.wsgi.api:application`` is served by a threaded
 wsgiref server on 127.0.0.1:PORT until the process is stopped.  The recipe follows
@@ -40,7 +40,7 @@ log_file = {work}/glance-api.log
 [paste_deploy]
 flavor = trustedheaders
 [database]
-connection = sqlite:///{work}/glance.sqlite
+connection = {os.environ.get("IMGSPEC_GLANCE_DATABASE") or f"sqlite:///{work}/glance.sqlite"}
 [glance_store]
 default_backend = fs
 [fs]
@@ -68,8 +68,8 @@ def main() -> None:
     work, port = Path(sys.argv[1]).resolve(), int(sys.argv[2])
     etc = configure(work, sys.argv[3:])
     manage = shutil.which("glance-manage", path=str(Path(sys.executable).parent))
-    subprocess.run([manage, "--config-file", str(etc / "glance-api.conf"), "db_sync"], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # db_sync prints to the server's log
+    subprocess.run([manage, "--config-file", str(etc / "glance-api.conf"), "db_sync"], check=True)
     os.environ["OS_GLANCE_CONFIG_DIR"] = str(etc)
     from glance.wsgi.api import application
     server = make_server("127.0.0.1", port, application, server_class=ThreadingServer, handler_class=QuietHandler)
