@@ -4,6 +4,7 @@
 #   make lint     ruff and mypy only
 #   make serve    live preview while editing (sphinx-autobuild)
 #   make bench    print throughput figures
+#   make sizing   measure metadata bytes per image on SQLite, MariaDB and PostgreSQL (schemas/sizing/measured.json)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv dbservers
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv dbservers sizing
 
 setup: $(STAMP)
 
@@ -77,6 +78,11 @@ linkcheck: html
 
 serve: $(STAMP)
 	$(VENV)/bin/sphinx-autobuild -c . docs _build/html --watch schemas --watch examples --watch imgspec
+
+# Measure what each era's metadata costs on SQLite, MariaDB and PostgreSQL (servers of its own, Glance's own
+# migrations) and record it in schemas/sizing/measured.json, which the sizing page reads.
+sizing: $(STAMP) $(GLANCE_STAMP) dbservers
+	$(PY) tests/measure_sizing.py --write
 
 bench: $(STAMP)
 	$(PY) -m imgspec.bench

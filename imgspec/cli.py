@@ -445,7 +445,10 @@ def cmd_sizing(args) -> int:
     spec = Spec.default()
     dep = spec.load("schemas/sizing/deployment.json")
     images = args.images if args.images is not None else dep["images"]
-    average = args.average_size if args.average_size is not None else dep["average_data_bytes"]
+    if args.average_size is not None:
+        average = args.average_size
+    else:  # the corpus' mean: the one source of the average data size
+        average = round(sizing.data_profile(sizing.corpus(spec, images=args.corpus)[spec.latest_released])[1])
     if args.copies is not None:
         copies = args.copies
     else:

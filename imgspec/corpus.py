@@ -21,8 +21,20 @@ DISTRIBUTIONS = "schemas/sizing/distributions.json"
 _ALPHA = string.ascii_lowercase + string.digits + "-_"
 
 
+DEPLOYMENT = "schemas/sizing/deployment.json"
+
+
 def distributions(spec: Spec) -> dict:
-    return spec.load_once(DISTRIBUTIONS)
+    """The corpus distributions, with the stores and sites of the reference deployment's placement policy."""
+    return spec.once(("distributions",), lambda: _distributions(spec))
+
+
+def _distributions(spec: Spec) -> dict:
+    dist = dict(spec.load_once(DISTRIBUTIONS))
+    policy = spec.load_once(spec.load_once(DEPLOYMENT)["placement"])
+    sites = {store["id"]: site["name"] for site in policy["sites"] for store in site["stores"]}
+    dist["locations"] = dict(dist["locations"], stores=list(sites), sites=sites)
+    return dist
 
 
 def pick(rng: random.Random, pairs):

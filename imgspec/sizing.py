@@ -6,9 +6,11 @@ at the version that introduces them, with the values the distributions give for 
 fields the version's schema adds (tags, member answers, multihash, store names,
 sites).  A record's metadata cost is the size of the file imgspec writes for it.
 
-Storage for a deployment = images x (average data size x physical copies + metadata
-per image), where physical copies = copies within a site x sites holding a copy,
-from the placement policy.
+Storage for a deployment (:func:`storage`): the data of the images that hold data, times
+the physical copies of the placement policy (copies within a site x sites holding a copy);
+the metadata, measured per image on the database engine (``schemas/sizing/measured.json``,
+written by ``make sizing``), soft-deleted rows included until they are purged; the room an
+upgrade needs while it runs; the staging store; the image cache.
 """
 from __future__ import annotations
 
@@ -99,6 +101,62 @@ def physical_copies(policy: dict) -> int:
 
 def total_bytes(images: int, average_data_bytes: int, copies: int, metadata_bytes_per_image: float) -> float:
     return images * (average_data_bytes * copies + metadata_bytes_per_image)
+
+
+# statuses whose image keeps data in the stores: active (and deactivated) images, and pending_delete ones
+# until the scrubber deletes their data (glance/scrubber.py); deleted, killed and queued ones hold none
+HOLDS_DATA = ("active", "deactivated", "pending_delete")
+
+
+def data_profile(records: list[dict]) -> tuple[float, float, float]:
+    """(share of images holding data, their average data size, share of soft-deleted images) of a corpus."""
+    holding = [r["size"] for r in records if r["status"] in HOLDS_DATA and r.get("size")]
+    deleted = sum(1 for r in records if r["deleted"])
+    return len(holding) / len(records), statistics.fmean(holding), deleted / len(records)
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What a deployment stores at one format version, part by part (bytes)."""
+    data: float
+    metadata: float
+    soft_deleted_metadata: float
+    upgrade_peak: float
+    staging: float
+    cache: float
+
+    @property
+    def total(self) -> float:
+        return self.data + self.metadata + self.upgrade_peak + self.staging + self.cache
+
+
+def storage(deployment: dict, policy: dict, records: list[dict], metadata_per_image: float,
+            previous_metadata_per_image: float | None = None) -> Storage:
+    """The storage of ``deployment`` at a version whose metadata costs ``metadata_per_image`` (measured).
+
+    ``previous_metadata_per_image``: the version upgraded from, whose tables stay until the upgrade has
+    rewritten them: the peak extra space is a second copy of the metadata (a store upgrade rewrites every
+    record; a table rebuild copies the table).
+    """
+    images = deployment["images"]
+    holding, average, deleted = data_profile(records)
+    return Storage(
+        data=images * holding * average * physical_copies(policy),
+        metadata=images * metadata_per_image,
+        soft_deleted_metadata=images * deleted * metadata_per_image,
+        upgrade_peak=images * metadata_per_image if previous_metadata_per_image is not None else 0.0,
+        staging=deployment["concurrent_imports"] * average,
+        cache=deployment["api_nodes"] * deployment["image_cache_max_size"])
+
+
+def measured(spec: Spec) -> dict:
+    """``schemas/sizing/measured.json``: bytes per image per version and engine, as ``make sizing`` measured them."""
+    return spec.load_once("schemas/sizing/measured.json")
+
+
+def measured_per_image(spec: Spec, engine: str) -> dict[str, float]:
+    entry = next(e for e in measured(spec)["engines"] if e["engine"] == engine)
+    return {era["version"]: era["bytes_per_image"] for era in entry["eras"]}
 
 
 def human(n: float) -> str:

@@ -1,6 +1,8 @@
 """Shared fixtures: the repository's spec tree, and throw-away copies of it to break."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -33,6 +35,23 @@ def sphinx_build(outdir: Path, root: Path | None = None, *extra: str) -> subproc
     if root is not None:
         cmd[4:4] = ["-D", f"imgspec_root={root}"]
     return subprocess.run(cmd + list(extra), capture_output=True, text=True, cwd=ROOT)
+
+
+def built_site(tmp_path_factory) -> Path:
+    """The site as `make html` builds it, built once per test run and shared by every xdist worker."""
+    from filelock import FileLock
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "site-shared"
+    shared.mkdir(exist_ok=True)
+    out, verdict = shared / "html", shared / "verdict.json"
+    with FileLock(str(shared / ".lock")):
+        if not verdict.exists():
+            result = sphinx_build(out)
+            verdict.write_text(json.dumps({"returncode": result.returncode, "stderr": result.stderr}))
+    found = json.loads(verdict.read_text())
+    assert found["returncode"] == 0, found["stderr"]
+    assert found["stderr"].strip() == ""  # zero warnings, nitpicky
+    return out
 
 
 @pytest.fixture(scope="session")

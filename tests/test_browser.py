@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, sphinx_build
+from conftest import ROOT, built_site
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -24,9 +24,7 @@ SHOTS = ROOT / "_build" / "screenshots"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser-site")
-    result = sphinx_build(out)
-    assert result.returncode == 0, result.stderr
+    out = built_site(tmp_path_factory)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
     handler.log_message = lambda *args: None
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
@@ -113,7 +111,7 @@ def test_placement_and_sizing_pages_read_well(page, site):
     assert "never both" in page.inner_text("article")
     shot(page, "06-placement")
     page.goto(site + "/format/sizing.html")
-    assert "Upgrading from 1.0 to 2.0 adds about" in page.inner_text("article")
+    assert "Upgrading from 1.0 to 2.0 increases image metadata by about" in page.inner_text("article")
     shot(page, "07-sizing")
 
 

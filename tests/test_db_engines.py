@@ -259,3 +259,40 @@ def test_every_layout_reads_alike_on_the_engine(engine, layout_exports, tmp_path
             if name == "mariadb":  # DATETIME keeps whole seconds on MariaDB, as Glance's columns declare it
                 want = whole_seconds(want)
             assert ours == want, (layout, path.name)
+
+
+def test_the_measured_sizing_figures_are_measured_again_and_agree(engine):
+    """make sizing's figures for this engine, measured again on this server: the page's data file is current."""
+    import measure_sizing
+
+    from imgspec import sizing
+    from imgspec.corpus import distributions
+    from imgspec.spec import Spec
+    spec = Spec(ROOT)
+    corpus = sizing.corpus(spec, distributions(spec))
+    name = engine["server"].name
+    again = {e["version"]: e["bytes_per_image"] for e in measure_sizing.era_figures(spec, corpus, name, engine["server"])}
+    recorded = sizing.measured_per_image(spec, name)
+    for version, value in recorded.items():
+        assert again[version] == pytest.approx(value, rel=0.05), (name, version)
+    entry = next(e for e in sizing.measured(spec)["engines"] if e["engine"] == name)
+    assert engine["server"].version.split("-")[0].split()[0] == entry["version"].split("-")[0].split()[0]
+
+
+@pytest.mark.parametrize("name", ENGINE_PARAMS)
+def test_a_server_that_cannot_start_fails_with_its_reason(name):
+    """Never a silent skip: a port already taken makes the server's start raise, naming why."""
+    import socket
+
+    from dbservers import ServerError
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = ENGINES[name]()
+        server.port = taken.getsockname()[1]
+        try:
+            with pytest.raises(ServerError, match="(?i)exited|could not start|did not accept") as info:
+                server.start(timeout=30)
+        finally:
+            server.stop()
+    assert str(info.value).strip()

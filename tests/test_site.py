@@ -6,18 +6,14 @@ import pytest
 
 from imgspec.sphinxext import all_shown_candidates
 
-from conftest import sphinx_build
+from conftest import built_site, sphinx_build
 
 pytestmark = pytest.mark.site
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    result = sphinx_build(out)
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == ""  # zero warnings, nitpicky
-    return out
+    return built_site(tmp_path_factory)
 
 
 def test_every_schema_and_example_is_shown_on_some_page(site, spec):
@@ -172,3 +168,17 @@ def test_each_step_and_version_page_shows_every_fields_mode_and_what_readers_see
     assert "Until the 2.3 service first uses the record" in step_page
     assert "(the strictest of its rules: 2 first-use)" in step_page
     assert "no: install-time rule(s) 1, 2, 3 must be applied" in (site / "format" / "upgrades" / "1.0-2.0.html").read_text()
+
+
+def test_the_sizing_page_states_the_measured_growth(site, spec):
+    from imgspec import sizing
+    html = re.sub(r"<[^>]+>", "", (site / "format" / "sizing.html").read_text())
+    dep = json.loads((spec.root / "schemas/sizing/deployment.json").read_text())
+    per = sizing.measured_per_image(spec, dep["engine"])
+    a, b = per["1.0"], per["2.0"]
+    assert (f"Upgrading from 1.0 to 2.0 increases image metadata by about {(b / a - 1) * 100:.1f}% on MariaDB (InnoDB) "
+            f"({a:,.0f} → {b:,.0f} bytes per image), which is ") in html
+    for engine in ("SQLite", "MariaDB (InnoDB)", "PostgreSQL"):
+        assert f"{engine} B/image" in html
+    for e in sizing.measured(spec)["engines"]:
+        assert e["version"] in html  # the engine versions measured

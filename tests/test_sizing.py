@@ -1,6 +1,7 @@
 """Sizing figures follow from the code: hand-computed cases, a valid corpus, and the page's sentences."""
 import json
-import re
+import subprocess
+import sys
 
 import pytest
 
@@ -53,7 +54,8 @@ def test_corpus_is_deterministic():
 
 
 def test_corpus_follows_the_distributions(corpus):
-    dist = json.loads((ROOT / "schemas/sizing/distributions.json").read_text())
+    from imgspec import corpus as corpus_mod
+    dist = corpus_mod.distributions(SPEC)
     latest = corpus[SPEC.latest]
     allowed = {n for n, _ in dist["properties"]["counts"]}
     assert {len(r["properties"]) for r in latest} <= allowed
@@ -68,13 +70,56 @@ def test_new_fields_cost_what_the_corpus_says(corpus):
     assert sizes["2.2"].mean > sizes["2.1"].mean  # os_hidden, multihash, location status
 
 
-@pytest.mark.site
-def test_the_sizing_page_states_the_computed_growth(tmp_path):
-    from conftest import sphinx_build
-    result = sphinx_build(tmp_path / "site")
-    assert result.returncode == 0, result.stderr
-    html = re.sub(r"<[^>]+>", "", (tmp_path / "site" / "format" / "sizing.html").read_text())
-    sizes = sizing.per_version(SPEC)
-    a, b = sizes[0], sizes[1]
-    assert (f"Upgrading from 1.0 to 2.0 adds about {sizing.growth(a, b):.1f}% metadata per image "
-            f"({a.mean:,.0f} → {b.mean:,.0f} bytes on average).") in html
+def test_every_store_the_corpus_uses_is_in_the_placement_policy(corpus):
+    from imgspec import corpus as corpus_mod
+    dep = json.loads((ROOT / "schemas/sizing/deployment.json").read_text())
+    policy = json.loads((ROOT / dep["placement"]).read_text())
+    stores = {s["id"]: site["name"] for site in policy["sites"] for s in site["stores"]}
+    used = {x["metadata"]["store"] for r in corpus[SPEC.latest] for x in r["locations"]}
+    assert used and used <= set(stores)
+    assert all(x["site"] == stores[x["metadata"]["store"]] for r in corpus[SPEC.latest] for x in r["locations"])
+    assert corpus_mod.distributions(SPEC)["locations"]["sites"] == stores  # taken from the policy: one source
+
+
+def test_the_average_data_size_is_the_corpus_mean_and_counts_only_images_holding_data():
+    records = [{"status": "active", "size": 100, "deleted": False}, {"status": "deleted", "size": 700, "deleted": True},
+               {"status": "queued", "size": None, "deleted": False}, {"status": "pending_delete", "size": 300,
+                                                                      "deleted": True}]
+    assert sizing.data_profile(records) == (0.5, 200, 0.5)
+    dep = {"images": 10, "concurrent_imports": 2, "api_nodes": 3, "image_cache_max_size": 1000}
+    policy = {"within_site": {"copies": 3}, "across_sites": {"copies": 2}}
+    st = sizing.storage(dep, policy, records, 50.0, previous_metadata_per_image=40.0)
+    assert (st.data, st.metadata, st.soft_deleted_metadata, st.upgrade_peak, st.staging, st.cache) == (
+        10 * 0.5 * 200 * 6, 500, 250, 500, 400, 3000)
+    assert st.total == 6000 + 500 + 500 + 400 + 3000
+    assert sizing.storage(dep, policy, records, 50.0).upgrade_peak == 0  # no upgrade to the first version
+    out = subprocess.run([sys.executable, "-m", "imgspec", "sizing", "--corpus", "50"], capture_output=True, text=True,
+                         cwd=ROOT)
+    mean = sizing.data_profile(sizing.corpus(SPEC, images=50)[SPEC.latest_released])[1]
+    assert out.returncode == 0 and f"(average data {sizing.human(round(mean))}," in out.stderr
+
+
+def test_the_measured_figures_match_the_corpus_and_every_version():
+    data = sizing.measured(SPEC)
+    dist = json.loads((ROOT / "schemas/sizing/distributions.json").read_text())
+    assert (data["images"], data["seed"]) == (dist["images"], dist["seed"])
+    assert [e["engine"] for e in data["engines"]] == ["sqlite", "mariadb", "postgresql"]
+    for e in data["engines"]:
+        assert [x["version"] for x in e["eras"]] == SPEC.versions and e["version"]
+        for era in e["eras"]:
+            assert era["bytes"] == sum(era["tables"].values()) > 0
+            assert era["bytes_per_image"] == round(era["bytes"] / data["images"], 1)
+
+
+@pytest.mark.glance
+def test_sqlite_figures_are_measured_again_and_agree(tmp_path):
+    """make sizing's SQLite figures, measured again here (Glance's migrations, the same corpus)."""
+    import measure_sizing
+
+    from imgspec.corpus import distributions
+    corpus = sizing.corpus(SPEC, distributions(SPEC))
+    again = {e["version"]: e["bytes_per_image"] for e in measure_sizing.era_figures(SPEC, corpus, "sqlite")}
+    recorded = sizing.measured_per_image(SPEC, "sqlite")
+    for version, value in recorded.items():
+        assert again[version] == pytest.approx(value, rel=0.02), version
+    assert again["2.0"] > again["1.0"] and again["2.2"] > again["2.1"]
