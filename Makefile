@@ -14,12 +14,14 @@ GLANCE_VENV := .venv-glance
 GLANCE_STAMP := $(GLANCE_VENV)/.installed
 AJV_HOME := _build/ajv
 AJV_STAMP := $(AJV_HOME)/.installed
+REDOCLY_HOME := _build/redocly
+REDOCLY_STAMP := $(REDOCLY_HOME)/.installed
 SPHINXOPTS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv dbservers sizing
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly dbservers sizing
 
 setup: $(STAMP)
 
@@ -48,6 +50,16 @@ $(AJV_STAMP): tools/ajv/package.json tools/ajv/package-lock.json
 	cd $(AJV_HOME) && npm ci --no-audit --no-fund --silent
 	touch $@
 
+# Redocly CLI (pinned by tools/redocly/package-lock.json) lints the OpenAPI document in the tests: into the
+# build folder with npm ci, never globally.
+redocly: $(REDOCLY_STAMP)
+
+$(REDOCLY_STAMP): tools/redocly/package.json tools/redocly/package-lock.json
+	mkdir -p $(REDOCLY_HOME)
+	cp tools/redocly/package.json tools/redocly/package-lock.json $(REDOCLY_HOME)/
+	cd $(REDOCLY_HOME) && npm ci --no-audit --no-fund --silent
+	touch $@
+
 # The browser test drives Debian's chromium (Playwright never downloads a browser of its own).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -70,7 +82,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) $(AJV_STAMP) chromium dbservers lint
+test: $(STAMP) $(GLANCE_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) chromium dbservers lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html
