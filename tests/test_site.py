@@ -182,3 +182,11 @@ def test_the_sizing_page_states_the_measured_growth(site, spec):
         assert f"{engine} B/image" in html
     for e in sizing.measured(spec)["engines"]:
         assert e["version"] in html  # the engine versions measured
+
+
+def test_each_api_operation_shows_who_may_call_it(site):
+    images = re.sub(r"<[^>]+>", "", (site / "api" / "images.html").read_text())
+    assert images.count("Policy (Glance 33 defaults):") >= 7
+    assert "get_image (roles: admin, reader): rule:context_is_admin or (role:reader and" in images
+    versions = re.sub(r"<[^>]+>", "", (site / "api" / "versions.html").read_text())
+    assert "Policy: none (no token needed)." in versions

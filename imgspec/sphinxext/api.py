@@ -45,10 +45,28 @@ class OpenApiDirective(SpecDirective):
                        "paths": {path: {"parameters": copy.deepcopy(item.get("parameters", [])), method: copy.deepcopy(op)}}}
                 renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
                 out += renderer.render(one)
+                out += self.policy(op)
                 out += self.examples(op["operationId"], [e for e in examples if e.operation_id == op["operationId"]])
         if not out:
             raise self.error(f"{api.DOCUMENT}: /tags: no-operations: no operation is tagged {tag!r}")
         return out
+
+    def policy(self, op: dict) -> list[nodes.Node]:
+        """Who may call the operation: Glance 33's default policy rules (x-glance-policy), with their roles."""
+        policy = op.get("x-glance-policy")
+        if policy is None:
+            self.fail([f"{api.DOCUMENT}: {op['operationId']}: x-glance-policy: every operation names its policy"])
+            return []
+        if not policy["rules"]:
+            return [para(nodes.strong(text="Policy: "), f"none ({policy['source']}).")]
+        parts: list = [nodes.strong(text="Policy (Glance 33 defaults): ")]
+        for i, rule in enumerate(policy["rules"]):
+            if i:
+                parts.append("; ")
+            parts += [nodes.literal(text=rule["name"]), f" (roles: {', '.join(rule['roles']) or 'any'}): ",
+                      nodes.literal(text=rule["check_str"] or '""')]
+        parts.append(f" ({policy['source']}).")
+        return [para(*parts)]
 
     def examples(self, operation_id: str, found: list[api.ApiExample]) -> list[nodes.Node]:
         box = nodes.container(classes=["imgspec-api-examples"])
