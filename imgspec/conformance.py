@@ -94,10 +94,13 @@ class Checker:
         elif ex.status != expect:
             self.mismatch(ex, f"(root): status: expected {expect}, got {ex.status}")
         response = documented.get(str(ex.status), {})
+        if "$ref" in response:  # a shared response (components/responses), such as Keystone's 401
+            response = api.bundled(self.spec)["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
         ctype = ex.headers.get("Content-Type", "").split(";")[0].strip()
-        if "application/json" in response.get("content", {}) and ex.body:
-            if ctype != "application/json":
-                self.mismatch(ex, f"(root): content-type: {ctype or 'none'} where application/json is documented")
+        media = response.get("content", {})
+        if media and ex.body and ctype not in media:
+            self.mismatch(ex, f"(root): content-type: {ctype or 'none'} where {', '.join(media)} is documented")
+        elif ctype == "application/json" and "application/json" in media and ex.body:
             try:
                 doc = json.loads(ex.body)
             except ValueError as exc:
