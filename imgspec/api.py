@@ -177,3 +177,52 @@ def bundled(spec: Spec) -> dict:
         return node
 
     return inline(doc, resolver)
+
+
+def resolve_local(doc: dict) -> dict:
+    """``doc`` with every reference inside it (``#/...``) replaced by what it points at (for comparing documents)."""
+    from . import pointer as ptr
+
+    def inline(node, depth=0):
+        if depth > 50:
+            raise ProblemError(Problem(DOCUMENT, "", "ref-depth", "references nest deeper than 50"))
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#"):
+                target = ptr.get(doc, ptr.parse(ref[1:]), None)
+                if target is None:
+                    raise ProblemError(Problem(DOCUMENT, ref[1:], "broken-ref", f"{ref} points at nothing"))
+                return {**{k: v for k, v in node.items() if k != "$ref"}, **inline(copy.deepcopy(target), depth + 1)}
+            return {k: inline(v, depth) for k, v in node.items()}
+        if isinstance(node, list):
+            return [inline(v, depth) for v in node]
+        return node
+    return inline(doc)
+
+
+RELEASES = "schemas/api/releases.json"
+
+
+def document_files(spec: Spec) -> list[str]:
+    """The files the document is made of: itself and the served schemas it references."""
+    return [DOCUMENT, *sorted(spec.rel(p) for p in (spec.schemas / "service").glob("*.json"))]
+
+
+def released_document(spec: Spec) -> tuple[str, dict]:
+    """(version, the bundled document) of the last API release recorded in schemas/api/releases.json.
+
+    Each file is taken from the git history by the content hash recorded for it.
+    """
+    import shutil
+    import tempfile
+
+    from .errata import content_hash, previous_content
+    last = spec.load(RELEASES)["api"][-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(spec.schemas, Path(tmp) / "schemas")
+        for rel, want in last["files"].items():
+            path = spec.root / rel
+            data = path.read_bytes() if path.is_file() and content_hash(path.read_bytes()) == want else \
+                previous_content(spec, rel, want)
+            (Path(tmp) / rel).write_bytes(data)
+        return last["version"], bundled(Spec(Path(tmp)))

@@ -344,6 +344,8 @@ def cmd_diff(args) -> int:
     spec = Spec.default()
     if args.errata:
         return cmd_errata(spec, args.versions[0] if args.versions else None)
+    if args.api:
+        return cmd_api_diff(spec, args.versions, args.markdown)
     if args.versions and len(args.versions) != 2:
         print("imgspec diff: give two versions (or folders), or none", file=sys.stderr)
         return UNUSABLE
@@ -365,6 +367,54 @@ def cmd_diff(args) -> int:
               f"schemas/upgrades/{ov}-{nv}.json", file=sys.stderr)
     unproven = prove_steps(spec, [steps[ov]]) if rules is not None else []
     return INVALID if bad or unproven else OK
+
+
+def api_document(spec: Spec, source: str) -> dict:
+    """An OpenAPI document to compare: a file (its references inside a spec tree inlined) or a git revision of this tree."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from . import api, jsonfile
+    path = Path(source)
+    if path.is_file():
+        root = path.resolve().parents[2] if path.resolve().parent.parts[-2:] == ("schemas", "api") else None
+        if root is not None and (root / "schemas" / "releases.json").is_file():
+            return api.bundled(Spec(root)) if path.resolve() == (root / api.DOCUMENT).resolve() else \
+                api.resolve_local(jsonfile.load(path, display=source))
+        return api.resolve_local(jsonfile.load(path, display=source))
+    with tempfile.TemporaryDirectory() as tmp:
+        shown = subprocess.run(["git", "-C", str(spec.root), "archive", source, "schemas"], capture_output=True)
+        if shown.returncode:
+            raise ProblemError(Problem(source, "", "unreadable", "neither a file nor a git revision of this tree"))
+        subprocess.run(["tar", "-x", "-C", tmp], input=shown.stdout, check=True)
+        shutil.rmtree(Path(tmp) / "schemas" / "bundled", ignore_errors=True)
+        return api.bundled(Spec(Path(tmp)))
+
+
+def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool) -> int:
+    """Classify every change of the API document for clients; exit 1 when one is not behind a newer API version."""
+    from . import api, apidiff
+    if sources and len(sources) != 2:
+        print("imgspec diff --api: give two documents (files or git revisions), or none", file=sys.stderr)
+        return UNUSABLE
+    if sources:
+        old, new = (api_document(spec, s) for s in sources)
+    else:  # the last released state against the working tree
+        old, new = api.released_document(spec)[1], api.bundled(spec)
+    changes = apidiff.compare(old, new)
+    if markdown:
+        sys.stdout.write(apidiff.markdown(changes, old, new))
+    else:
+        print(f"API {old['info']['version']} -> {new['info']['version']}: {len(changes)} change(s)")
+        for c in changes:
+            print(c.line())
+    bad = apidiff.unannounced(changes, old, new)
+    for c in bad:
+        print(f"unannounced: {c.where}: {c.check}: {c.severity}: needs a newer API version (info.version) than "
+              f"{new['info']['version']}", file=sys.stderr)
+    return INVALID if bad else OK
 
 
 def prove_steps(spec: Spec, steps: list, out=sys.stdout) -> list:
@@ -559,6 +609,9 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("diff", help="classify every change between two versions of the record schemas")
     d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")
     d.add_argument("--markdown", action="store_true", help="a table for a review comment")
+    d.add_argument("--api", action="store_true",
+                   help="compare two API documents instead (files or git revisions; default: the last released "
+                   "state against this tree) and classify each change for clients")
     d.add_argument("--errata", action="store_true",
                    help="classify the errata of a released version (give it as OLD; default: every version)")
     d.set_defaults(func=cmd_diff)
@@ -616,6 +669,10 @@ def main(argv=None) -> int:
         return exit_status(exc.problems)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away (| head): nothing more to say
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
 
 
 if __name__ == "__main__":

@@ -96,5 +96,41 @@ class OpenApiDirective(SpecDirective):
         return [box]
 
 
+class ApiDiffDirective(SpecDirective):
+    """``imgspec-api-diff OLD NEW``: the review report of two API documents (example files), and the gate's state."""
+
+    required_arguments = 2
+
+    def run(self):
+        from .. import apidiff, jsonfile
+        from .nodes_util import table
+        old_path, new_path = self.path(self.arguments[0]), self.path(self.arguments[1])
+        for path in (old_path, new_path, self.spec.root / api.RELEASES):
+            self.shown(path)
+        old, new = (api.resolve_local(jsonfile.load(p, display=self.spec.rel(p))) for p in (old_path, new_path))
+        changes = apidiff.compare(old, new)
+        bad = apidiff.unannounced(changes, old, new)
+        out: list[nodes.Node] = [para(f"`imgspec diff --api {self.spec.rel(old_path)} {self.spec.rel(new_path)}` "
+                                      f"({old['info']['version']} → {new['info']['version']}): {len(changes)} change(s), "
+                                      f"{len(bad)} that clients notice without a newer API version (exit status "
+                                      f"{1 if bad else 0}):")]
+        out.append(table(["Class", "Check", "Where", "What"],
+                         [[c.severity, f"`{c.check}`", f"`{c.where}`", c.message] for c in changes], [14, 22, 34, 30]))
+        try:
+            version, released = api.released_document(self.spec)
+            current = api.bundled(self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return out
+        now = apidiff.compare(released, current)
+        late = apidiff.unannounced(now, released, current)
+        out.append(para(f"The gate today: this document against its last released state, API {version} "
+                        f"(`{api.RELEASES}`): {len(now)} change(s), {len(late)} unannounced."))
+        if late:
+            self.fail([f"{api.RELEASES}: unannounced API change: {c.where}: {c.check}" for c in late])
+        return out
+
+
 def setup(app) -> None:
     app.add_directive("imgspec-openapi", OpenApiDirective)
+    app.add_directive("imgspec-api-diff", ApiDiffDirective)
