@@ -189,21 +189,27 @@ def open(path: Path | str, spec: Spec | None = None, deployment: dict[str, str] 
     manifest = read_manifest(path, spec)
     target = version or spec.latest_released
     spec.release(target)
+    newest = _usable(spec, path, manifest, target)
+    if newest != target:
+        raise ProblemError(Problem(str(path / "manifest.json"), "/format_version", "store-not-upgraded",
+                                   f"the store is at {newest}; a {target} service serves it once its upgrade has "
+                                   f"started: imgspec upgrade-store {path} (install time) or --first-use (lazily)"))
+    return Store(path, spec, manifest, target, dict(deployment or {}), durable)
+
+
+def _usable(spec: Spec, path: Path, manifest: dict, target: str) -> str:
+    """The newest version the store's records may be at; refused if newer than ``target`` or mid install-time upgrade."""
     name = str(path / "manifest.json")
     oldest, newest = span(manifest)
     if version_key(newest) > version_key(target):
         raise ProblemError(Problem(name, "/format_version", "newer-store",
                                    f"the store holds records at {newest}, newer than {target}"))
-    if newest != target:
-        raise ProblemError(Problem(name, "/format_version", "store-not-upgraded",
-                                   f"the store is at {newest}; a {target} service serves it once its upgrade has "
-                                   f"started: imgspec upgrade-store {path} (install time) or --first-use (lazily)"))
     blocking = blocking_rules(spec, oldest, newest)
     if blocking:
         raise ProblemError(Problem(name, "/upgrade_in_progress", "upgrade-in-progress",
                                    f"an install-time upgrade to {newest} is unfinished ({blocking[0]} is install-time): "
-                                   f"finish it with imgspec upgrade-store {path} --to {newest}"))
-    return Store(path, spec, manifest, target, dict(deployment or {}), durable)
+                                   f"finish it first: imgspec upgrade-store {path} --to {newest}"))
+    return newest
 
 
 def begin_first_use(path: Path | str, to: str | None = None, spec: Spec | None = None,
@@ -220,15 +226,8 @@ def begin_first_use(path: Path | str, to: str | None = None, spec: Spec | None =
     with writing(path):
         manifest = read_manifest(path, spec)
         name = str(path / "manifest.json")
-        oldest, newest = span(manifest)
-        if version_key(newest) > version_key(to):
-            raise ProblemError(Problem(name, "/format_version", "newer-store",
-                                       f"the store holds records at {newest}, newer than {to}"))
-        unfinished = blocking_rules(spec, oldest, newest)
-        if unfinished:
-            raise ProblemError(Problem(name, "/upgrade_in_progress", "upgrade-in-progress",
-                                       f"an install-time upgrade to {newest} is unfinished: finish it first "
-                                       f"(imgspec upgrade-store {path} --to {newest})"))
+        oldest, _ = span(manifest)
+        newest = _usable(spec, path, manifest, to)
         blocking = blocking_rules(spec, newest, to)
         if blocking:
             last = blocking[-1].split(" ")[0].split("-")[1]
