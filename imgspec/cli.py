@@ -491,30 +491,35 @@ def cmd_placement(args) -> int:
 
 
 def cmd_sizing(args) -> int:
-    from . import sizing
+    """Per version: the JSON record, the metadata measured on an engine (make sizing), and the deployment's storage."""
+    from . import jsonfile, sizing
     spec = Spec.default()
-    dep = spec.load("schemas/sizing/deployment.json")
-    images = args.images if args.images is not None else dep["images"]
-    if args.average_size is not None:
-        average = args.average_size
-    else:  # the corpus' mean: the one source of the average data size
-        average = round(sizing.data_profile(sizing.corpus(spec, images=args.corpus)[spec.latest_released])[1])
+    dep = dict(spec.load("schemas/sizing/deployment.json"))
+    if args.images is not None:
+        dep["images"] = args.images
+    engine = args.engine or dep["engine"]
+    per_image = sizing.measured_per_image(spec, engine)
+    policy = jsonfile.load(spec.root / dep["placement"])
     if args.copies is not None:
-        copies = args.copies
-    else:
-        from . import jsonfile
-        copies = sizing.physical_copies(jsonfile.load(spec.root / dep["placement"]))
-    sizes = sizing.per_version(spec, images=args.corpus)
-    print(f"{'version':8} {'mean B/image':>13} {'median':>8} {'p95':>8} {'change':>8} {'metadata':>12}  "
-          f"{'total for ' + format(images, ',') + ' images':>24}")
-    prev = None
-    for s in sizes:
-        change = f"{sizing.growth(prev, s):+.1f}%" if prev else ""
-        total = sizing.total_bytes(images, average, copies, s.mean)
-        print(f"{s.version:8} {s.mean:13,.0f} {s.median:8,.0f} {s.p95:8,} {change:>8} "
-              f"{sizing.human(images * s.mean):>12}  {sizing.human(total):>24}")
-        prev = s
-    print(f"(average data {sizing.human(average)}, {copies} physical copies each)", file=sys.stderr)
+        policy = {"within_site": {"copies": args.copies}, "across_sites": {"copies": 1}}
+    records = sizing.corpus(spec, images=args.corpus)
+    holding, average, deleted = sizing.data_profile(records[spec.latest_released])
+    if args.average_size is not None:  # the corpus' sizes scaled to the average asked for
+        records = {v: [dict(r, size=round(r["size"] * args.average_size / average)) if r.get("size") else r
+                       for r in recs] for v, recs in records.items()}
+        average = args.average_size
+    print(f"{'version':8} {'JSON B/image':>13} {engine + ' B/image':>20} {'metadata':>12} {'upgrade peak':>13} "
+          f"{'total for ' + format(dep['images'], ',') + ' images':>26}")
+    previous = None
+    for s_ in sizing.per_version(spec, images=args.corpus):
+        st = sizing.storage(dep, policy, records[s_.version], per_image[s_.version], previous)
+        print(f"{s_.version:8} {s_.mean:13,.0f} {per_image[s_.version]:20,.0f} {sizing.human(st.metadata):>12} "
+              f"{sizing.human(st.upgrade_peak) if previous is not None else '':>13} {sizing.human(st.total):>26}")
+        previous = per_image[s_.version]
+    print(f"(average data {sizing.human(round(average))}, {holding:.1%} of images hold data, "
+          f"{sizing.physical_copies(policy)} physical copies each; {deleted:.1%} soft-deleted; staging "
+          f"{dep['concurrent_imports']} imports, image cache {sizing.human(dep['image_cache_max_size'])} on "
+          f"{dep['api_nodes']} API nodes; metadata as measured on {engine})", file=sys.stderr)
     return OK
 
 
@@ -625,6 +630,8 @@ def parser() -> argparse.ArgumentParser:
     sz.add_argument("--average-size", type=int, metavar="BYTES", help="average data size of an image")
     sz.add_argument("--copies", type=int, help="physical copies of each image's data (default: from the placement policy)")
     sz.add_argument("--corpus", type=int, help="images in the generated corpus (default: the distributions file)")
+    sz.add_argument("--engine", choices=["sqlite", "mariadb", "postgresql"],
+                    help="the database whose measured bytes per image count (default: the reference deployment's)")
     sz.set_defaults(func=cmd_sizing)
     cf = sub.add_parser("conformance", help="check a live Images API v2 endpoint against the spec")
     cf.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:9292")

@@ -97,6 +97,11 @@ def test_the_average_data_size_is_the_corpus_mean_and_counts_only_images_holding
                          cwd=ROOT)
     mean = sizing.data_profile(sizing.corpus(SPEC, images=50)[SPEC.latest_released])[1]
     assert out.returncode == 0 and f"(average data {sizing.human(round(mean))}," in out.stderr
+    pg = subprocess.run([sys.executable, "-m", "imgspec", "sizing", "--corpus", "50", "--engine", "postgresql"],
+                        capture_output=True, text=True, cwd=ROOT)
+    measured = sizing.measured_per_image(SPEC, "postgresql")
+    row = next(line for line in pg.stdout.splitlines() if line.startswith("2.2 "))
+    assert f"{measured['2.2']:,.0f}" in row.split() and "metadata as measured on postgresql" in pg.stderr
 
 
 def test_the_measured_figures_match_the_corpus_and_every_version():
