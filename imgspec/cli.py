@@ -238,7 +238,14 @@ def cmd_read(args) -> int:
     else:
         doc = _load_record(args.record)
     source = "<stdin>" if args.record == "-" else args.record
-    sys.stdout.write(jsonfile.dumps(upgrade.upgrade(doc, args.to, source=source, deployment=settings(args.setting))))
+    new = upgrade.upgrade(doc, args.to, source=source, deployment=settings(args.setting))
+    if args.explain:  # each rule the reading applied, with its mode: what the reader does meanwhile and why
+        spec = Spec.default()
+        for step in upgrade.chain(spec, doc["format_version"], new["format_version"]):
+            for number, rule in enumerate(step.rules, 1):
+                print(f"{source}: {step.source}-{step.target} rule {number}: {rule['mode']}: "
+                      f"{step.meanwhile(rule, number)}", file=sys.stderr)
+    sys.stdout.write(jsonfile.dumps(new))
     return OK
 
 
@@ -586,6 +593,8 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("read", help="print a record as the newest released version reads it, writing nothing")
     r.add_argument("record", help="the record file to read (never written), or - for standard input")
     r.add_argument("--to", help="read it at this version (default: the newest released)")
+    r.add_argument("--explain", action="store_true",
+                   help="say on standard error, rule by rule, how the reading was made and when a store rewrites it")
     r.add_argument("--setting", action="append", metavar="NAME=VALUE",
                    help="a deployment setting that upgrade rules name with $deployment (repeatable)")
     r.set_defaults(func=cmd_read)

@@ -373,3 +373,14 @@ def test_upgrade_store_reads_and_replaces_each_record_under_the_writers_lock(tmp
     assert proc.wait(timeout=120) == 0, proc.stderr.read()
     assert records(folder)[key]["name"] == "written by the service"  # the service's write was not overwritten
     assert set(disk_versions(folder).values()) == {"2.3"}
+
+
+def test_read_explains_each_rule_it_applied_with_its_mode():
+    path = ROOT / "examples/record/2.1/image/valid/active-public.json"
+    plain, explained = cli("read", path), cli("read", path, "--explain")
+    assert plain.returncode == explained.returncode == 0 and plain.stdout == explained.stdout  # same reading
+    lines = explained.stderr.strip().splitlines()
+    expected = [(f"{s.source}-{s.target} rule {n}", r["mode"]) for s in (STEPS["2.1"], STEPS["2.2"])
+                for n, r in enumerate(s.rules, 1)]
+    assert [(line.split(": ")[1], line.split(": ")[2]) for line in lines] == expected
+    assert "every 2.2 reader reads it as rule 1 says (new field: records that lack it read `false`)" in lines[0]

@@ -13,22 +13,6 @@ from .base import SpecDirective
 from .nodes_util import para, table
 
 
-def meanwhile(step, rule: dict, number: int, kind: str = "image") -> str:
-    """What a reader of the step's target sees of a rule's field until the store is rewritten (from the rule's mode)."""
-    _, _, what = describe(rule)
-    old, new = step.source, step.target
-    thing = "manifest" if kind == "store" else "record"
-    said = f"as rule {number} says ({what})"
-    if rule["mode"] == "read-time":
-        return f"A {old} {thing} is never rewritten for this rule: every {new} reader reads it {said}, in memory."
-    if rule["mode"] == "first-use":
-        return (f"Until the {new} service first uses the {thing} (reads it for a client or writes it), a {new} reader "
-                f"reads it {said}, in memory; the service then writes it so.")
-    return (f"A {new} service does not serve the store until `imgspec upgrade-store --to {new}` has rewritten every "
-            f"{thing} {said}; while that runs, a reader reads each {thing} at the version it declares and MAY read "
-            f"a {old} {thing} so in memory.")
-
-
 def field_modes(step) -> list[nodes.Node]:
     """The per-field table of a step: each rule's field, its mode and why, and what readers see meanwhile."""
     out: list[nodes.Node] = []
@@ -37,7 +21,7 @@ def field_modes(step) -> list[nodes.Node]:
         for number, rule in enumerate(rules, 1):
             _, field, _ = describe(rule)
             rows.append([str(number), field, [nodes.strong(text=rule["mode"])], rule["mode_why"],
-                         meanwhile(step, rule, number, kind)])
+                         step.meanwhile(rule, number, kind)])
         if rows:
             whose = "Record" if kind == "image" else "Store manifest"
             out.append(para(f"{whose} fields, {step.source} → {step.target}: when each changes, and what a "

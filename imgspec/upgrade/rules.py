@@ -62,6 +62,22 @@ class Step:
         """For each kind, whether each rule names a deployment setting (worked out once)."""
         return {kind: [uses_deployment(r) for r in rules] for kind, rules in self.ruleset().items()}
 
+    def meanwhile(self, rule: dict, number: int, kind: str = "image") -> str:
+        """What a reader of the target sees of a rule's field until the store is rewritten (from the rule's mode)."""
+        from .operations import describe
+        _, _, what = describe(rule)
+        old, new = self.source, self.target
+        thing = "manifest" if kind == "store" else "record"
+        said = f"as rule {number} says ({what})"
+        if rule["mode"] == "read-time":
+            return f"A {old} {thing} is never rewritten for this rule: every {new} reader reads it {said}, in memory."
+        if rule["mode"] == "first-use":
+            return (f"Until the {new} service first uses the {thing} (reads it for a client or writes it), a {new} "
+                    f"reader reads it {said}, in memory; the service then writes it so.")
+        return (f"A {new} service does not serve the store until `imgspec upgrade-store --to {new}` has rewritten "
+                f"every {thing} {said}; while that runs, a reader reads each {thing} at the version it declares and "
+                f"MAY read a {old} {thing} so in memory.")
+
     def ruleset(self) -> dict[str, list[dict]]:
         return {"image": self.rules, "store": self.store_rules}
 
