@@ -15,13 +15,15 @@ GLANCE_STAMP := $(GLANCE_VENV)/.installed
 AJV_HOME := _build/ajv
 AJV_STAMP := $(AJV_HOME)/.installed
 REDOCLY_HOME := _build/redocly
+GLANCE_SRC := _build/glance-src
+GLANCE_SRC_STAMP := $(GLANCE_SRC)/.installed
 REDOCLY_STAMP := $(REDOCLY_HOME)/.installed
 SPHINXOPTS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly dbservers sizing
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly glance-src dbservers sizing
 
 setup: $(STAMP)
 
@@ -60,6 +62,17 @@ $(REDOCLY_STAMP): tools/redocly/package.json tools/redocly/package-lock.json
 	cd $(REDOCLY_HOME) && npm ci --no-audit --no-fund --silent
 	touch $@
 
+# Glance 33.0.0's source package (its api-ref and samples, which the wheel lacks), unpacked into the build
+# folder for the tests that hold the API document to them.
+glance-src: $(GLANCE_SRC_STAMP)
+
+$(GLANCE_SRC_STAMP): requirements-glance.txt | $(STAMP)
+	mkdir -p $(GLANCE_SRC)
+	$(PY) -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+	  "$$(grep -i '^glance==' requirements-glance.txt)" -d $(GLANCE_SRC)
+	tar xzf $(GLANCE_SRC)/glance-*.tar.gz -C $(GLANCE_SRC)
+	touch $@
+
 # The browser test drives Debian's chromium (Playwright never downloads a browser of its own).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -82,7 +95,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) chromium dbservers lint
+test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) chromium dbservers lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html
