@@ -384,3 +384,14 @@ def test_read_explains_each_rule_it_applied_with_its_mode():
                 for n, r in enumerate(s.rules, 1)]
     assert [(line.split(": ")[1], line.split(": ")[2]) for line in lines] == expected
     assert "every 2.2 reader reads it as rule 1 says (new field: records that lack it read `false`)" in lines[0]
+
+
+def test_the_implementers_page_store_example_runs_as_written(tmp_path):
+    page = (ROOT / "docs/implementers.md").read_text()
+    block = page.split("## Serve a store that is upgraded lazily", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    folder = mixed_store(tmp_path / "s", 3, ["2.2", "2.3"], "2.2", "2.3")
+    key = sorted(records(folder))[0]
+    scope = {"image_id": key}
+    exec(compile(block.replace('"/srv/images"', repr(str(folder))), "implementers.md", "exec"), scope)
+    assert records(folder)[key]["name"] == "new" and records(folder)[key]["format_version"] == "2.3"
+    assert scope["s"].read(key)["name"] == "new"
