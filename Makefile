@@ -42,24 +42,15 @@ $(GLANCE_STAMP): requirements-glance.txt
 html: $(STAMP)
 	$(SPHINXBUILD) -b html $(SPHINXFLAGS) _build/html
 
-# ajv and ajv-formats (pinned by tools/ajv/package-lock.json) for the cross-validator test: into the build
-# folder with npm ci, never globally.
+# Node tools, each pinned by tools/<name>/package-lock.json and installed with npm ci into _build/<name>,
+# never globally: ajv and ajv-formats for the cross-validator test, Redocly CLI to lint the OpenAPI document.
 ajv: $(AJV_STAMP)
-
-$(AJV_STAMP): tools/ajv/package.json tools/ajv/package-lock.json
-	mkdir -p $(AJV_HOME)
-	cp tools/ajv/package.json tools/ajv/package-lock.json $(AJV_HOME)/
-	cd $(AJV_HOME) && npm ci --no-audit --no-fund --silent
-	touch $@
-
-# Redocly CLI (pinned by tools/redocly/package-lock.json) lints the OpenAPI document in the tests: into the
-# build folder with npm ci, never globally.
 redocly: $(REDOCLY_STAMP)
 
-$(REDOCLY_STAMP): tools/redocly/package.json tools/redocly/package-lock.json
-	mkdir -p $(REDOCLY_HOME)
-	cp tools/redocly/package.json tools/redocly/package-lock.json $(REDOCLY_HOME)/
-	cd $(REDOCLY_HOME) && npm ci --no-audit --no-fund --silent
+_build/%/.installed: tools/%/package.json tools/%/package-lock.json
+	mkdir -p $(@D)
+	cp $^ $(@D)/
+	cd $(@D) && npm ci --no-audit --no-fund --silent
 	touch $@
 
 # Glance 33.0.0's source package (its api-ref and samples, which the wheel lacks), unpacked into the build

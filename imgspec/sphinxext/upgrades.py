@@ -39,6 +39,16 @@ def lazy_text(step) -> str:
             + f" must be applied to every record before a {step.target} service serves")
 
 
+class _StepsDirective(SpecDirective):
+    def steps(self) -> dict | None:
+        """The upgrade steps, or None when they cannot be read (each problem then fails the build)."""
+        try:
+            return load_steps(self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return None
+
+
 class UpgradeStepDirective(SpecDirective):
     """One step: its derived mode, its rules, the per-field modes and what readers see meanwhile."""
 
@@ -79,16 +89,14 @@ class UpgradeStepDirective(SpecDirective):
         return out + field_modes(step)
 
 
-class UpgradeFieldsDirective(SpecDirective):
+class UpgradeFieldsDirective(_StepsDirective):
     """On a version page: the per-field modes of the step that leads to that version."""
 
     required_arguments = 1
 
     def run(self):
-        try:
-            steps = load_steps(self.spec)
-        except ProblemError as exc:
-            self.fail([str(p) for p in exc.problems])
+        steps = self.steps()
+        if steps is None:
             return []
         step = next((s for s in steps.values() if s.target == self.arguments[0]), None)
         if step is None:
@@ -101,14 +109,12 @@ class UpgradeFieldsDirective(SpecDirective):
                      lazy_text(step), "."), *field_modes(step)]
 
 
-class UpgradeModesDirective(SpecDirective):
+class UpgradeModesDirective(_StepsDirective):
     """Every step with its derived mode: the summary table of the upgrades page."""
 
     def run(self):
-        try:
-            steps = load_steps(self.spec)
-        except ProblemError as exc:
-            self.fail([str(p) for p in exc.problems])
+        steps = self.steps()
+        if steps is None:
             return []
         rows = []
         for step in steps.values():
