@@ -208,10 +208,17 @@ def document_files(spec: Spec) -> list[str]:
     return [DOCUMENT, *sorted(spec.rel(p) for p in (spec.schemas / "service").glob("*.json"))]
 
 
-def released_document(spec: Spec) -> tuple[str, dict]:
-    """(version, the bundled document) of the last API release recorded in schemas/api/releases.json.
+def locked_files(release: dict) -> dict[str, str]:
+    """The content hash of each file of an API release, as its corrections (in order) left it."""
+    files = dict(release["files"])
+    for correction in release.get("corrections", []):
+        files.update(correction["files"])
+    return files
 
-    Each file is taken from the git history by the content hash recorded for it.
+
+def released_document(spec: Spec) -> tuple[str, dict]:
+    """(version, the bundled document) of the last API release recorded in schemas/api/releases.json,
+    with its corrections.  Each file is taken from the git history by the content hash recorded for it.
     """
     import shutil
     import tempfile
@@ -220,9 +227,39 @@ def released_document(spec: Spec) -> tuple[str, dict]:
     last = spec.load(RELEASES)["api"][-1]
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(spec.schemas, Path(tmp) / "schemas")
-        for rel, want in last["files"].items():
+        for rel, want in locked_files(last).items():
             path = spec.root / rel
             data = path.read_bytes() if path.is_file() and content_hash(path.read_bytes()) == want else \
                 previous_content(spec, rel, want)
             (Path(tmp) / rel).write_bytes(data)
         return last["version"], bundled(Spec(Path(tmp)))
+
+
+def record_correction(spec: Spec, correction_id: str, what: str, why: str, evidence: list[str],
+                      date: str | None = None) -> tuple[dict, list]:
+    """Record the document's changed files as a correction of the last API release: the document now says what
+    Glance already did (``evidence``: the Glance files that show it), so the change is no API change and needs
+    no newer version.  Returns the correction and the changes it covers (``imgspec.apidiff``), for the review.
+    Refused (nothing written) when nothing changed, the id is taken, or no evidence is named.
+    """
+    from . import apidiff, atomic
+    from .errata import content_hash
+    from .text import now
+    data = spec.load(RELEASES)
+    last = data["api"][-1]
+    taken = {c["id"] for r in data["api"] for c in r.get("corrections", [])}
+    locked = locked_files(last)
+    changed = {rel: content_hash((spec.root / rel).read_bytes()) for rel in document_files(spec)
+               if content_hash((spec.root / rel).read_bytes()) != locked.get(rel)}
+    if correction_id in taken or not changed or not evidence or not all(e.startswith("glance/") for e in evidence):
+        why_not = (f"a correction {correction_id!r} exists already" if correction_id in taken else
+                   "nothing of the document changed since its last recorded state" if not changed else
+                   "name the Glance files that show the behaviour (--evidence glance/...)")
+        raise ProblemError(Problem(RELEASES, "/api", "correction-refused", why_not))
+    old = released_document(spec)[1]
+    changes = apidiff.compare(old, bundled(spec))
+    correction = {"id": correction_id, "date": date or now()[:10], "what": what, "why": why, "evidence": evidence,
+                  "files": changed}
+    last.setdefault("corrections", []).append(correction)
+    atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    return correction, changes

@@ -8,6 +8,7 @@
     imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
     imgspec release VERSION            freeze a draft: lock its files by content hash
     imgspec erratum VERSION --id ...   record a widening correction of a released version
+    imgspec api-correction --id ...    record a change of the API document that describes what Glance did
     imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
     imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
     imgspec conformance --endpoint URL  check a live Images API v2 endpoint against the spec
@@ -33,7 +34,8 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
                   "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "deployment-setting-missing", "install-time-rule",
-                  "store-not-upgraded", "store-manifest-inconsistent", "usage", "downgrade-refused", "missing-step",
+                  "store-not-upgraded", "store-manifest-inconsistent", "usage", "correction-refused",
+                  "downgrade-refused", "missing-step",
                   "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
                   "missing-dependency"}
 
@@ -554,6 +556,16 @@ def cmd_erratum(args) -> int:
     return OK
 
 
+def cmd_api_correction(args) -> int:
+    from . import api
+    correction, changes = api.record_correction(Spec.default(), args.id, args.what, args.why, args.evidence)
+    for c in changes:
+        print(c.line())
+    print(f"recorded correction {correction['id']} of the API document: {len(changes)} change(s), "
+          f"{', '.join(correction['files'])}", file=sys.stderr)
+    return OK
+
+
 def cmd_release(args) -> int:
     from . import release, vectors
     spec = Spec.default()
@@ -673,6 +685,14 @@ def parser() -> argparse.ArgumentParser:
     er.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
                     help="a Glance source file that proves it (repeatable)")
     er.set_defaults(func=cmd_erratum)
+    ac = sub.add_parser("api-correction", help="record a change of the API document that describes what Glance "
+                        "already did (no API change, no new version)")
+    ac.add_argument("--id", required=True, help="the correction's id, e.g. 2.15-C1")
+    ac.add_argument("--what", required=True, help="what the document now says, in one sentence")
+    ac.add_argument("--why", required=True, help="why: what it got wrong")
+    ac.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
+                    help="a Glance source file that shows the behaviour (repeatable)")
+    ac.set_defaults(func=cmd_api_correction)
     return p
 
 

@@ -117,3 +117,39 @@ def test_a_response_field_under_allof_is_compared():
     old, new, changes = mutate(lambda d: d["components"]["schemas"]["Image"]["allOf"][1]["properties"].pop("id", None)
                                or d["components"]["schemas"]["Image"]["allOf"][0]["properties"].pop("checksum"))
     assert any(c.check == "response-property-removed" and c.severity == "breaking" for c in changes), changes
+
+
+def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_path):
+    """A change of the document that describes existing Glance behaviour is recorded as a correction of the last
+    release (with the Glance files that show it); the gate then holds the tree to the corrected state."""
+    import shutil
+
+    from imgspec.problems import ProblemError
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    spec = Spec(tmp_path)
+    path = tmp_path / api.DOCUMENT
+    doc = json.loads(path.read_text())
+    doc["paths"]["/v2/images"]["get"].setdefault("parameters", []).append(
+        {"name": "size_min", "in": "query", "schema": {"type": "integer"}, "description": "Glance parses it."})
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+
+    def gate():
+        old, new = api.released_document(spec)[1], api.bundled(spec)
+        return apidiff.unannounced(apidiff.compare(old, new), old, new)
+    assert [c.check for c in gate()] == ["new-request-parameter"]
+    with pytest.raises(ProblemError, match="correction-refused"):
+        api.record_correction(spec, "2.15-C1", "w", "y", ["somewhere.py"])
+    correction, changes = api.record_correction(spec, "2.15-C1", "size_min is a filter Glance parses",
+                                                "the document omitted it", ["glance/api/v2/images.py"])
+    assert [c.check for c in changes] == ["new-request-parameter"] and list(correction["files"]) == [api.DOCUMENT]
+    assert gate() == []  # the corrected state is what the tree is held to
+    with pytest.raises(ProblemError, match="exists already|nothing of the document changed"):
+        api.record_correction(spec, "2.15-C1", "w", "y", ["glance/api/v2/images.py"])
+    subprocess.run([*git, "commit", "-qam", "corrected"], check=True)
+    del doc["paths"]["/v2/tasks"]
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    assert "operation-removed" in {c.check for c in gate()}  # a later change is gated again
