@@ -129,22 +129,26 @@ def _check_request_body(where: str, old: dict, new: dict, *_: dict) -> Iterator[
         yield from _schema_changes(ob[media].get("schema", {}), nb[media].get("schema", {}), where, "request")
 
 
+def _keyed(old: dict, new: dict, check: str, where: str, severity: str, removed: str, added: str) -> Iterator[Change]:
+    """A change for each key of ``old`` that ``new`` lacks (``check``-removed) and each it adds (``check``-added)."""
+    for key in sorted(old.keys() - new.keys()):
+        yield Change(severity, f"{check}-removed", where, removed.format(key=key))
+    for key in sorted(new.keys() - old.keys()):
+        yield Change(severity, f"{check}-added", where, added.format(key=key))
+
+
 def _check_responses(where: str, old: dict, new: dict, *_: dict) -> Iterator[Change]:
+    def severity(status: str) -> str:  # a success status or media type gone or new breaks clients; an error one not
+        return BREAKING if status.startswith("2") else COMPATIBLE
     orr, nrr = old.get("responses", {}), new.get("responses", {})
     for status in orr.keys() - nrr.keys():
-        yield Change(BREAKING if status.startswith("2") else COMPATIBLE, "response-status-removed", where,
-                     f"{status} no longer documented")
+        yield Change(severity(status), "response-status-removed", where, f"{status} no longer documented")
     for status in nrr.keys() - orr.keys():
-        yield Change(BREAKING if status.startswith("2") else COMPATIBLE, "response-status-added", where,
-                     f"{status} documented")
+        yield Change(severity(status), "response-status-added", where, f"{status} documented")
     for status in orr.keys() & nrr.keys():
         oc, nc = orr[status].get("content", {}), nrr[status].get("content", {})
-        for media in oc.keys() - nc.keys():
-            yield Change(BREAKING if status.startswith("2") else COMPATIBLE, "response-media-type-removed", where,
-                         f"{status} {media} no longer sent")
-        for media in nc.keys() - oc.keys():
-            yield Change(BREAKING if status.startswith("2") else COMPATIBLE, "response-media-type-added", where,
-                         f"{status} {media} may be sent")
+        yield from _keyed(oc, nc, "response-media-type", where, severity(status), status + " {key} no longer sent",
+                          status + " {key} may be sent")
         for media in oc.keys() & nc.keys():
             yield from _schema_changes(oc[media].get("schema", {}), nc[media].get("schema", {}), f"{where} {status}",
                                        "response")

@@ -576,6 +576,15 @@ def cmd_release(args) -> int:
     return OK
 
 
+def correction_arguments(command, id_help: str, what_help: str, why_help: str) -> None:
+    """--id, --what, --why and --evidence: what every recorded correction (erratum, API correction) states."""
+    command.add_argument("--id", required=True, help=id_help)
+    command.add_argument("--what", required=True, help=what_help)
+    command.add_argument("--why", required=True, help=why_help)
+    command.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
+                         help="a Glance source file that shows it (repeatable)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="imgspec", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -679,19 +688,13 @@ def parser() -> argparse.ArgumentParser:
     rl.set_defaults(func=cmd_release)
     er = sub.add_parser("erratum", help="record the changed files of a released version as a widening erratum")
     er.add_argument("version", help="the released version whose files changed")
-    er.add_argument("--id", required=True, help="the erratum's id, e.g. 2.1-E1")
-    er.add_argument("--what", required=True, help="what the erratum changes, in one sentence")
-    er.add_argument("--why", required=True, help="why: what the released version got wrong")
-    er.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
-                    help="a Glance source file that proves it (repeatable)")
+    correction_arguments(er, "the erratum's id, e.g. 2.1-E1", "what the erratum changes, in one sentence",
+                         "why: what the released version got wrong")
     er.set_defaults(func=cmd_erratum)
     ac = sub.add_parser("api-correction", help="record a change of the API document that describes what Glance "
                         "already did (no API change, no new version)")
-    ac.add_argument("--id", required=True, help="the correction's id, e.g. 2.15-C1")
-    ac.add_argument("--what", required=True, help="what the document now says, in one sentence")
-    ac.add_argument("--why", required=True, help="why: what it got wrong")
-    ac.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
-                    help="a Glance source file that shows the behaviour (repeatable)")
+    correction_arguments(ac, "the correction's id, e.g. 2.15-C1", "what the document now says, in one sentence",
+                         "why: what it got wrong")
     ac.set_defaults(func=cmd_api_correction)
     return p
 
