@@ -136,6 +136,18 @@ def api_examples(spec: Spec) -> list[ApiExample]:
     return out
 
 
+SERVED_ONLY = ("$schema", "$id", "$comment", "x-since")  # what a kept served schema adds to what the service serves
+
+
+def served_schema(op: Operation, spec: Spec) -> tuple[str, dict] | None:
+    """(file, body) of an operation that serves a schema the spec keeps as a file (``x-served-schema``): the file is
+    its response example, without the keys the spec adds (SERVED_ONLY); None for the others."""
+    rel = op.node.get("x-served-schema")
+    if rel is None:
+        return None
+    return rel, {k: v for k, v in spec.load(rel).items() if k not in SERVED_ONLY}
+
+
 def example_verdict(example: ApiExample, spec: Spec) -> list[str]:
     """Why an API example does not show what its place says (empty when it does)."""
     name = spec.rel(example.path)
@@ -159,21 +171,26 @@ def bundled(spec: Spec) -> dict:
     doc = copy.deepcopy(document(spec))
     resolver = reg.resolver(base_uri=uri(spec))
 
-    def inline(node, resolver, depth=0):
+    def inline(node, resolver, depth=0, elsewhere=False):
+        # a reference to another file is inlined, and so is every reference inside what was inlined (a served
+        # schema's own "#/definitions/..." means its file, not the document it lands in)
         if depth > 50:
             raise ProblemError(Problem(DOCUMENT, "", "ref-depth", "references nest deeper than 50"))
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
+            if isinstance(ref, str) and (elsewhere or not ref.startswith("#")):
                 resolved = resolver.lookup(ref)
                 target = copy.deepcopy(resolved.contents)
-                target.pop("$id", None)
-                target.pop("$schema", None)
-                merged = {**{k: v for k, v in node.items() if k != "$ref"}, **inline(target, resolved.resolver, depth + 1)}
+                if isinstance(target, dict):
+                    target.pop("$id", None)
+                    target.pop("$schema", None)
+                    target.pop("$comment", None)
+                merged = {**{k: v for k, v in node.items() if k != "$ref"},
+                          **inline(target, resolved.resolver, depth + 1, True)}
                 return merged
-            return {k: inline(v, resolver, depth) for k, v in node.items()}
+            return {k: inline(v, resolver, depth, elsewhere) for k, v in node.items()}
         if isinstance(node, list):
-            return [inline(v, resolver, depth) for v in node]
+            return [inline(v, resolver, depth, elsewhere) for v in node]
         return node
 
     return inline(doc, resolver)
@@ -205,7 +222,7 @@ RELEASES = "schemas/api/releases.json"
 
 def document_files(spec: Spec) -> list[str]:
     """The files the document is made of: itself and the served schemas it references."""
-    return [DOCUMENT, *sorted(spec.rel(p) for p in (spec.schemas / "service").glob("*.json"))]
+    return [DOCUMENT, *sorted(spec.rel(p) for p in (spec.schemas / "service").rglob("*.json"))]
 
 
 def locked_files(release: dict) -> dict[str, str]:
@@ -233,6 +250,35 @@ def released_document(spec: Spec) -> tuple[str, dict]:
                 previous_content(spec, rel, want)
             (Path(tmp) / rel).write_bytes(data)
         return last["version"], bundled(Spec(Path(tmp)))
+
+
+def record_release(spec: Spec, note: str, date: str | None = None) -> tuple[dict, list]:
+    """Record the document as it is as a new API release (its info.version), locking the content hash of each file
+    it is made of.  Refused (nothing written) when info.version is not newer than the last release, when nothing
+    changed, when a change clients would notice is not behind the new version, or when the x-since of an element
+    names a version the API does not have.  Returns the release and the changes since the last one."""
+    from . import apidiff, atomic
+    from . import microversions as mv
+    from .errata import content_hash
+    from .text import now
+    data = spec.load(RELEASES)
+    last = data["api"][-1]
+    version = document(spec)["info"]["version"]
+    files = {rel: content_hash((spec.root / rel).read_bytes()) for rel in document_files(spec)}
+    old = released_document(spec)[1]
+    new = bundled(spec)
+    changes = apidiff.compare(old, new)
+    why_not = (f"info.version {version} is not newer than the last release {last['version']}"
+               if mv.key(version) <= mv.key(last["version"]) else
+               "nothing of the document changed since its last release" if files == locked_files(last) else
+               "; ".join(str(p) for p in mv.problems(spec)) or
+               "; ".join(f"{c.where}: {c.check}" for c in apidiff.unannounced(changes, old, new)))
+    if why_not:
+        raise ProblemError(Problem(RELEASES, "/api", "release-refused", why_not))
+    release = {"version": version, "date": date or now()[:10], "note": note, "files": files}
+    data["api"].append(release)
+    atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    return release, changes
 
 
 def record_correction(spec: Spec, correction_id: str, what: str, why: str, evidence: list[str],

@@ -115,8 +115,23 @@ def _check_parameters(where: str, old: dict, new: dict, old_item: dict, new_item
     for key in op_.keys() & np_.keys():
         if np_[key].get("required") and not op_[key].get("required"):
             yield Change(BREAKING, "request-parameter-became-required", where, f"{key[0]} parameter {key[1]}")
-        yield from _schema_changes(op_[key].get("schema", {}), np_[key].get("schema", {}), where, "request",
-                                   f"({key[0]} {key[1]})")
+        (old_one, old_many), (new_one, new_many) = _occurrence(op_[key]), _occurrence(np_[key])
+        if new_many and not old_many:
+            yield Change(MICROVERSION, "request-parameter-repeatable", where, f"{key[0]} parameter {key[1]} may be repeated")
+        elif old_many and not new_many:
+            yield Change(BREAKING, "request-parameter-not-repeatable", where,
+                         f"{key[0]} parameter {key[1]} may no longer be repeated")
+        yield from _schema_changes(old_one, new_one, where, "request", f"({key[0]} {key[1]})")
+
+
+def _occurrence(param: dict) -> tuple[dict, bool]:
+    """(the schema of one occurrence of a parameter, whether it may be repeated): a query array in form style,
+    exploded (OpenAPI's default), is the parameter repeated (``?tag=a&tag=b``), so one ``?tag=a`` is still one."""
+    schema = param.get("schema", {})
+    if (param.get("in") == "query" and _types(schema) == {"array"} and param.get("style", "form") == "form"
+            and param.get("explode", True) and isinstance(schema.get("items"), dict)):
+        return schema["items"], True
+    return schema, False
 
 
 def _check_request_body(where: str, old: dict, new: dict, *_: dict) -> Iterator[Change]:

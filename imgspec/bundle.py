@@ -26,8 +26,8 @@ def targets(spec: Spec) -> dict[str, Path]:
     for version in spec.versions:
         for path in sorted((spec.schemas / "record" / version).glob("*.json")):
             out[f"{FOLDER}/{version}/{path.name}"] = path
-    for path in sorted((spec.schemas / "service").glob("*.json")):
-        out[f"{FOLDER}/service/{path.name}"] = path
+    for path in sorted((spec.schemas / "service").rglob("*.json")):
+        out[f"{FOLDER}/service/{path.relative_to(spec.schemas / 'service').as_posix()}"] = path
     return out
 
 

@@ -9,6 +9,7 @@
     imgspec release VERSION            freeze a draft: lock its files by content hash
     imgspec erratum VERSION --id ...   record a widening correction of a released version
     imgspec api-correction --id ...    record a change of the API document that describes what Glance did
+    imgspec api-release --note ...     record the API document as a new API release (its info.version)
     imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
     imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
     imgspec conformance --endpoint URL  check a live Images API v2 endpoint against the spec
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from . import examples, inputs, profiles, registry, validation
 from .problems import Problem, ProblemError
@@ -354,7 +356,7 @@ def cmd_diff(args) -> int:
     if args.errata:
         return cmd_errata(spec, args.versions[0] if args.versions else None)
     if args.api:
-        return cmd_api_diff(spec, args.versions, args.markdown)
+        return cmd_api_diff(spec, args.versions, args.markdown, args.microversions)
     if args.versions and len(args.versions) != 2:
         print("imgspec diff: give two versions (or folders), or none", file=sys.stderr)
         return UNUSABLE
@@ -402,13 +404,24 @@ def api_document(spec: Spec, source: str) -> dict:
         return api.bundled(Spec(Path(tmp)))
 
 
-def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool) -> int:
+def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool, microversions: bool = False) -> int:
     """Classify every change of the API document for clients; exit 1 when one is not behind a newer API version."""
     from . import api, apidiff
-    if sources and len(sources) != 2:
-        print("imgspec diff --api: give two documents (files or git revisions), or none", file=sys.stderr)
+    from . import microversions as mv
+    if sources and len(sources) != 2 or microversions and not sources:
+        print("imgspec diff --api: give two documents (files or git revisions), or none; with --microversions, two "
+              "API versions", file=sys.stderr)
         return UNUSABLE
-    if sources:
+    if microversions:
+        known = [v["version"] for v in mv.versions(spec)]
+        for v in sources:
+            if v not in known:
+                print(f"imgspec diff --api --microversions: {v}: unknown API version ({mv.DATA} has "
+                      f"{known[0]} to {known[-1]})", file=sys.stderr)
+                return UNUSABLE
+        whole = api.bundled(spec)
+        old, new = (mv.at_version(whole, v) for v in sources)
+    elif sources:
         old, new = (api_document(spec, s) for s in sources)
     else:  # the last released state against the working tree
         old, new = api.released_document(spec)[1], api.bundled(spec)
@@ -541,7 +554,7 @@ def cmd_conformance(args) -> int:
             print(f"imgspec conformance: --header {h!r}: write NAME: VALUE", file=sys.stderr)
             return UNUSABLE
         headers[name.strip()] = value.strip()
-    report = conformance.conform(args.endpoint, headers)
+    report = conformance.conform(args.endpoint, headers, record=Path(args.record) if args.record else None)
     for line in report.mismatches:
         print(line)
     print(f"conformance: {report.exchanges} exchanges over {len(report.operations)} operations, "
@@ -563,6 +576,14 @@ def cmd_api_correction(args) -> int:
         print(c.line())
     print(f"recorded correction {correction['id']} of the API document: {len(changes)} change(s), "
           f"{', '.join(correction['files'])}", file=sys.stderr)
+    return OK
+
+
+def cmd_api_release(args) -> int:
+    from . import api
+    release, changes = api.record_release(Spec.default(), args.note)
+    print(f"released API {release['version']}: {len(changes)} change(s) since the last release, "
+          f"{len(release['files'])} file(s) locked in {api.RELEASES}", file=sys.stderr)
     return OK
 
 
@@ -647,6 +668,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--api", action="store_true",
                    help="compare two API documents instead (files or git revisions; default: the last released "
                    "state against this tree) and classify each change for clients")
+    d.add_argument("--microversions", action="store_true",
+                   help="with --api: OLD and NEW are API versions (2.15 2.18); compare the document as a client of "
+                   "each sees it (by the version each element declares, x-since)")
     d.add_argument("--errata", action="store_true",
                    help="classify the errata of a released version (give it as OLD; default: every version)")
     d.set_defaults(func=cmd_diff)
@@ -667,6 +691,8 @@ def parser() -> argparse.ArgumentParser:
     cf.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:9292")
     cf.add_argument("--project", default="7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b", help="X-Project-Id of the caller")
     cf.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="add or replace a request header")
+    cf.add_argument("--record", metavar="DIR", help="also write each operation's first JSON bodies into DIR/<operationId>/ "
+                    "(request.json, response-<status>.json), as API examples are captured")
     cf.set_defaults(func=cmd_conformance)
     ex = sub.add_parser("export-sql", help="read a Glance database (read-only) into a new record store")
     ex.add_argument("database", metavar="DB_URL", help="SQLAlchemy URL, e.g. sqlite:////var/lib/glance/glance.sqlite")
@@ -696,6 +722,9 @@ def parser() -> argparse.ArgumentParser:
     correction_arguments(ac, "the correction's id, e.g. 2.15-C1", "what the document now says, in one sentence",
                          "why: what it got wrong")
     ac.set_defaults(func=cmd_api_correction)
+    ar = sub.add_parser("api-release", help="record the API document as it is as a new API release (its info.version)")
+    ar.add_argument("--note", required=True, help="what the release is, in one sentence")
+    ar.set_defaults(func=cmd_api_release)
     return p
 
 

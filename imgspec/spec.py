@@ -133,7 +133,7 @@ class Spec:
 
     def schema_files(self) -> list[Path]:
         """JSON Schemas: the record and service schemas and every ``*.schema.json`` (the rest is data)."""
-        record = set((self.schemas / "record").rglob("*.json")) | set((self.schemas / "service").glob("*.json"))
+        record = set((self.schemas / "record").rglob("*.json")) | set((self.schemas / "service").rglob("*.json"))
         return sorted(record | set(self.schemas.rglob("*.schema.json")))
 
     def upgrade_files(self) -> list[Path]:

@@ -21,6 +21,7 @@ class Section:
     path: str
     normal: list[str]
     errors: list[str]
+    since: str | None = None  # the API version its "*(Since Image API v2.N)*" line states (or its file's, before any)
     samples: list[tuple[str, str]] = field(default_factory=list)  # (request|response, samples/NAME.json)
 
 
@@ -36,13 +37,22 @@ def _codes(pattern: str, text: str) -> list[str]:
     return [c.strip() for c in m.group(1).split(",") if c.strip()] if m else []
 
 
+_SINCE = re.compile(r"^\*\(?Since (?:Image API |Images |API )v?(2\.[0-9]+)\)?\*", re.M)
+
+
+def _since(text: str) -> str | None:
+    m = _SINCE.search(text)
+    return m.group(1) if m else None
+
+
 def sections() -> list[Section]:
     out = []
     for inc in sorted(api_ref().glob("*.inc")):
-        for part in re.split(r"^\.\. rest_method::\s+", inc.read_text(encoding="utf-8"), flags=re.M)[1:]:
+        head, *parts = re.split(r"^\.\. rest_method::\s+", inc.read_text(encoding="utf-8"), flags=re.M)
+        for part in parts:
             method, path = part.split()[:2]
             s = Section(inc.name, method, path, _codes(r"Normal response codes?:", part),
-                        _codes(r"Error response codes?:", part))
+                        _codes(r"Error response codes?:", part), _since(part) or _since(head))
             for kind, sample in re.findall(r"^(Request|Response) Example[^\n]*\n[-~=^]+\n(?:.*?\n)*?"
                                            r"\.\. literalinclude::\s+(\S+)", part, flags=re.M):
                 s.samples.append((kind.lower(), sample))

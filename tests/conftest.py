@@ -56,9 +56,11 @@ def built_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def glance(tmp_path_factory):
-    """A real Glance API server on loopback, for the whole session."""
+    """A real Glance API server on loopback, for the whole session, with the image cache enabled (so it serves the
+    cache API and answers API 2.18; tests/glance/serve.py adds the cache middleware to its pipeline)."""
     from glance_live import GlanceServer
-    server = GlanceServer(tmp_path_factory.mktemp("glance") / "server")
+    work = tmp_path_factory.mktemp("glance") / "server"
+    server = GlanceServer(work, (f"image_cache_dir = {work / 'cache'}",))
     server.workdir.mkdir()
     server.start()
     yield server

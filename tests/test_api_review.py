@@ -90,7 +90,7 @@ def test_each_check_classifies_and_the_gate_wants_a_new_version(change, check, s
     assert (severity, check) in {(c.severity, c.check) for c in changes}, [c.line() for c in changes]
     bad = apidiff.unannounced(changes, old, new)
     assert bool(bad) == (severity != "compatible")
-    _, newer, later = mutate(change, version="2.16")
+    _, newer, later = mutate(change, version="2.19")
     assert apidiff.unannounced(later, old, newer) == []  # announced by a newer API version
 
 
@@ -134,7 +134,8 @@ def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_
     path = tmp_path / api.DOCUMENT
     doc = json.loads(path.read_text())
     doc["paths"]["/v2/images"]["get"].setdefault("parameters", []).append(
-        {"name": "size_min", "in": "query", "schema": {"type": "integer"}, "description": "Glance parses it."})
+        {"name": "hw_disk_bus", "in": "query", "schema": {"type": "string"}, "x-since": "2.0",
+         "description": "Glance parses it (an extra property filter)."})
     path.write_text(json.dumps(doc, indent=2) + "\n")
 
     def gate():
@@ -142,14 +143,136 @@ def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_
         return apidiff.unannounced(apidiff.compare(old, new), old, new)
     assert [c.check for c in gate()] == ["new-request-parameter"]
     with pytest.raises(ProblemError, match="correction-refused"):
-        api.record_correction(spec, "2.15-C1", "w", "y", ["somewhere.py"])
-    correction, changes = api.record_correction(spec, "2.15-C1", "size_min is a filter Glance parses",
+        api.record_correction(spec, "2.18-C1", "w", "y", ["somewhere.py"])
+    correction, changes = api.record_correction(spec, "2.18-C1", "hw_disk_bus is a filter Glance parses",
                                                 "the document omitted it", ["glance/api/v2/images.py"])
     assert [c.check for c in changes] == ["new-request-parameter"] and list(correction["files"]) == [api.DOCUMENT]
     assert gate() == []  # the corrected state is what the tree is held to
     with pytest.raises(ProblemError, match="exists already|nothing of the document changed"):
-        api.record_correction(spec, "2.15-C1", "w", "y", ["glance/api/v2/images.py"])
+        api.record_correction(spec, "2.18-C1", "w", "y", ["glance/api/v2/images.py"])
     subprocess.run([*git, "commit", "-qam", "corrected"], check=True)
     del doc["paths"]["/v2/tasks"]
     path.write_text(json.dumps(doc, indent=2) + "\n")
     assert "operation-removed" in {c.check for c in gate()}  # a later change is gated again
+
+
+@pytest.mark.parametrize("change, check, severity", [
+    (lambda d: d["paths"][IMAGES]["get"]["parameters"].__setitem__(7, {**d["paths"][IMAGES]["get"]["parameters"][7],
+                                                                       "schema": {"type": "string"}}),
+     "request-parameter-not-repeatable", "breaking"),
+])
+def test_a_repeatable_query_parameter_is_compared_as_the_wire_sees_it(change, check, severity):
+    """?tag=a&tag=b: an exploded form array is a repeated parameter, one occurrence of which is a plain value; making
+    it a single value again breaks the clients that repeat it, while the value of one occurrence is compared as is."""
+    assert api.bundled(SPEC)["paths"][IMAGES]["get"]["parameters"][7]["name"] == "tag"
+    old, new, changes = mutate(change)
+    assert [(c.severity, c.check) for c in changes] == [(severity, check)], [c.line() for c in changes]
+    back = apidiff.compare(new, old)
+    assert [(c.severity, c.check) for c in back] == [("needs-a-new-microversion", "request-parameter-repeatable")]
+
+
+def test_every_element_names_the_api_version_that_introduced_it():
+    from imgspec import microversions as mv
+    assert mv.problems(SPEC) == []
+    ops = api.operations(SPEC)
+    assert all("x-since" in op.node for op in ops.values())
+    for op in ops.values():
+        for prm in op.node.get("parameters", []):
+            assert "$ref" in prm or "x-since" in prm, (op.operation_id, prm["name"])
+    doc = api.document(SPEC)
+    assert all("x-since" in p for p in doc["components"]["parameters"].values())
+    found = mv.elements(SPEC)
+    assert {e.kind for e in found} == {"operation", "parameter", "field"} and len(found) >= 130
+    by = {e.where: e.since for e in found}
+    assert by["schemas/service/image.json: /os_hidden"] == "2.7" and by["GET /v2/images: query os_hidden"] == "2.7"
+    assert by["POST /v2/cache/prune"] == "2.18" and by["GET /v2/images/{image_id}/tasks"] == "2.12"
+    assert doc["info"]["version"] == mv.versions(SPEC)[-1]["version"] == "2.18"
+
+
+def test_a_version_the_api_does_not_have_or_a_parameter_older_than_its_operation_is_a_problem(spec_copy):
+    from imgspec import microversions as mv
+    path = spec_copy.root / api.DOCUMENT
+    doc = json.loads(path.read_text())
+    doc["paths"]["/v2/cache/prune"]["post"]["x-since"] = "2.99"
+    doc["paths"]["/v2/cache"]["delete"]["parameters"][0]["x-since"] = "2.3"
+    del doc["paths"]["/v2/tasks"]["get"]["x-since"]
+    path.write_text(json.dumps(doc))
+    found = {(p.pointer, p.message) for p in mv.problems(spec_copy)}
+    assert ("POST /v2/cache/prune", "2.99: not an API version of schemas/api/microversions.json") in found
+    assert ("DELETE /v2/cache: header x-image-cache-clear-target", "2.3 is older than its operation's 2.14") in found
+    assert ("GET /v2/tasks", "no version: not an API version of schemas/api/microversions.json") in found
+
+
+def test_the_document_at_a_version_is_what_its_clients_see():
+    from imgspec import microversions as mv
+    whole = api.bundled(SPEC)
+    at_26 = mv.at_version(whole, "2.6")
+    assert at_26["info"]["version"] == "2.6"
+    assert "/v2/info/stores" not in at_26["paths"] and "/v2/images/{image_id}/import" in at_26["paths"]
+    image = apidiff._flat(
+        at_26["paths"]["/v2/images/{image_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+    assert "os_hidden" not in image["properties"] and "visibility" in image["properties"]
+    assert "os_hidden" not in {p["name"] for p in at_26["paths"][IMAGES]["get"]["parameters"]}
+    assert mv.at_version(whole, "2.18")["paths"].keys() == whole["paths"].keys()
+
+
+def test_the_microversion_diff_on_the_command_line():
+    out = cli("--microversions", "2.15", "2.18")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "API 2.15 -> 2.18: 6 change(s)"
+    assert {line.split()[-2] for line in lines[1:] if "operation-added" in line} == {
+        "/v2/cache/nodes/{image_id}:", "/v2/images/{image_id}/locations:", "/v2/cache/clean:", "/v2/cache/prune:"}
+    back = cli("--microversions", "2.18", "2.15")
+    assert back.returncode == 1 and "unannounced: POST /v2/cache/prune: operation-removed: breaking" in back.stderr
+    bad = cli("--microversions", "2.15", "3.0")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "3.0: unknown API version" in bad.stderr
+    assert cli("--microversions").returncode == 2
+
+
+def test_the_versions_agree_with_glances_version_history():
+    """microversions.json: each version first listed and first CURRENT in the releases Glance's api-ref names."""
+    import re
+
+    from apiref import api_ref
+    text = (api_ref().parent / "versions" / "index.rst").read_text(encoding="utf-8")
+    listed, current = {}, {}
+    for release, body in reversed(re.findall(r"^\*\*([^*\n]+) changes\*\*\n(.*?)(?=^\*\*|\Z)", text, re.M | re.S)):
+        for version, status in re.findall(r"^- version (2\.[0-9]+) is ([A-Z]+)", body, re.M):
+            listed.setdefault(version, release)
+            if status == "CURRENT":
+                current.setdefault(version, release)
+    mine = json.loads((ROOT / "schemas/api/microversions.json").read_text())["versions"]
+    assert [v["version"] for v in mine] == sorted(listed, key=lambda v: tuple(map(int, v.split("."))))
+    for v in mine:
+        assert v["first_listed"] == listed[v["version"]], v["version"]
+        assert v["first_current"] == current.get(v["version"]), v["version"]  # null: never CURRENT
+
+
+def test_an_api_release_is_refused_unless_it_is_new_and_announced(tmp_path):
+    import shutil
+
+    from imgspec import microversions as mv
+    from imgspec.problems import ProblemError
+    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    spec_copy = Spec(tmp_path)
+    with pytest.raises(ProblemError, match="is not newer than the last release 2.18"):
+        api.record_release(spec_copy, "again")
+    path = spec_copy.root / api.DOCUMENT
+    doc = json.loads(path.read_text())
+    doc["info"]["version"] = "2.19"
+    doc["paths"]["/v2/tasks"].pop("get")
+    path.write_text(json.dumps(doc, indent=2))
+    with pytest.raises(ProblemError, match="not an API version"):
+        api.record_release(spec_copy, "no such version yet")
+    data = json.loads((spec_copy.root / mv.DATA).read_text())
+    data["versions"].append({"version": "2.19", "first_listed": "-", "first_current": "-", "summary": "test"})
+    (spec_copy.root / mv.DATA).write_text(json.dumps(data))
+    release, changes = api.record_release(spec_copy, "a test release", date="2026-11-26")
+    assert release["version"] == "2.19" and release["files"][api.DOCUMENT].startswith("sha256:")
+    assert ("breaking", "operation-removed") in {(c.severity, c.check) for c in changes}
+    assert json.loads((spec_copy.root / api.RELEASES).read_text())["api"][-1]["note"] == "a test release"

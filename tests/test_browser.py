@@ -68,6 +68,24 @@ def test_an_api_operation_is_rendered_with_its_examples(page, site):
     shot(page, "02-api-images")
 
 
+def test_a_metadef_page_shows_its_operations_examples_and_served_schema(page, site):
+    """The metadata definitions catalog as a reader meets it: reached from the API index, every namespace operation
+    rendered with its version, policy and recorded examples."""
+    page.goto(site + "/api/index.html")
+    page.get_by_role("link", name="Metadata definition namespaces").first.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/api/metadef-namespaces.html")
+    text = page.inner_text("article")
+    for route in ("/v2/metadefs/namespaces", "/v2/metadefs/namespaces/{namespace}"):
+        assert page.locator("dt.sig", has_text=route).count() >= 2
+    assert "Examples of createMetadefNamespace" in text and "OS::Glance::Image" in text
+    assert "Since: API 2.2" in text and "add_metadef_namespace" in text
+    assert "<dt" not in text and ".. http:" not in text
+    shot(page, "09-api-metadef-namespaces")
+    page.goto(site + "/api/metadef-schemas.html")
+    assert "schemas/service/metadefs/namespace.json: the 200 response body" in page.inner_text("article")
+
+
 def test_a_format_page_shows_fields_and_version_navigation(page, site):
     page.goto(site + "/format/2.3.html")
     assert page.locator("table.imgspec-fields").count() >= 4

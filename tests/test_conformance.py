@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -13,10 +14,61 @@ from conftest import ROOT
 pytestmark = pytest.mark.glance
 
 
-def test_real_glance_conforms_to_the_spec(glance):
-    report = conformance.conform(glance.url, spec=Spec(ROOT))
+def test_real_glance_conforms_to_the_spec(glance, tmp_path):
+    """Every operation of the document, as an admin, with the image cache enabled; the bodies recorded on the way
+    (--record) are what examples/api/ holds, shape for shape."""
+    from imgspec import api
+    spec = Spec(ROOT)
+    report = conformance.conform(glance.url, spec=spec, record=tmp_path / "recorded")
     assert report.mismatches == []
-    assert report.exchanges >= 45 and len(report.operations) >= 30
+    assert report.operations == set(api.operations(spec)) and report.exchanges >= 170
+    recorded = {p.relative_to(tmp_path / "recorded").as_posix() for p in (tmp_path / "recorded").rglob("*.json")}
+    assert len(recorded) >= 60
+    for rel in recorded:  # every recorded body validates against its operation (the examples were taken so)
+        op_id, name = rel.split("/")
+        m = api._NAME.match(name)
+        body = json.loads((tmp_path / "recorded" / rel).read_text())
+        assert api.body_errors(body, api.operations(spec)[op_id], m["part"], m["status"], m["media"], spec=spec) == [], rel
+
+
+def test_without_the_image_cache_the_cache_api_is_404_and_the_versions_are_2_17(glance_delayed):
+    """Glance 33 without image_cache_dir: 2.17 is CURRENT (the no-cache versions example) and every cache operation
+    answers 404, as the document says."""
+    checker = conformance.Checker(conformance.Client(glance_delayed.url, conformance.default_headers()), Spec(ROOT))
+    conformance.versions(checker, checker.run("listVersionsOk", 200, "/versions"))
+    conformance.versions(checker, checker.run("listVersions", 300, "/"), "listVersions/response-300")
+    conformance.cache(checker)
+    for op_id, path in (("clearCache", "/v2/cache"), ("cleanCache", "/v2/cache/clean"), ("pruneCache", "/v2/cache/prune"),
+                        ("queueImageForCaching", f"/v2/cache/{uuid.uuid4()}")):
+        checker.run(op_id, 404, path)
+    assert checker.report.mismatches == [] and "listCachedImages" in checker.report.operations
+
+
+def test_an_operation_that_takes_no_body_refuses_one_and_says_so(glance):
+    """Every route Glance declares with body_reject answers 400 to a request with a body, and its operation documents
+    400; the ids in the paths are of nothing, so an operation that ignored the body would change nothing."""
+    import re
+    import subprocess as sp
+
+    from imgspec import api
+
+    from glance_live import PYTHON
+    done = sp.run([str(PYTHON), str(ROOT / "tests/glance/served_routes.py")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1500:]
+    norm = lambda p: re.sub(r"\{[^}]+\}", "{}", p)  # noqa: E731
+    rejecting = {(m, norm(p)) for m, p, _, reject in json.loads(done.stdout) if reject}
+    assert len(rejecting) >= 40
+    client = conformance.Client(glance.url, conformance.default_headers())
+    ops = [op for op in api.operations(Spec(ROOT)).values() if (op.method.upper(), norm(op.path)) in rejecting]
+    assert len(ops) == len(rejecting)
+    wrong = []
+    for op in ops:
+        path = re.sub(r"\{[^}]+\}", lambda m: str(uuid.uuid4()) if m.group(0) in ("{image_id}", "{task_id}")
+                      else "imgspec-nothing", op.path)
+        ex = client.call(op.method.upper(), path, b'{"unexpected": true}')
+        if ex.status != 400 or b"A body is not expected" not in ex.body or "400" not in op.node["responses"]:
+            wrong.append((op.operation_id, ex.status))
+    assert wrong == []
 
 
 def test_a_spec_that_disagrees_with_glance_is_caught(glance, spec_copy):

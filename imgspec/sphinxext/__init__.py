@@ -21,6 +21,8 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-sql-binding VERSION`` where a version's fields are in Glance's SQL layout
 ``imgspec-sql-overview``      the binding's conventions and layouts
 ``imgspec-openapi TAG``       the API operations of a tag (sphinxcontrib-openapi) with their validated examples
+``imgspec-api-changelog``     each API version with what it introduced, generated from the document's x-since
+``imgspec-api-ref-differences`` where Glance's api-ref and the document disagree on response codes, and why
 
 Every file shown is recorded.  When the build ends, any schema or example that
 no page shows is reported (an orphan), any example whose validation disagreed

@@ -8,8 +8,6 @@ does not validate fails the build, as record examples do.
 """
 from __future__ import annotations
 
-import copy
-
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 from sphinxcontrib.openapi.renderers import HttpdomainRenderer
@@ -18,6 +16,20 @@ from .. import api
 from ..problems import ProblemError
 from .base import SpecDirective
 from .nodes_util import inline, para
+
+
+def renderable(node):
+    """A copy sphinxcontrib-openapi can walk: it reads ``items`` of every array schema, and Glance's served metadef
+    schemas have arrays without one (``"enum": {"type": "array"}``), which mean any items."""
+    if isinstance(node, dict):
+        out = {k: renderable(v) for k, v in node.items()}
+        types = node.get("type")
+        if (types == "array" or isinstance(types, list) and "array" in types) and "items" not in node:
+            out["items"] = {}
+        return out
+    if isinstance(node, list):
+        return [renderable(v) for v in node]
+    return node
 
 
 class OpenApiDirective(SpecDirective):
@@ -41,15 +53,37 @@ class OpenApiDirective(SpecDirective):
                 op = item.get(method)
                 if not op or tag not in op.get("tags", []):
                     continue
-                one = {"openapi": bundled["openapi"], "info": bundled["info"], "components": bundled["components"],
-                       "paths": {path: {"parameters": copy.deepcopy(item.get("parameters", [])), method: copy.deepcopy(op)}}}
+                one = renderable({"openapi": bundled["openapi"], "info": bundled["info"],
+                                  "components": bundled["components"],
+                                  "paths": {path: {"parameters": item.get("parameters", []), method: op}}})
                 renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
                 out += renderer.render(one)
+                out += self.since(op)
                 out += self.policy(op)
                 out += self.examples(op["operationId"], [e for e in examples if e.operation_id == op["operationId"]])
+                out += self.served(api.operations(spec)[op["operationId"]])
         if not out:
             raise self.error(f"{api.DOCUMENT}: /tags: no-operations: no operation is tagged {tag!r}")
         return out
+
+    def since(self, op: dict) -> list[nodes.Node]:
+        """The API version that introduced the operation (x-since), and its parameters that are newer."""
+        if "x-since" not in op:
+            self.fail([f"{api.DOCUMENT}: {op['operationId']}: x-since: every operation names the API version that "
+                       f"introduced it"])
+            return []
+        parts: list = [nodes.strong(text="Since: "), f"API {op['x-since']}"]
+        if op.get("x-since-note"):
+            parts.append(f" ({op['x-since-note']})")
+        newer = [p for p in op.get("parameters", []) if "x-since" in p and p["x-since"] != op["x-since"]]
+        if newer:
+            parts.append("; newer parameters: ")
+            for i, p in enumerate(newer):
+                if i:
+                    parts.append(", ")
+                parts += [nodes.literal(text=p["name"]), f" (API {p['x-since']})"]
+        parts.append(".")
+        return [para(*parts)]
 
     def policy(self, op: dict) -> list[nodes.Node]:
         """Who may call the operation: Glance 33's default policy rules (x-glance-policy), with their roles."""
@@ -96,6 +130,30 @@ class OpenApiDirective(SpecDirective):
         return [box]
 
 
+    def served(self, op: api.Operation) -> list[nodes.Node]:
+        """An operation that serves a schema the spec keeps (x-served-schema): that file is its 200 example."""
+        try:
+            found = api.served_schema(op, self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        if found is None:
+            return []
+        rel, body = found
+        self.shown(self.spec.root / rel)
+        problems = api.body_errors(body, op, "response", "200", spec=self.spec, source=rel)
+        if problems:
+            self.fail([str(p) for p in problems])
+        text = self.spec.root.joinpath(rel).read_text(encoding="utf-8")
+        wrapper = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+        wrapper += nodes.caption("", "", *inline(f"{rel}: the 200 response body, less "
+                                                  f"{', '.join(api.SERVED_ONLY)}"))
+        wrapper += nodes.literal_block(text, text, language="json")
+        box = nodes.container(classes=["imgspec-api-examples"])
+        box += wrapper
+        return [box]
+
+
 class ApiDiffDirective(SpecDirective):
     """``imgspec-api-diff OLD NEW``: the review report of two API documents (example files), and the gate's state."""
 
@@ -131,6 +189,55 @@ class ApiDiffDirective(SpecDirective):
         return out
 
 
+class ApiChangelogDirective(SpecDirective):
+    """``imgspec-api-changelog``: each API version, newest first, with what it introduced (generated from x-since)."""
+
+    def run(self):
+        from .. import microversions as mv
+        from .nodes_util import table
+        self.shown(self.spec.root / mv.DATA)
+        self.shown(self.spec.root / api.DOCUMENT)
+        try:
+            log = mv.changelog(self.spec)
+            found = mv.problems(self.spec)
+        except ProblemError as exc:
+            self.fail([str(p) for p in exc.problems])
+            return []
+        if found:
+            self.fail([str(p) for p in found])
+        out: list[nodes.Node] = []
+        for version, added in log:
+            section = nodes.section(ids=[f"api-{version['version'].replace('.', '-')}"])
+            section += nodes.title(text=f"{version['version']} ({version['first_current'] or version['first_listed']})")
+            listed = (f" First listed in {version['first_listed']}; never CURRENT." if not version["first_current"] else
+                      f" First listed in {version['first_listed']}." if version["first_listed"] != version["first_current"]
+                      else "")
+            section += para(version["summary"] + listed)
+            if added:
+                section += table(["Kind", "Element", "Note"],
+                                 [[e.kind, f"`{e.where}`", e.note or ""] for e in added], [12, 50, 38])
+            else:
+                section += para("No element of the document states this version.")
+            out.append(section)
+        return out
+
+
+class ApiRefDifferencesDirective(SpecDirective):
+    """``imgspec-api-ref-differences``: where Glance's api-ref and the document disagree on response codes, and why."""
+
+    def run(self):
+        from .nodes_util import table
+        rel = "schemas/api/api-ref-differences.json"
+        self.shown(self.spec.root / rel)
+        rows = [[f"`{e['status']}`", "lists it; Glance never answers it" if e["api_ref"] == "lists" else
+                 "omits it; Glance answers it", ", ".join(f"`{o}`" for o in e["operations"]), e["reason"],
+                 ", ".join(f"`{f}`" for f in e["evidence"])] for e in self.spec.load(rel)["differences"]]
+        return [table(["Status", "api-ref", "Operations", "Why (Glance's code)", "Glance files"], rows,
+                      [7, 14, 27, 36, 16])]
+
+
 def setup(app) -> None:
+    app.add_directive("imgspec-api-changelog", ApiChangelogDirective)
+    app.add_directive("imgspec-api-ref-differences", ApiRefDifferencesDirective)
     app.add_directive("imgspec-openapi", OpenApiDirective)
     app.add_directive("imgspec-api-diff", ApiDiffDirective)

@@ -21,26 +21,39 @@ PIPELINE = """
 paste.composite_factory = glance.api:root_app_factory
 /: api
 /healthcheck: healthcheck
+
+[composite:glance-api-trustedheaders+caching]
+paste.composite_factory = glance.api:root_app_factory
+/: api
+/healthcheck: healthcheck
 """
 
 
-def configure(work: Path, options: list[str] = ()) -> Path:
+def configure(work: Path, options: list[str] = (), port: int = 0) -> Path:
     etc = work / "etc"
     etc.mkdir(parents=True, exist_ok=True)
     for sub in ("images", "images2", "staging", "tasks"):
         (work / sub).mkdir(exist_ok=True)
     paste = (Path(sys.prefix) / "etc" / "glance" / "glance-api-paste.ini").read_text()
     paste = paste.replace("[composite:api]\n", "[composite:api]\n"
-                          "trustedheaders = cors http_proxy_to_wsgi versionnegotiation context rootapp\n", 1)
+                          "trustedheaders = cors http_proxy_to_wsgi versionnegotiation context rootapp\n"
+                          "trustedheaders+caching = cors http_proxy_to_wsgi versionnegotiation context cache rootapp\n", 1)
     (etc / "glance-api-paste.ini").write_text(paste + PIPELINE)
     extra = "".join(f"{option}\n" for option in options)  # KEY = VALUE lines for [DEFAULT], e.g. delayed_delete
+    # the image cache: Glance serves /v2/cache and answers API 2.18 when image_cache_dir is set; the paste pipeline
+    # then has the cache middleware too (glance-api-paste.ini's "caching" flavour, with trusted identity headers)
+    caching = any(option.replace(" ", "").startswith("image_cache_dir=") for option in options)
+    if caching:  # the centralized_db cache driver records which node holds a cached image by this URL
+        extra += f"worker_self_reference_url = http://127.0.0.1:{port}\n"
     (etc / "glance-api.conf").write_text(f"""[DEFAULT]
 {extra}enabled_backends = fs:file, fs2:file
 log_file = {work}/glance-api.log
 [paste_deploy]
-flavor = trustedheaders
+flavor = {"trustedheaders+caching" if caching else "trustedheaders"}
 [database]
 connection = {os.environ.get("IMGSPEC_GLANCE_DATABASE") or f"sqlite:///{work}/glance.sqlite"}
+[oslo_concurrency]
+lock_path = {work}/locks
 [glance_store]
 default_backend = fs
 [fs]
@@ -66,7 +79,7 @@ class QuietHandler(WSGIRequestHandler):
 
 def main() -> None:
     work, port = Path(sys.argv[1]).resolve(), int(sys.argv[2])
-    etc = configure(work, sys.argv[3:])
+    etc = configure(work, sys.argv[3:], port)
     manage = shutil.which("glance-manage", path=str(Path(sys.executable).parent))
     # db_sync prints to the server's log
     subprocess.run([manage, "--config-file", str(etc / "glance-api.conf"), "db_sync"], check=True)

@@ -3,7 +3,8 @@
     python served_routes.py
 
 Builds glance.api.v2.router.API on a routes.Mapper, as the API pipeline does, and lists each route with
-its methods and controller action, leaving out the catch-all routes that answer 405 (action ``reject``).
+its methods, controller action and whether it refuses any request body with 400 (``body_reject``, read by
+glance/common/wsgi.py Resource), leaving out the catch-all routes that answer 405 (action ``reject``).
 """
 import json
 
@@ -22,7 +23,8 @@ def main() -> None:
         if action == "reject":
             continue
         for method in (route.conditions or {}).get("method") or []:
-            served.add((method, "/v2" + route.routepath, action))
+            body_reject = str(route.defaults.get("body_reject", "")).lower() in ("true", "1", "yes")
+            served.add((method, "/v2" + route.routepath, action, body_reject))
     print(json.dumps(sorted(served), indent=1))
 
 
