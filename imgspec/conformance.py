@@ -240,6 +240,7 @@ def scenario(check: Checker) -> Report:
     run("listStoresDetail", 200, "/v2/info/stores/detail")
     run("listStoresDetail", 403, "/v2/info/stores/detail", as_member=True)
     list_filters(check)
+    refusals(check)
     add_location_constraints(check)
     metadefs(check)
     cache(check)
@@ -323,6 +324,34 @@ def list_filters(check: Checker) -> None:
     run("deleteImage", 204, f"/v2/images/{image_id}")
 
 
+def refusals(check: Checker) -> None:
+    """The 4xx Glance answers that the main run does not meet: callers without the roles, ids of nothing."""
+    run = check.run
+    nobody = {"X-Roles": ""}
+    reader = {"X-Roles": "reader"}
+    nothing = f"/v2/images/{uuid.uuid4()}"
+    image = check.json(run("createImage", 201, "/v2/images", {"name": "imgspec-refusals", "disk_format": "raw",
+                                                              "container_format": "bare"}))
+    base = f"/v2/images/{image.get('id', uuid.uuid4())}"
+    run("listImages", 403, "/v2/images", headers=nobody)
+    run("addImageTag", 403, f"{base}/tags/refused", headers=reader)
+    run("deleteImageTag", 403, f"{base}/tags/refused", headers=reader)
+    run("uploadImageData", 403, f"{base}/file", DATA, "application/octet-stream", headers=reader)
+    run("uploadImageData", 404, f"{nothing}/file", DATA, "application/octet-stream")
+    run("stageImageData", 403, f"{base}/stage", DATA, "application/octet-stream", headers=reader)
+    run("stageImageData", 404, f"{nothing}/stage", DATA, "application/octet-stream")
+    run("importImage", 404, f"{nothing}/import", {"method": {"name": "glance-direct"}})
+    run("addImageLocation", 404, f"{nothing}/locations", {"url": "http://glance.example/imgspec.raw"})
+    run("createImageMember", 400, f"{base}/members", {})
+    run("createImageMember", 200, f"{base}/members", {"member": MEMBER})
+    run("updateImageMember", 400, f"{base}/members/{MEMBER}", {"status": "maybe"}, as_member=True)
+    run("listTasks", 403, "/v2/tasks", as_member=True)
+    run("showTask", 403, f"/v2/tasks/{uuid.uuid4()}", as_member=True)
+    run("listMetadefNamespaces", 404, "/v2/metadefs/namespaces", headers=nobody)
+    run("listMetadefResourceTypes", 404, "/v2/metadefs/resource_types", headers=nobody)
+    run("deleteImage", 204, base)
+
+
 def add_location_constraints(check: Checker) -> None:
     """POST /v2/images/{id}/locations: the validation data Glance refuses."""
     run = check.run
@@ -390,12 +419,14 @@ def metadefs(check: Checker) -> None:
     run("createMetadefProperty", 201, properties, {"name": "watchdog", "title": "Watchdog", "type": "string",
                                                    "enum": ["disabled", "reset", "poweroff"]})
     run("createMetadefProperty", 400, properties, {"name": "untyped", "title": "No type"})
+    run("createMetadefProperty", 409, properties, {"name": "watchdog", "title": "Again", "type": "string"})
     run("showMetadefProperty", 200, f"{properties}/watchdog")
     run("updateMetadefProperty", 200, f"{properties}/watchdog", {"name": "watchdog", "title": "Watchdog action",
                                                                  "type": "string", "default": "disabled"})
     run("deleteMetadefProperty", 204, f"{properties}/watchdog")
     tags = f"{base}/tags"
     run("listMetadefTags", 200, f"{tags}?limit=10&sort_key=name&sort_dir=asc")
+    run("listMetadefTags", 400, f"{tags}?sort_dir=sideways")
     run("createMetadefTags", 201, tags, {"tags": [{"name": "gpu"}, {"name": "ssd"}]})
     run("createMetadefTags", 201, tags, {"tags": [{"name": "nvme"}]}, headers={"X-Openstack-Append": "true"})
     kept = {t.get("name") for t in check.json(run("listMetadefTags", 200, tags)).get("tags", [])}

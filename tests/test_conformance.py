@@ -81,11 +81,15 @@ def test_a_spec_that_disagrees_with_glance_is_caught(glance, spec_copy):
                for line in report.mismatches), report.mismatches
 
 
-def test_the_command_line(glance):
-    ok = subprocess.run([sys.executable, "-m", "imgspec", "conformance", "--endpoint", glance.url],
-                        capture_output=True, text=True)
+def test_the_command_line(glance, tmp_path):
+    ok = subprocess.run([sys.executable, "-m", "imgspec", "conformance", "--endpoint", glance.url, "--record",
+                         str(tmp_path / "bodies")], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout
     assert "0 mismatch(es)" in ok.stderr
+    assert (tmp_path / "bodies/createMetadefNamespace/request.json").is_file()
+    assert (tmp_path / "bodies/updateImage/request.openstack-images-v2.1-json-patch.json").is_file()
+    assert json.loads((tmp_path / "bodies/pruneCache/response-200.json").read_text()).keys() == {
+        "total_files_pruned", "total_bytes_pruned"}
     wrong = subprocess.run([sys.executable, "-m", "imgspec", "conformance", "--endpoint", glance.url,
                             "--header", "X-Identity-Status: Invalid"], capture_output=True, text=True)
     assert wrong.returncode == 1
