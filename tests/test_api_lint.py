@@ -90,6 +90,18 @@ def test_every_operation_needing_a_token_declares_it_and_can_answer_401(operatio
     assert set(error) == {"text/plain", "text/html", "application/json"}
 
 
+def test_every_4xx_of_every_operation_has_the_three_bodies_webob_gives():
+    """Plain text by default, HTML or JSON (webob's {code, title, message}) when Accept asks (checked live by
+    tests/test_conformance.py); the document lists all three for every error of every operation."""
+    from imgspec import api
+    from imgspec.spec import Spec
+    doc = api.resolve_local(api.bundled(Spec(ROOT)))
+    errors = [(o["operationId"], status, set(r.get("content", {}))) for item in doc["paths"].values()
+              for m, o in item.items() if m in api.METHODS for status, r in o["responses"].items() if status[0] == "4"]
+    assert len(errors) >= 290
+    assert [(op, status) for op, status, media in errors if media != {"text/plain", "text/html", "application/json"}] == []
+
+
 def operations() -> dict[str, tuple[str, str, dict]]:
     doc = json.loads((ROOT / "schemas/api/images-v2.openapi.json").read_text())
     return {o["operationId"]: (m.upper(), p, o) for p, item in doc["paths"].items() for m, o in item.items()
