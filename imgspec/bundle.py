@@ -44,7 +44,7 @@ def _refs(node):
 
 def bundle(spec: Spec, root: Path, rel: str) -> dict:
     """The compound document of the modular schema at ``root``."""
-    by_id = {spec.load_once(p)["$id"]: p for p in spec.schema_files()}
+    by_id = spec.once(("schema-ids",), lambda: {spec.load_once(p)["$id"]: p for p in spec.schema_files()})
     top = spec.load_once(root)
     embedded: dict[str, dict] = {}
     todo = [top["$id"]]
@@ -81,17 +81,23 @@ def write(spec: Spec) -> list[str]:
     return written
 
 
+def stale_one(spec: Spec, rel: str, root: Path) -> list[Problem]:
+    """The checked-in bundle ``rel`` of the modular schema ``root``, if it is missing or differs from it."""
+    path = spec.root / rel
+    if not path.is_file():
+        return [Problem(rel, "", "bundle-missing", f"no bundle of {spec.rel(root)}: run `imgspec bundle`")]
+    if path.read_text(encoding="utf-8") != text(bundle(spec, root, rel)):
+        return [Problem(rel, "", "bundle-stale", f"differs from what {spec.rel(root)} and the schemas it references "
+                                                 "give now: run `imgspec bundle`")]
+    return []
+
+
 def stale(spec: Spec) -> list[Problem]:
     """Checked-in bundles that are missing, differ from the modular files, or bundle nothing any more."""
     out = []
     wanted = targets(spec)
     for rel, root in wanted.items():
-        path = spec.root / rel
-        if not path.is_file():
-            out.append(Problem(rel, "", "bundle-missing", f"no bundle of {spec.rel(root)}: run `imgspec bundle`"))
-        elif path.read_text(encoding="utf-8") != text(bundle(spec, root, rel)):
-            out.append(Problem(rel, "", "bundle-stale", f"differs from what {spec.rel(root)} and the schemas it "
-                                                         "references give now: run `imgspec bundle`"))
+        out += stale_one(spec, rel, root)
     for path in sorted((spec.root / FOLDER).rglob("*.json")) if (spec.root / FOLDER).is_dir() else []:
         if spec.rel(path) not in wanted:
             out.append(Problem(spec.rel(path), "", "bundle-orphan", "bundles no schema: remove it"))

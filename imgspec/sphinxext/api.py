@@ -44,6 +44,7 @@ class OpenApiDirective(SpecDirective):
         try:
             bundled = api.bundled(spec)
             examples = api.api_examples(spec)
+            operations = api.operations(spec)
         except ProblemError as exc:
             self.fail([str(p) for p in exc.problems])
             return []
@@ -61,7 +62,7 @@ class OpenApiDirective(SpecDirective):
                 out += self.since(op)
                 out += self.policy(op)
                 out += self.examples(op["operationId"], [e for e in examples if e.operation_id == op["operationId"]])
-                out += self.served(api.operations(spec)[op["operationId"]])
+                out += self.served(operations[op["operationId"]])
         if not out:
             raise self.error(f"{api.DOCUMENT}: /tags: no-operations: no operation is tagged {tag!r}")
         return out
@@ -208,7 +209,7 @@ class ApiChangelogDirective(SpecDirective):
         out: list[nodes.Node] = []
         for version, added in log:
             section = nodes.section(ids=[f"api-{version['version'].replace('.', '-')}"])
-            section += nodes.title(text=f"{version['version']} ({version['first_current'] or version['first_listed']})")
+            section += nodes.title(text=f"{version['version']}: {version['first_current'] or version['first_listed']}")
             listed = (f" First listed in {version['first_listed']}; never CURRENT." if not version["first_current"] else
                       f" First listed in {version['first_listed']}." if version["first_listed"] != version["first_current"]
                       else "")

@@ -36,7 +36,7 @@ class SchemaDirective(SpecDirective):
             self.env.note_dependency(str((self.spec.root / bundled).resolve()))
         if bundled and (self.spec.root / bundled).is_file():
             self.shown(self.spec.root / bundled)
-            drift = [str(p) for p in bundle.stale(self.spec) if p.file == bundled]
+            drift = [str(p) for p in bundle.stale_one(self.spec, bundled, path)]
             if drift:
                 self.fail(drift)
             out.append(para("Self-contained: ", nodes.reference("", "", nodes.literal(text=bundled),
