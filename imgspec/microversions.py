@@ -2,9 +2,9 @@
 version of the API offers it.
 
 Every operation of ``schemas/api/images-v2.openapi.json`` carries ``x-since``, the API version that
-introduced it, and so does every parameter; a field (a property of a schema, in the document or in a
-served schema of ``schemas/service/``) carries one where it is newer than what contains it, and is
-otherwise as old as its container.  ``x-since-note`` says why where Glance added an element without a
+introduced it, and so does every parameter and every schema (of the document's components, and each served
+schema of ``schemas/service/``); a field (a property of a schema) carries one where it is newer than its
+schema, and is otherwise as old as it.  ``x-since-note`` says why where Glance added an element without a
 version of its own (the version is then the one the first Glance release that served it reported).
 
 * :func:`elements` lists every element that states its version, for the generated changelog;
@@ -37,7 +37,7 @@ def versions(spec: Spec) -> list[dict]:
 
 @dataclass(frozen=True)
 class Element:
-    kind: str  # operation, parameter, field
+    kind: str  # operation, parameter, schema, field
     where: str
     since: str
     note: str | None = None
@@ -69,10 +69,11 @@ def elements(spec: Spec) -> list[Element]:
     for name, prm in doc["components"].get("parameters", {}).items():
         out.append(Element("parameter", f"components/parameters/{name} ({prm['in']} {prm['name']})",
                            prm.get("x-since", ""), prm.get("x-since-note")))
-    for name, schema in doc["components"].get("schemas", {}).items():
-        out += _fields(schema, f"components/schemas/{name}")
-    for path in sorted((spec.schemas / "service").rglob("*.json")):
-        out += _fields(spec.load(spec.rel(path)), spec.rel(path))
+    schemas = [(f"components/schemas/{name}", schema) for name, schema in doc["components"].get("schemas", {}).items()]
+    schemas += [(spec.rel(p), spec.load(spec.rel(p))) for p in sorted((spec.schemas / "service").rglob("*.json"))]
+    for where, schema in schemas:
+        out.append(Element("schema", where, schema.get("x-since", ""), schema.get("x-since-note")))
+        out += _fields(schema, where)
     return out
 
 
@@ -83,7 +84,8 @@ def changelog(spec: Spec) -> list[tuple[dict, list[Element]]]:
 
 
 def problems(spec: Spec) -> list[Problem]:
-    """An operation without x-since, a version the API does not have, a parameter older than its operation."""
+    """An operation or schema without x-since, a version the API does not have, a parameter older than its operation,
+    a field older than its schema."""
     known = {v["version"] for v in versions(spec)}
     newest = api.document(spec)["info"]["version"]
     out = []
@@ -95,6 +97,12 @@ def problems(spec: Spec) -> list[Problem]:
                                                                f"of {DATA}"))
         elif key(e.since) > key(newest):
             out.append(Problem(api.DOCUMENT, e.where, "x-since", f"{e.since} is newer than info.version {newest}"))
+    found = elements(spec)
+    roots = {e.where: e.since for e in found if e.kind == "schema"}
+    for e in found:
+        root = roots.get(e.where.split(": ", 1)[0]) if e.kind == "field" else None
+        if root is not None and root in known and e.since in known and key(e.since) < key(root):
+            out.append(Problem(api.DOCUMENT, e.where, "x-since", f"{e.since} is older than its schema's {root}"))
     for op in api.operations(spec).values():
         for prm in op.node.get("parameters", []):
             if "x-since" in prm and op.node.get("x-since") in known and prm["x-since"] in known and \

@@ -143,13 +143,13 @@ def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_
         return apidiff.unannounced(apidiff.compare(old, new), old, new)
     assert [c.check for c in gate()] == ["new-request-parameter"]
     with pytest.raises(ProblemError, match="correction-refused"):
-        api.record_correction(spec, "2.18-C1", "w", "y", ["somewhere.py"])
-    correction, changes = api.record_correction(spec, "2.18-C1", "hw_disk_bus is a filter Glance parses",
+        api.record_correction(spec, "2.18-C9", "w", "y", ["somewhere.py"])
+    correction, changes = api.record_correction(spec, "2.18-C9", "hw_disk_bus is a filter Glance parses",
                                                 "the document omitted it", ["glance/api/v2/images.py"])
     assert [c.check for c in changes] == ["new-request-parameter"] and list(correction["files"]) == [api.DOCUMENT]
     assert gate() == []  # the corrected state is what the tree is held to
     with pytest.raises(ProblemError, match="exists already|nothing of the document changed"):
-        api.record_correction(spec, "2.18-C1", "w", "y", ["glance/api/v2/images.py"])
+        api.record_correction(spec, "2.18-C9", "w", "y", ["glance/api/v2/images.py"])
     subprocess.run([*git, "commit", "-qam", "corrected"], check=True)
     del doc["paths"]["/v2/tasks"]
     path.write_text(json.dumps(doc, indent=2) + "\n")
@@ -182,7 +182,8 @@ def test_every_element_names_the_api_version_that_introduced_it():
     doc = api.document(SPEC)
     assert all("x-since" in p for p in doc["components"]["parameters"].values())
     found = mv.elements(SPEC)
-    assert {e.kind for e in found} == {"operation", "parameter", "field"} and len(found) >= 130
+    assert {e.kind for e in found} == {"operation", "parameter", "schema", "field"} and len(found) >= 160
+    assert len([e for e in found if e.kind == "schema"]) == len(doc["components"]["schemas"]) + 14
     by = {e.where: e.since for e in found}
     assert by["schemas/service/image.json: /os_hidden"] == "2.7" and by["GET /v2/images: query os_hidden"] == "2.7"
     assert by["POST /v2/cache/prune"] == "2.18" and by["GET /v2/images/{image_id}/tasks"] == "2.12"
@@ -195,12 +196,16 @@ def test_a_version_the_api_does_not_have_or_a_parameter_older_than_its_operation
     doc = json.loads(path.read_text())
     doc["paths"]["/v2/cache/prune"]["post"]["x-since"] = "2.99"
     doc["paths"]["/v2/cache"]["delete"]["parameters"][0]["x-since"] = "2.3"
+    doc["components"]["schemas"]["ImportRequest"]["properties"]["stores"]["x-since"] = "2.5"
+    del doc["components"]["schemas"]["CacheState"]["x-since"]
     del doc["paths"]["/v2/tasks"]["get"]["x-since"]
     path.write_text(json.dumps(doc))
     found = {(p.pointer, p.message) for p in mv.problems(spec_copy)}
     assert ("POST /v2/cache/prune", "2.99: not an API version of schemas/api/microversions.json") in found
     assert ("DELETE /v2/cache: header x-image-cache-clear-target", "2.3 is older than its operation's 2.14") in found
     assert ("GET /v2/tasks", "no version: not an API version of schemas/api/microversions.json") in found
+    assert ("components/schemas/ImportRequest: /stores", "2.5 is older than its schema's 2.6") in found
+    assert ("components/schemas/CacheState", "no version: not an API version of schemas/api/microversions.json") in found
 
 
 def test_the_document_at_a_version_is_what_its_clients_see():
