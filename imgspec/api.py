@@ -268,10 +268,11 @@ def record_release(spec: Spec, note: str, date: str | None = None) -> tuple[dict
     old = released_document(spec)[1]
     new = bundled(spec)
     changes = apidiff.compare(old, new)
-    why_not = (f"info.version {version} is not newer than the last release {last['version']}"
+    problems = mv.problems(spec)  # first: a version the API does not have is no version to compare
+    why_not = ("; ".join(str(p) for p in problems) if problems else
+               f"info.version {version} is not newer than the last release {last['version']}"
                if mv.key(version) <= mv.key(last["version"]) else
                "nothing of the document changed since its last release" if files == locked_files(last) else
-               "; ".join(str(p) for p in mv.problems(spec)) or
                "; ".join(f"{c.where}: {c.check}" for c in apidiff.unannounced(changes, old, new)))
     if why_not:
         raise ProblemError(Problem(RELEASES, "/api", "release-refused", why_not))

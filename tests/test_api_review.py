@@ -119,18 +119,22 @@ def test_a_response_field_under_allof_is_compared():
     assert any(c.check == "response-property-removed" and c.severity == "breaking" for c in changes), changes
 
 
-def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_path):
-    """A change of the document that describes existing Glance behaviour is recorded as a correction of the last
-    release (with the Glance files that show it); the gate then holds the tree to the corrected state."""
+def committed_copy(tmp_path) -> tuple[Spec, list[str]]:
+    """schemas/ in a git repository of its own (released files are found by hash in the history), and its git."""
     import shutil
-
-    from imgspec.problems import ProblemError
     shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "base"], check=True)
-    spec = Spec(tmp_path)
+    return Spec(tmp_path), git
+
+
+def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_path):
+    """A change of the document that describes existing Glance behaviour is recorded as a correction of the last
+    release (with the Glance files that show it); the gate then holds the tree to the corrected state."""
+    from imgspec.problems import ProblemError
+    spec, git = committed_copy(tmp_path)
     path = tmp_path / api.DOCUMENT
     doc = json.loads(path.read_text())
     doc["paths"]["/v2/images"]["get"].setdefault("parameters", []).append(
@@ -255,16 +259,9 @@ def test_the_versions_agree_with_glances_version_history():
 
 
 def test_an_api_release_is_refused_unless_it_is_new_and_announced(tmp_path):
-    import shutil
-
     from imgspec import microversions as mv
     from imgspec.problems import ProblemError
-    shutil.copytree(ROOT / "schemas", tmp_path / "schemas")
-    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "base"], check=True)
-    spec_copy = Spec(tmp_path)
+    spec_copy, _ = committed_copy(tmp_path)
     with pytest.raises(ProblemError, match="is not newer than the last release 2.18"):
         api.record_release(spec_copy, "again")
     path = spec_copy.root / api.DOCUMENT

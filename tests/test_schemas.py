@@ -83,6 +83,18 @@ def test_schema_breaking_the_metaschema_is_reported(spec_copy):
         ("schemas/record/2.1/member.json", "/properties/member/maxLength", "metaschema")]
 
 
+def test_a_pattern_that_is_no_regular_expression_is_reported(spec_copy):
+    """The meta-schema check keeps the reference verdict where the fast one (jsonschema-rs) would pass: a pattern
+    Python's re refuses is a metaschema problem at its pointer."""
+    path = spec_copy.schemas / "record" / "2.1" / "member.json"
+    schema = json.loads(path.read_text())
+    schema["properties"]["member"]["pattern"] = "["
+    path.write_text(json.dumps(schema))
+    _, problems = registry.build(spec_copy)
+    assert [(p.file, p.pointer, p.rule) for p in problems] == [
+        ("schemas/record/2.1/member.json", "/properties/member/pattern", "metaschema")]
+
+
 def test_id_must_name_its_own_path(spec_copy):
     path = spec_copy.schemas / "record" / "2.0" / "tag.json"
     schema = json.loads(path.read_text())
