@@ -130,6 +130,8 @@ def test_an_error_media_type_the_document_does_not_list_is_caught(glance, spec_c
     doc = json.loads(path.read_text())
     del doc["paths"]["/v2/images/{image_id}"]["get"]["responses"]["404"]["content"]["text/plain"]
     path.write_text(json.dumps(doc))
-    report = conformance.conform(glance.url, spec=spec_copy)
+    checker = conformance.Checker(conformance.Client(glance.url, conformance.default_headers()), spec_copy)
+    checker.run("showImage", 404, f"/v2/images/{uuid.uuid4()}")  # the exchange of the run that meets it
+    report = checker.report
     assert any(line.endswith(": 404: (root): content-type: text/plain where text/html, application/json is documented")
                and line.startswith("GET /v2/images/") for line in report.mismatches), report.mismatches
