@@ -335,18 +335,22 @@ def test_sigkill_of_a_lazily_upgrading_service_never_loses_a_record(tmp_path):
     folder = mixed_store(tmp_path / "s", 600, ["2.2", "2.2", "2.3"], "2.2", "2.3")
     expected = {k: upgrade(v, "2.3", SPEC) for k, v in records(folder).items()}
     cmd = [sys.executable, "-c", SERVICE, str(folder)]
-    start = time.monotonic()
-    subprocess.run([sys.executable, "-c", "import imgspec.store"], check=True)
-    startup = time.monotonic() - start
     rng = random.Random(20261126)
     kills = 0
     for _ in range(10):
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-        time.sleep(rng.uniform(startup * 1.5, startup * 4))
+        # killed after a random number of records, at a random moment of the next ones: part-way whatever the
+        # machine's speed (a kill timed from the start would miss a service that starts faster than it)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT, text=True)
+        assert proc.stdout is not None
+        for _ in range(rng.randint(3, 25)):
+            if not proc.stdout.readline():
+                break
+        time.sleep(rng.uniform(0, 0.005))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             kills += 1
         proc.wait()
+        proc.stdout.close()
         assert cli_free_validate(folder)
         s = store.open(folder, SPEC)
         assert {k: s.read(k) for k in s.ids()} == expected
