@@ -27,7 +27,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import api
+from . import api, jsonfile
 from .problems import ProblemError
 from .spec import Spec
 
@@ -94,7 +94,6 @@ class Checker:
             return
         path = self.record / operation_id / name
         if not path.exists():
-            from . import jsonfile
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(jsonfile.dumps(doc), encoding="utf-8")
 
@@ -391,16 +390,13 @@ def add_location_constraints(check: Checker) -> None:
 def metadefs(check: Checker) -> None:
     """The metadata definitions catalog, as an admin: every operation, the served schemas held to the spec's."""
     run = check.run
-    for route, name in (("namespace", "namespace"), ("namespaces", "namespaces"), ("object", "object"),
-                        ("objects", "objects"), ("property", "property"), ("properties", "properties"),
-                        ("resource_type", "resource-type"), ("resource_types", "resource-types"), ("tag", "tag"),
-                        ("tags", "tags")):
-        op = "showMetadef" + "".join(w.title() for w in route.split("_")) + "Schema"
-        ex = run(op, 200, f"/v2/schemas/metadefs/{route}")
-        mine = {k: v for k, v in check.spec.load(f"schemas/service/metadefs/{name}.json").items()
-                if k not in ("$schema", "$id", "$comment", "x-since")}
-        if ex.status == 200 and check.json(ex) != mine:
-            check.mismatch(ex, f"(root): served-schema: differs from schemas/service/metadefs/{name}.json")
+    for op in check.ops.values():  # every operation that serves a schema the spec keeps (x-served-schema)
+        found = api.served_schema(op, check.spec)
+        if found is not None:
+            rel, mine = found
+            ex = run(op.operation_id, 200, op.path)
+            if ex.status == 200 and check.json(ex) != mine:
+                check.mismatch(ex, f"(root): served-schema: differs from {rel}")
     ns = "imgspec-conformance"
     base = f"/v2/metadefs/namespaces/{ns}"
     run("createMetadefNamespace", 201, "/v2/metadefs/namespaces", {
