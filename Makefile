@@ -5,6 +5,7 @@
 #   make serve    live preview while editing (sphinx-autobuild)
 #   make bench    print throughput figures
 #   make sizing   measure metadata bytes per image on SQLite, MariaDB and PostgreSQL (schemas/sizing/measured.json)
+#   make fuzz     the differential tests against a real Glance with a long budget; a failing plan is kept
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -23,7 +24,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly glance-src dbservers sizing
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly glance-src dbservers sizing fuzz
 
 setup: $(STAMP)
 
@@ -99,6 +100,15 @@ serve: $(STAMP)
 # migrations) and record it in schemas/sizing/measured.json, which the sizing page reads.
 sizing: $(STAMP) $(GLANCE_STAMP) dbservers
 	$(PY) tests/measure_sizing.py --write
+
+# The differential tests (tests/test_differential.py) with a long budget of drawn plans (FUZZ_EXAMPLES); the
+# plan of a failure is kept in examples/differential/ so that every later run replays it.
+FUZZ_EXAMPLES ?= 300
+fuzz: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP)
+	rm -f _build/fuzz/last-failure.json
+	IMGSPEC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_differential.py -k every_image || { \
+	  test -f _build/fuzz/last-failure.json && name=examples/differential/found-$$(sha256sum _build/fuzz/last-failure.json | cut -c1-12).json && \
+	  cp _build/fuzz/last-failure.json $$name && echo "kept the failing plan as $$name"; exit 1; }
 
 bench: $(STAMP)
 	$(PY) -m imgspec.bench

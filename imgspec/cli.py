@@ -324,12 +324,18 @@ def cmd_export_sql(args) -> int:
         with Progress("image", args.quiet) as progress:
             key = args.metadata_encryption_key or os.environ.get("IMGSPEC_METADATA_ENCRYPTION_KEY") or None
             summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress,
-                             encryption_key=key)
+                             encryption_key=key, strict=args.strict)
     except InvalidRecords as exc:
         print(exc, file=sys.stderr)
         return INVALID
     if not args.quiet:
         print(summary.text(), file=sys.stderr)
+    refused = summary.counts.get("refused_images", 0)
+    if refused:
+        print(f"{summary.url}: {refused} image(s) refused: their rows make no valid record; each is in "
+              f"{os.path.join(args.out, 'refused')}/ with its pointer, rule and message and its rows as the "
+              f"database holds them ({summary.counts['images']} exported)", file=sys.stderr)
+        return INVALID
     return OK
 
 
@@ -701,6 +707,9 @@ def parser() -> argparse.ArgumentParser:
     ex.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                     "not against power loss)")
     ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
+    ex.add_argument("--strict", action="store_true", help="refuse the whole export when any image's rows make no "
+                    "valid record (default: export every other image, write each refused one to OUT_DIR/refused/ as "
+                    "the database holds it, and exit 1)")
     ex.add_argument("--metadata-encryption-key", metavar="KEY",
                     help="Glance's metadata_encryption_key, to decrypt location URLs it encrypted (better: the "
                     "IMGSPEC_METADATA_ENCRYPTION_KEY environment variable, which no process list shows)")

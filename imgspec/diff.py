@@ -244,9 +244,26 @@ def pattern_widens(old: str, new: str) -> bool:
     """Whether every string ``old`` matches is matched by ``new``, shown structurally: the same pattern with
     character classes only widened (``[0-9a-f]`` -> ``[0-9a-fA-F]``).  False when it cannot be shown."""
     try:
-        return _subsumes(list(sre.parse(old)), list(sre.parse(new)))
+        a, b = list(sre.parse(old)), list(sre.parse(new))
+        return _subsumes(a, b) or _an_alternative_subsumes(a, b)
     except (re.error, TypeError, ValueError):
         return False
+
+
+def _an_alternative_subsumes(old: list, new: list) -> bool:
+    """Whether ``new`` is ``^(X|Y|...)$`` and one of its alternatives subsumes ``old``'s ``^...$`` body: an anchored
+    pattern widened by alternatives (``^A$`` -> ``^(A|B)$``)."""
+    at = (sre.AT, sre.AT_BEGINNING), (sre.AT, sre.AT_END)
+    if len(new) != 3 or (new[0], new[2]) != at or len(old) < 2 or (old[0], old[-1]) != at:
+        return False
+    op, av = new[1]
+    if op is not sre.SUBPATTERN or av[1:3] != (0, 0):
+        return False
+    inner = list(av[3])
+    if len(inner) != 1 or inner[0][0] is not sre.BRANCH:
+        return False
+    body = old[1:-1]
+    return any(_subsumes(body, list(alt)) for alt in inner[0][1][1])
 
 
 def compare_schemas(kind: str, old: dict, new: dict, old_version: str, new_version: str) -> list[Change]:

@@ -102,7 +102,9 @@ def classify(spec: Spec, version: str, erratum: dict) -> Classification:
         except ProblemError as exc:
             out.problems += exc.problems
             continue
-        after = spec.load(rel)
+        after = _content_at(spec, rel, erratum["files"][rel], out)
+        if after is None:
+            continue
         if rel.startswith("schemas/record/"):
             changes = compare(Path(rel).stem, version, before, after)
             out.schema_changes[rel] = changes
@@ -117,6 +119,18 @@ def classify(spec: Spec, version: str, erratum: dict) -> Classification:
             out.readings_changed[rel] = changed
             out.problems += problems
     return out
+
+
+def _content_at(spec: Spec, rel: str, want: str, out: Classification) -> dict | None:
+    """The file as this erratum left it: the tree's, when a later erratum has not changed it since, else from git."""
+    path = spec.root / rel
+    if path.is_file() and content_hash(path.read_bytes()) == want:
+        return spec.load(rel)
+    try:
+        return json.loads(previous_content(spec, rel, want))
+    except ProblemError as exc:
+        out.problems += exc.problems
+        return None
 
 
 def _rule_readings(spec: Spec, rel: str, before: dict) -> tuple[list[str], list[Problem]]:

@@ -65,6 +65,10 @@ def _column(spec: Spec, kind: str, name: str, version: str) -> str | None:
             return "(not stored: always the version)"
         if "column" in f:
             return f"{binding.table_of(kind)}.{f['column']}"
+        if f.get("absent"):
+            return "(not stored: only an upgrade rule writes it)"
+        if "rows" not in f:
+            return "(no column: derived by upgrade rules)"
         r = f["rows"]
         return f"rows of {r['table']}" + (f" ({r['key']} → {r['value']})" if "key" in r else
                                           f".{r['value']}" if "value" in r else "")

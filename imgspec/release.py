@@ -123,6 +123,14 @@ def record_erratum(version: str, erratum_id: str, what: str, why: str, evidence:
     problems = errata.classify(spec, version, erratum).problems
     if problems:
         raise ProblemError(problems)
+    from . import vectors
+    moved = vectors.changed_since_lock(spec)
+    if moved:
+        if not any(name.startswith("schemas/upgrades/") for name in changed):
+            raise ProblemError(Problem(vectors.LOCK, "", "frozen-vector-changed",
+                                       f"locked vectors changed ({', '.join(sorted({r for m in moved.values() for r in m}))}) "
+                                       "but no upgrade rule of this erratum did: regenerate the vectors from the rules"))
+        erratum["vectors"] = moved
     entry.setdefault("errata", []).append(erratum)
     atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
     return erratum

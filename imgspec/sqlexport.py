@@ -8,7 +8,10 @@
    the layout's native version exactly as the binding says; validate it.
 3. Upgrade each record to the target version (default: the newest) with the
    published upgrade rules, and write it to ``records/<id>.json`` of a hidden
-   folder beside OUT_DIR, then the manifest and ``export-report.json``.
+   folder beside OUT_DIR, then the manifest and ``export-report.json``.  An image
+   whose rows make no valid record is written to ``refused/<id>.json`` instead: its
+   problems (pointer, rule, message) and its rows exactly as the database holds them,
+   so nothing is lost and nothing is changed to fit (``strict``: refuse the whole export).
 4. Rename the folder to OUT_DIR: the store appears complete or not at all.
 """
 from __future__ import annotations
@@ -45,6 +48,30 @@ class InvalidRecords(ProblemError):
     """Rows that do not make valid records: the database was read, the export refused (exit status 1)."""
 
 
+REFUSED = "refused"
+
+
+def raw(value: Any) -> Any:
+    """A column's value as the database holds it, as JSON: bytes as base64, times as the database's text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+    return str(value)
+
+
+def raw_rows(row, children: dict) -> dict:
+    """The image's row and its child rows (table -> rows), each column as :func:`raw` gives it."""
+    out = {"images": [{k: raw(v) for k, v in row._mapping.items()}]}
+    for table, rows in children.items():
+        out[table] = [{k: raw(v) for k, v in r._mapping.items()} for r in rows]
+    return out
+
+
 @dataclass
 class Summary:
     url: str
@@ -58,11 +85,15 @@ class Summary:
     def text(self) -> str:
         c = self.counts
         other = ", ".join(f"{t} ({n} rows)" for t, n in self.other_tables.items()) or "none"
+        refused = (f"; REFUSED {c['refused_images']} image(s) whose rows make no valid record: each is in "
+                   f"{REFUSED}/<id>.json with its problems and its rows as the database holds them"
+                   if c.get("refused_images") else "")
         return (f"exported {c['images']} images ({c['deleted_images']} deleted) from {self.url}, revision "
                 f"{self.revision} (layout {self.layout}, read as {self.read_as}), as format {self.target}: "
                 f"{c['locations']} locations, {c['members']} members, {c['properties']} properties, {c['tags']} tags; "
                 f"not exported: {c['deleted_property_rows']} deleted property rows, {c['deleted_tag_rows']} deleted "
-                f"tag rows, {c['orphan_rows']} rows of no image; tables outside the record format, not exported: {other}")
+                f"tag rows, {c['orphan_rows']} rows of no image; tables outside the record format, not exported: {other}"
+                f"{refused}")
 
 
 def _need_sqlalchemy():
@@ -351,7 +382,12 @@ class _Reader:
 
 
 def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
-           progress: Callable[[int, int], None] | None = None, encryption_key: str | None = None) -> Summary:
+           progress: Callable[[int, int], None] | None = None, encryption_key: str | None = None,
+           strict: bool = False) -> Summary:
+    """Export the database at ``url`` into the new store ``out_dir``.
+
+    Images whose rows make no valid record are written to ``refused/`` (and counted in the summary) unless
+    ``strict``, which refuses the whole export with every problem (:class:`InvalidRecords`), writing nothing."""
     spec = spec or Spec.default()
     binding = load(spec)
     target = to or spec.latest_released
@@ -367,13 +403,16 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
         with engine.connect() as conn:
             try:
                 with conn.begin() as txn:
-                    summary = _export(conn, binding, spec, shown, target, work, durable, progress, encryption_key)
+                    summary = _export(conn, binding, spec, shown, target, work, durable, progress, encryption_key,
+                                      strict)
                     txn.rollback()  # nothing was written; never commit to a database we only read
             except sa.exc.SQLAlchemyError as exc:
                 raise ProblemError(Problem(shown, "", "unusable-database",
                                            str(getattr(exc, "orig", None) or exc).splitlines()[0])) from None
         if durable:
             atomic.sync_dir(work / "records")
+            if (work / REFUSED).is_dir():
+                atomic.sync_dir(work / REFUSED)
             atomic.sync_dir(work)
         if out_dir.exists():
             out_dir.rmdir()  # empty, checked above
@@ -387,7 +426,8 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _export(conn, binding, spec, shown, target, work: Path, durable, progress, key: str | None = None) -> Summary:
+def _export(conn, binding, spec, shown, target, work: Path, durable, progress, key: str | None = None,
+            strict: bool = False) -> Summary:
     sa = _need_sqlalchemy()
     layout, revision = detect(conn, binding, shown)
     native = binding.native_for_layout(layout.name)
@@ -405,7 +445,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
     order = [images.c[c] for c in binding.data["objects"]["image"].get("order", ["id"])]
     ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
     counts = dict(images=0, deleted_images=0, locations=0, members=0, properties=0, tags=0,
-                  deleted_property_rows=0, deleted_tag_rows=0, orphan_rows=0)
+                  deleted_property_rows=0, deleted_tag_rows=0, orphan_rows=0, refused_images=0)
     for r in reader.child_fields():
         t = reader.tables[r["table"]]
         counts["orphan_rows"] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
@@ -429,13 +469,21 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
                 record = reader.record(row, mine, where)
                 found = errors(record, "image", native, where, spec)
                 if found:
-                    problems += found
-                    continue
+                    raise ProblemError(found)
                 record = upgrade(record, target, spec, where)
             except ProblemError as exc:
                 if any(p.rule in FATAL for p in exc.problems):
                     raise
                 problems += exc.problems
+                if not strict:
+                    counts["refused_images"] += 1
+                    refusal = {"image_id": raw(image_id), "source": where, "read_as": native,
+                               "problems": [{"pointer": p.pointer, "rule": p.rule, "message": p.message}
+                                            for p in exc.problems],
+                               "rows": raw_rows(row, mine)}
+                    (work / REFUSED).mkdir(exist_ok=True)
+                    atomic.write_text(work / REFUSED / f"{_file_name(image_id)}.json",
+                                      json.dumps(refusal, indent=2, ensure_ascii=False) + "\n", durable)
                 continue
             counts["images"] += 1
             counts["deleted_images"] += bool(record["deleted"])
@@ -443,11 +491,11 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
             counts["members"] += len(record["members"])
             counts["properties"] += len(record["properties"])
             counts["tags"] += len(record.get("tags", []))
-            if not problems:
+            if not (strict and problems):
                 atomic.write_text(work / "records" / f"{image_id}.json", jsonfile.dumps(record), durable)
             if progress:
                 progress(n, len(ids))
-    if problems:
+    if strict and problems:
         raise InvalidRecords(problems)
     manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
                 "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
@@ -457,7 +505,19 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
               "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,
               "not_in_the_format": {"tables": other_tables, "why": "Glance's tasks, metadata definitions, image "
                                     "cache and node tables are not part of the Image Record Format"},
-              "binding": "schemas/bindings/glance-sql.json"}
+              "binding": "schemas/bindings/glance-sql.json",
+              "refused": {"images": counts["refused_images"], "folder": REFUSED,
+                          "why": "rows that make no valid record of the format, kept as the database holds them "
+                                 "with each problem's pointer, rule and message: nothing is dropped or changed to fit"}}
     atomic.write_text(work / REPORT, json.dumps(report, indent=2) + "\n", durable)
     atomic.write_text(work / "manifest.json", jsonfile.dumps(manifest), durable)
     return summary
+
+
+def _file_name(image_id: Any) -> str:
+    """A file name for a refused image: its id where that is a safe name, else a hash of it."""
+    text = str(image_id)
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,128}", text) and text not in (".", ".."):
+        return text
+    import hashlib
+    return "id-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

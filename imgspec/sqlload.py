@@ -3,7 +3,7 @@
 ``export-sql`` reads rows into records through ``schemas/bindings/glance-sql.json``; this module
 writes records into rows through the same file, so that the sizing measurements load a corpus into
 the very tables an era of Glance had.  A record at a version the binding reads through another
-(``via``: 2.3 and 2.4 are stored in the Rocky layout of 2.2) is written as that version's rows:
+(``via``: 2.4 is stored in the Train layout of 2.3) is written as that version's rows:
 what the layout has no column for (a 2.4 location's ``site``) is not stored, as in Glance.
 
 ``rows(record, binding, version)`` gives ``{table: [row, ...]}``; child rows are numbered from the
@@ -16,14 +16,23 @@ import pickle
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from .problems import Problem, ProblemError
 from .sqlbinding import Binding
+
+
+class Unrepresentable(ValueError):
+    """A valid record value that Glance's columns cannot hold (a leap second in a DATETIME)."""
 
 
 def _column_value(value, column_type: str):
     if value is None:
         return None
     if column_type == "DATETIME":
-        stamp = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        try:
+            stamp = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError as exc:
+            raise Unrepresentable(f"{value!r} cannot be stored in a DATETIME column: Glance writes times from "
+                                  f"Python's datetime, which has no leap second ({exc})") from None
         return stamp.astimezone(UTC).replace(tzinfo=None)
     if column_type == "BOOLEAN":
         return bool(value)
@@ -52,7 +61,16 @@ def _object_row(obj: dict, fields: list[dict], table, **extra) -> dict:
 
 
 def rows(record: dict, binding: Binding, version: str, counters: dict[str, int] | None = None) -> dict[str, list[dict]]:
-    """The rows of ``record`` (at ``version``) in the layout ``version`` is stored in."""
+    """The rows of ``record`` (at ``version``) in the layout ``version`` is stored in.
+
+    Raises :class:`ProblemError` (rule ``not-representable``) for a valid record Glance's columns cannot hold."""
+    try:
+        return _rows(record, binding, version, counters)
+    except Unrepresentable as exc:
+        raise ProblemError(Problem(f"record {record.get('id')}", "", "not-representable", str(exc))) from None
+
+
+def _rows(record: dict, binding: Binding, version: str, counters: dict[str, int] | None = None) -> dict[str, list[dict]]:
     native = binding.native(version)
     layout = binding.layout_of(version)
     counters = counters if counters is not None else {}

@@ -294,10 +294,34 @@ def lock(spec: Spec, version: str) -> dict[str, str]:
     return {spec.rel(p): digest(json.loads(p.read_text()), version) for p in files(spec) if applies(spec.rel(p), version)}
 
 
-def problems(spec: Spec) -> list[Problem]:
-    """Locked vectors that changed or vanished; released versions without a lock."""
+def locked(spec: Spec) -> dict[str, dict[str, str]]:
+    """The lock of every released version now: ``lock.json``, then each erratum's ``vectors`` in the order recorded.
+
+    An erratum whose corrected upgrade rules change readings names the vectors they change with their new hashes
+    (per locked version), exactly as it names the schema files it changes: the lock moves only through errata."""
+    from .errata import errata
     path = spec.root / LOCK
     data = json.loads(path.read_text()) if path.exists() else {}
+    for _, erratum in errata(spec):
+        for version, hashes in erratum.get("vectors", {}).items():
+            data.setdefault(version, {}).update(hashes)
+    return data
+
+
+def changed_since_lock(spec: Spec) -> dict[str, dict[str, str]]:
+    """``{locked version: {vector: hash now}}`` for every locked vector whose content differs from its lock."""
+    out: dict[str, dict[str, str]] = {}
+    for version, hashes in locked(spec).items():
+        now = lock(spec, version)
+        moved = {rel: now[rel] for rel, want in hashes.items() if rel in now and now[rel] != want}
+        if moved:
+            out[version] = moved
+    return out
+
+
+def problems(spec: Spec) -> list[Problem]:
+    """Locked vectors that changed or vanished; released versions without a lock."""
+    data = locked(spec)
     out = []
     for version in released(spec):
         if version not in data:

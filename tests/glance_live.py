@@ -23,8 +23,10 @@ def free_port() -> int:
 
 
 class GlanceServer:
-    def __init__(self, workdir: Path, options: tuple[str, ...] = (), database_url: str | None = None):
+    def __init__(self, workdir: Path, options: tuple[str, ...] = (), database_url: str | None = None,
+                 schema_image: Path | None = None):
         self.workdir = workdir
+        self.schema_image = schema_image  # a deployment's etc/schema-image.json (Glance's own, for the fuzz tests)
         self.database_url = database_url  # a MariaDB or PostgreSQL database; None: SQLite in workdir
         self.options = options  # "key = value" lines for [DEFAULT] of glance-api.conf
         self.port = free_port()
@@ -41,7 +43,8 @@ class GlanceServer:
         log = open(self.workdir.parent / f"{self.workdir.name}.out", "w")
         self.proc = subprocess.Popen([str(PYTHON), str(ROOT / "tests" / "glance" / "serve.py"), str(self.workdir),
                                       str(self.port), *self.options], stdout=log, stderr=subprocess.STDOUT,
-                                     env=dict(os.environ, IMGSPEC_GLANCE_DATABASE=self.database_url or ""))
+                                     env=dict(os.environ, IMGSPEC_GLANCE_DATABASE=self.database_url or "",
+                                              IMGSPEC_GLANCE_SCHEMA_IMAGE=str(self.schema_image or "")))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

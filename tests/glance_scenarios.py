@@ -26,6 +26,13 @@ class Api:
             assert ex.status == expect, (method, path, ex.status, ex.body[:300])
         return json.loads(ex.body) if ex.body and ex.headers.get("Content-Type", "").startswith("application/json") else ex
 
+    def status(self, method, path, body=None, ctype=None, project=None) -> tuple[int, object]:
+        """(the status, the JSON body or None): for requests that Glance may refuse."""
+        headers = {"X-Project-Id": project, "X-Roles": "member,reader"} if project else None
+        ex = self.client.call(method, path, body, ctype, headers)
+        is_json = ex.body and ex.headers.get("Content-Type", "").startswith("application/json")
+        return ex.status, (json.loads(ex.body) if is_json else None)
+
     def create(self, **body):
         return self("POST", "/v2/images", body, expect=201)["id"]
 

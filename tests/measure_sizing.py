@@ -40,7 +40,7 @@ from glance_live import PYTHON as GLANCE_PYTHON  # noqa: E402
 OUT = ROOT / "schemas" / "sizing" / "measured.json"
 IMAGE_TABLES = ("images", "image_properties", "image_members", "image_locations", "image_tags")
 # the alembic revision that leaves each layout's image tables as Glance 33's migrations make them
-ALEMBIC = {"liberty": "liberty", "ocata": "ocata_contract01", "rocky": "2024_1_contract01"}
+ALEMBIC = {"liberty": "liberty", "ocata": "ocata_contract01", "rocky": "rocky_contract02", "train": "2024_1_contract01"}
 
 
 def make_schema(url: str, layout_name: str, binding) -> str:

@@ -138,7 +138,7 @@ def test_the_sql_binding_is_reached_from_a_format_page(page, site):
     page.click("article a:has-text('format 2.2 in SQL')")
     page.wait_for_url("**/bindings/2.2.html")
     text = page.inner_text("article")
-    assert "images.os_hidden" in text and "2024_1_contract01" in text and "CREATE TABLE image_locations" in text
+    assert "images.os_hidden" in text and "rocky_contract02" in text and "CREATE TABLE image_locations" in text
     shot(page, "08-binding-2.2")
     page.click(".sidebar-tree a:has-text('Format 1.0 in SQL')")
     page.wait_for_url("**/bindings/1.0.html")

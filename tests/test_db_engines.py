@@ -94,7 +94,7 @@ def engine(request, tmp_path_factory):
 def test_glance_runs_on_the_engine_and_export_reads_it_as_sqlite_does(engine, baseline, spec):
     assert engine["server"].version  # the server answered
     summary = engine["stderr"].strip().splitlines()[-1]
-    assert "revision 2024_1_contract01 (layout rocky, read as 2.2)" in summary, summary
+    assert "revision 2024_1_contract01 (layout train, read as 2.3)" in summary, summary
     ours, theirs = normalized(engine), normalized(baseline)
     assert set(ours) == set(theirs) == set(engine["made"]) and len(ours) >= 5
     for name in ours:

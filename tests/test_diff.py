@@ -36,9 +36,9 @@ def props(s):
     (lambda s: props(s)["tags"].update(maxItems=128), [("/tags", "breaking", "limit-added")]),
     (lambda s: props(s)["id"].update(pattern=props(s)["id"]["pattern"].replace("a-fA-F", "a-f")),
      [("/id", "breaking", "pattern-changed")]),
-    (lambda s: props(s)["id"].update(pattern="^[0-9a-zA-Z]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+    (lambda s: props(s)["id"].update(pattern=props(s)["id"]["pattern"].replace("[0-9a-fA-F]{8}-", "[0-9a-zA-Z]{8}-")),
      [("/id", "compatible", "pattern-widened")]),
-    (lambda s: props(s)["id"].update(pattern="^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{13}$"),
+    (lambda s: props(s)["id"].update(pattern=props(s)["id"]["pattern"].replace("{12}", "{13}")),
      [("/id", "breaking", "pattern-changed")]),
     (lambda s: props(s)["visibility"]["enum"].remove("community"), [("/visibility", "breaking", "enum-narrowed")]),
     (lambda s: props(s)["visibility"]["enum"].append("hidden"), [("/visibility", "compatible", "enum-extended")]),
@@ -118,3 +118,17 @@ def test_cli_exit_status_and_markdown(tmp_path):
     assert "uncovered: image /name: breaking limit-narrowed" in result.stderr
     ok = subprocess.run([sys.executable, "-m", "imgspec", "diff", "2.1", "2.2"], capture_output=True, text=True)
     assert ok.returncode == 0 and "[upgrade rule 1]" in ok.stdout
+
+
+CANONICAL = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+@pytest.mark.parametrize("old,new,widens", [
+    (CANONICAL, CANONICAL[:-1].replace("^", "^(", 1) + "|[0-9a-fA-F]{32})$", True),  # erratum 1.0-E3: an alternative added
+    (CANONICAL, "^([0-9a-fA-F]{32}|" + CANONICAL[1:-1] + ")$", True),
+    (CANONICAL, "^(" + CANONICAL[1:-1].replace("{12}", "{11}") + "|[0-9a-fA-F]{32})$", False),
+    (CANONICAL[:-1].replace("^", "^(", 1) + "|[0-9a-fA-F]{32})$", CANONICAL, False),  # an alternative taken away
+    ("^a", "^(a|b)$", False),  # not anchored at both ends: not shown
+])
+def test_a_pattern_widened_by_an_alternative(old, new, widens):
+    assert diff.pattern_widens(old, new) is widens

@@ -58,15 +58,15 @@ def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_cop
     doc = json.loads(path.read_text())
     doc["properties"]["os_distro"] = 7
     path.write_text(json.dumps(doc, indent=2))
-    path = spec_copy.examples / "record" / "2.1" / "member" / "invalid" / "project-too-long.json"  # fails otherwise
+    path = spec_copy.examples / "record" / "2.1" / "member" / "invalid" / "deleted-not-boolean.json"  # fails otherwise
     path.write_text(path.read_text().replace('"can_share": false', '"can_share": "no"'))
     (spec_copy.examples / "record" / "2.2" / "image" / "stray.json").write_text("{}")  # a file no page shows
     result = sphinx_build(tmp_path / "out", spec_copy.root)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     for line in ["examples/record/2.2/image/valid/active-public.json: /properties/os_distro: type: "
-                 "integer where string is required",
-                 "examples/record/2.1/member/invalid/project-too-long.json: expected only /member: maxLength, got: "
+                 "integer where string or null is required",
+                 "examples/record/2.1/member/invalid/deleted-not-boolean.json: expected only /deleted: type, got: "
                  "/can_share: type",
                  "examples/record/2.2/image/stray.json: (root): orphan: no page shows this file"]:
         assert line in result.stderr, line

@@ -101,7 +101,10 @@ def test_the_layouts_follow_glances_history():
     assert cols("rocky", "images") - cols("ocata", "images") == {"os_hidden", "os_hash_algo", "os_hash_value"}
     assert BINDING.layouts["migrate-013"].tables["images"].column("protected").null
     assert not BINDING.layouts["liberty"].tables["images"].column("protected").null
-    assert "2024_1_contract01" in BINDING.layouts["rocky"].revision["values"]
+    assert BINDING.layouts["rocky"].revision["values"] == ["rocky_contract02"]  # Rocky and Stein: `backend`
+    assert "2024_1_contract01" in BINDING.layouts["train"].revision["values"]  # Train on: `store` (train_migrate01)
+    assert BINDING.layouts["train"].columns() == BINDING.layouts["rocky"].columns()
+    assert (BINDING.native_for_layout("rocky"), BINDING.native_for_layout("train")) == ("2.2", "2.3")
 
     def all_cols(name):
         return {f"{t.name}.{c.name}:{c.type}" for t in BINDING.layouts[name].tables.values() for c in t.columns}
@@ -246,7 +249,7 @@ def test_a_1x_database_exports_as_1_0_and_upgrades_to_the_newest(tmp_path, spec)
     for rec in records.values():
         assert validation.errors(rec, "image", "1.0", spec=spec) == []
     assert records[public]["protected"] is False  # NULL read as Glance's default
-    assert records[public]["properties"] == {"os_distro": "ubuntu", "empty": ""}
+    assert records[public]["properties"] == {"os_distro": "ubuntu", "empty": None}  # NULL stays null
     assert records[public]["created_at"] == "2012-03-01T10:00:00Z" and records[public]["updated_at"] is None
     assert records[shared]["created_at"] == "2012-03-02T11:30:00.250000Z"
     assert records[queued]["name"] is None and records[queued]["location"] is None
@@ -309,7 +312,7 @@ def test_columns_the_layout_does_not_name_are_refused(tmp_path):
     code, lines = refused(tmp_path)
     assert code == 2
     assert lines[0].endswith("/images: layout-mismatch: images: not in the layout site (their data would be lost); "
-                             "alembic_version 2024_1_contract01 names layout rocky")
+                             "alembic_version rocky_contract02 names layout rocky")
 
 
 def test_an_older_target_than_the_layout_is_refused(tmp_path):
@@ -335,28 +338,63 @@ def test_a_non_empty_out_dir_is_refused_and_kept(tmp_path):
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["mine.txt"]
 
 
-def test_bad_rows_fail_the_export_naming_image_and_pointer(tmp_path):
+def test_bad_rows_fail_a_strict_export_naming_image_and_pointer(tmp_path):
+    """--strict: all or nothing, every problem named, nothing written."""
     db = build_db(tmp_path / "glance.sqlite", "rocky")
     fill(db, "rocky")
     db.execute("UPDATE image_locations SET meta_data = '{\"store\": \"a\", \"store\": \"b\"}' WHERE id = 1")
     db.execute("UPDATE images SET name = ? WHERE id = ?", ("n" * 256, UUID))
     db.commit()
-    code, lines = refused(tmp_path)
+    code, lines = refused(tmp_path, "--strict")
     assert code == 1
     assert lines == [f"sqlite:///{tmp_path / 'glance.sqlite'}#images/{UUID}: /locations/0/metadata/store: "
                      "duplicate-key: image_locations.meta_data: key 'store' appears more than once in one object"], lines
     db.execute("UPDATE image_locations SET meta_data = '[1]' WHERE id = 1")
     db.commit()
-    code, lines = refused(tmp_path)
+    code, lines = refused(tmp_path, "--strict")
     assert lines == [f"sqlite:///{tmp_path / 'glance.sqlite'}#images/{UUID}: /locations/0/metadata: type: "
                      "image_locations.meta_data holds list JSON, not an object"]
     db.execute("UPDATE image_locations SET meta_data = '{}' WHERE id = 1")
     db.commit()
     db.close()
     before = hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest()
-    code, lines = refused(tmp_path)
+    code, lines = refused(tmp_path, "--strict")
     assert code == 1 and lines[0].startswith(f"sqlite:///{tmp_path / 'glance.sqlite'}#images/{UUID}: /name: maxLength: ")
     assert hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest() == before
+
+
+def test_an_export_refuses_only_the_images_whose_rows_make_no_record(tmp_path):
+    """Without --strict, one bad image does not cost the others: every readable image is exported, the bad one
+    is written to refused/ with its problems and its rows exactly as the database holds them, the report counts
+    it, and the command exits 1 saying so in one line."""
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    fill(db, "rocky")
+    for i in range(3):  # three good images beside the bad one
+        insert(db, "images", "rocky", id=f"00000000-0000-4000-8000-00000000000{i}", status="queued", min_disk=0,
+               min_ram=0, protected=0, created_at=T0, deleted=0, visibility="shared", os_hidden=0)
+    db.execute("UPDATE images SET name = ? WHERE id = ?", ("n" * 256, UUID))
+    db.execute("UPDATE image_locations SET meta_data = ? WHERE image_id = ?", ('{"store": "a", "store": "b"}', UUID))
+    db.commit()
+    total = db.execute("SELECT count(*) FROM images").fetchone()[0]
+    db.close()
+    before = hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest()
+    ran = run_cli("export-sql", f"sqlite:///{tmp_path / 'glance.sqlite'}", str(tmp_path / "out"))
+    assert ran.returncode == 1 and "Traceback" not in ran.stderr
+    last = ran.stderr.strip().splitlines()[-1]
+    assert "1 image(s) refused" in last and f"{total - 1} exported" in last, ran.stderr
+    out = tmp_path / "out"
+    assert sorted(p.stem for p in (out / "records").glob("*.json")) != [] and UUID not in {
+        p.stem for p in (out / "records").glob("*.json")}
+    assert len(list((out / "records").glob("*.json"))) == total - 1
+    refusal = json.loads((out / "refused" / f"{UUID}.json").read_text())
+    assert refusal["image_id"] == UUID and refusal["rows"]["images"][0]["name"] == "n" * 256
+    assert {(p["pointer"], p["rule"]) for p in refusal["problems"]} >= {("/locations/0/metadata/store", "duplicate-key")}
+    assert refusal["rows"]["image_locations"][0]["meta_data"] == '{"store": "a", "store": "b"}'  # as held, not parsed
+    report = json.loads((out / "export-report.json").read_text())
+    assert report["counts"]["refused_images"] == 1 and report["counts"]["images"] == total - 1
+    assert hashlib.sha256((tmp_path / "glance.sqlite").read_bytes()).hexdigest() == before
+    valid = run_cli("validate", str(out))
+    assert valid.returncode == 0, valid.stdout  # the store itself holds only valid records
 
 
 def queued_images(path: Path, count: int) -> None:
@@ -377,7 +415,7 @@ def test_progress_is_reported_per_image(tmp_path):
     assert seen == [(1, 3), (2, 3), (3, 3)]
     report = json.loads((tmp_path / "out" / "export-report.json").read_text())
     assert report["counts"]["images"] == 3 and report["revision"] == {"table": "alembic_version",
-                                                                       "value": "2024_1_contract01"}
+                                                                       "value": "rocky_contract02"}
 
 
 def test_the_export_reads_one_snapshot(tmp_path):
@@ -596,7 +634,7 @@ def test_pickled_location_metadata_is_read_as_plain_data_only(tmp_path):
     fill(db, "migrate-026")
     db.execute("UPDATE image_locations SET meta_data = ? WHERE id = 1", (pickle.dumps(Path("/etc")),))
     db.commit()
-    code, lines = refused(tmp_path, "--to", "2.0")
+    code, lines = refused(tmp_path, "--to", "2.0", "--strict")
     assert code == 1
     assert f"#images/{UUID}: /locations/0/metadata: pickle: image_locations.meta_data is not a pickle of plain data" \
         in "\n".join(lines)
@@ -626,3 +664,47 @@ def test_the_binding_read_backwards_writes_rows_that_export_reads_back(tmp_path,
             if version == "2.4":  # Glance keeps no site: read back as unknown
                 record = dict(record, locations=[dict(x, site=None) for x in record["locations"]])
             assert back == record, (version, record["id"])
+
+
+def test_a_leap_second_is_valid_but_no_glance_column_holds_it(spec):
+    """RFC 3339 allows second 60 and so does the format; Glance's DATETIME columns, written from Python's datetime,
+    cannot hold it: imgspec.sqlload says so in one problem instead of a ValueError."""
+    from imgspec import sqlload
+    record = json.loads((ROOT / "examples/record/2.3/image/valid/active-public.json").read_text())
+    record["updated_at"] = "2016-12-31T23:59:60Z"
+    assert validation.errors(record, "image", "2.3", spec=spec) == []
+    with pytest.raises(sqlload.ProblemError) as caught:
+        sqlload.rows(record, BINDING, "2.3")
+    (problem,) = caught.value.problems
+    assert problem.rule == "not-representable" and "leap second" in problem.message
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_audits_rows_of_every_era_export_whole_and_keep_their_meaning(tmp_path, layout, spec):
+    """Issue 25: rows each era's Glance wrote (or a tool through its DB API), which the format once refused: a
+    NULL property value, an empty property key, negative minimums (up to Havana), an id of 32 hex digits without
+    hyphens (the v1 registry), a member id over 255 characters and an empty tag (SQLite keeps both whole). Every
+    such image exports, upgrades to the newest release, and keeps the values the database holds."""
+    db = build_db(tmp_path / "glance.sqlite", layout)
+    plain = "c1a2b3d4e5f64a7b8c9d0e1f2a3b4c5d"
+    insert(db, "images", layout, id=plain, name="v1-era", status="active", is_public=1, visibility="public",
+           min_disk=-1, min_ram=-512, protected=0, created_at=T0, deleted=0, os_hidden=0)
+    insert(db, "image_properties", layout, id=1, image_id=plain, name="kernel_id", value=None, created_at=T0, deleted=0)
+    insert(db, "image_properties", layout, id=2, image_id=plain, name="", value="empty key", created_at=T0, deleted=0)
+    insert(db, "image_members", layout, id=1, image_id=plain, member="P" * 300, can_share=0, status="pending",
+           created_at=T0, deleted=0)
+    if "image_tags" in BINDING.layouts[layout].tables:
+        insert(db, "image_tags", layout, id=1, image_id=plain, value="", created_at=T0, deleted=0)
+    db.commit()
+    native = BINDING.native_for_layout(layout)
+    for target in sorted({native, spec.latest_released}):
+        out = tmp_path / f"out-{target}"
+        summary = export(f"sqlite:///{tmp_path / 'glance.sqlite'}", out, to=target, durable=False)
+        assert summary.counts["refused_images"] == 0 and summary.counts["images"] == 1
+        record = json.loads((out / "records" / f"{plain}.json").read_text())
+        assert validation.errors(record, "image", target, spec=spec) == []
+        assert (record["id"], record["min_disk"], record["min_ram"]) == (plain, -1, -512)
+        assert record["properties"] == {"kernel_id": None, "": "empty key"}
+        assert record["members"][0]["member"] == "P" * 300
+        if "image_tags" in BINDING.layouts[layout].tables:
+            assert record["tags"] == [""]

@@ -196,7 +196,7 @@ def test_many_files_in_parallel_give_the_same_lines_in_order(tmp_path):
     for i in range(600):
         doc = dict(good(), id=f"00000000-0000-4000-8000-{i:012d}")
         if i % 97 == 0:
-            doc["min_ram"] = -1
+            doc["size"] = -1
             bad_names.append(f"{tmp_path}/r{i:04d}.json")
         (tmp_path / f"r{i:04d}.json").write_text(json.dumps(doc))
     one = run("validate", "-j", "1", str(tmp_path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
-from .. import bundle, fields, registry
+from .. import bundle, evidence, fields, registry
 from .. import examples as ex
 from ..problems import ProblemError
 from . import schematable
@@ -51,6 +51,9 @@ class SchemaDirective(SpecDirective):
             except ProblemError as exc:
                 self.fail([str(p) for p in exc.problems])
         rows = []
+        version = path.parent.name if path.parent.parent.name == "record" else None
+        if version:
+            self.shown(self.spec.root / evidence.FILE)
         for name, node, required in fields.rows(schema):
             top = name.split(".")[0]
             since = self.spec.since(kind, top) if name != "(value)" else None
@@ -58,7 +61,8 @@ class SchemaDirective(SpecDirective):
             label = nodes.inline("", "", nodes.literal(text=name), ids=[fields.anchor(kind, name)])
             rows.append([[label], schematable.type_text(node), "yes" if required else "no",
                          schematable.limits_text(node), schematable.default_text(node), since or "",
-                         f"`{api_attr}`" if api_attr not in ("", "—") else api_attr, node.get("description", "")])
+                         f"`{api_attr}`" if api_attr not in ("", "—") else api_attr,
+                         _meaning(self.spec, kind, name, version, node)])
         headers = ["Field", "Type", "Required", "Limits", "Default", "Since", "API attribute", "Meaning"]
         widths = [14, 12, 6, 18, 6, 5, 10, 29]
         if kind != "image":
@@ -66,6 +70,17 @@ class SchemaDirective(SpecDirective):
             rows = [r[:6] + r[7:] for r in rows]
         out.append(table(headers, rows, widths, classes=["imgspec-fields"]))
         return out
+
+
+def _meaning(spec, kind: str, name: str, version: str | None, node: dict):
+    """A field's description, then what in Glance enforces each of its constraints (the evidence file)."""
+    if version is None:
+        return node.get("description", "")
+    box = nodes.container()
+    box += para(node.get("description", ""))
+    for entry in evidence.for_field(spec, kind, name, version):
+        box += para(nodes.emphasis(text="Glance enforces "), evidence.text(entry))
+    return box
 
 
 class ExampleDirective(SpecDirective):
@@ -223,6 +238,7 @@ class FieldIndexDirective(SpecDirective):
             self.fail([str(p) for p in exc.problems])
             return []
         self.shown(spec.schemas / "bindings" / "glance-sql.json")
+        self.shown(spec.root / evidence.FILE)
         out = []
         for kind, found in kinds.items():
             section = nodes.section(ids=[f"fields-{kind}"])
@@ -245,10 +261,17 @@ class FieldIndexDirective(SpecDirective):
                 shown = [para(f"{v}: " + ", ".join(f"`{s}`" for s in slugs[:3])
                               + (f" and {len(slugs) - 3} more" if len(slugs) > 3 else ""))
                          for v, slugs in f.examples.items()]
+                enforced: dict[str, list[str]] = {}
+                for v in f.versions:
+                    said = "; ".join(evidence.text(e) for e in evidence.for_field(spec, kind, f.name, v))
+                    if said:
+                        enforced.setdefault(said, []).append(v)
                 rows.append([[nodes.literal(text=f.name)], _cell(defined), _cell(rules) or "—",
-                             _cell([para(text) for text in columns]) or "—", _cell(shown) or "—"])
-            section += table(["Field", "Defined in (version: type)", "Upgrade rules", "SQL column", "Valid examples"],
-                             rows, [12, 24, 16, 18, 20], classes=["imgspec-field-index"])
+                             _cell([para(text) for text in columns]) or "—",
+                             _cell([para(f"{', '.join(vs)}: ", said) for said, vs in enforced.items()]) or "—",
+                             _cell(shown) or "—"])
+            section += table(["Field", "Defined in (version: type)", "Upgrade rules", "SQL column", "Glance enforces",
+                              "Valid examples"], rows, [11, 18, 13, 14, 28, 16], classes=["imgspec-field-index"])
             out.append(section)
         return out
 

@@ -21,6 +21,8 @@ def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:
     rules = "; then " + ", ".join(f"rule `{r}`" for r in f["rules"]) if "rules" in f else ""
     if "value" in f:
         return "(no column yet)", f"always {code(f['value'])}"
+    if f.get("absent"):
+        return "(not stored)", "never held by the layout: only an upgrade rule writes it"
     if "rules" in f and "column" not in f:
         return "(no column yet)", "derived by " + ", ".join(f"rule `{r}`" for r in f["rules"])
     if "column" in f:
@@ -199,6 +201,39 @@ class SqlOverviewDirective(_BindingBase):
         return out
 
 
+class DifferentialPlansDirective(SpecDirective):
+    """The plans of API calls kept in ``examples/differential/``, each replayed against a real Glance by the tests."""
+
+    def run(self):
+        import json
+        folder = self.spec.root / "examples" / "differential"
+        plans = sorted(folder.glob("*.json"))
+        if not plans:
+            raise self.error("examples/differential: (root): no-examples: no kept plans")
+        rows = []
+        for path in plans:
+            self.shown(path)
+            plan = json.loads(path.read_text())
+            images = []
+            for image in plan["images"]:
+                shown = {k: (v[:20] + f"... ({len(v)} characters)" if isinstance(v, str) and len(v) > 40 else v)
+                         for k, v in image.items() if k != "expect"}
+                if "members" in shown:
+                    shown["members"] = [m[:20] + f"... ({len(m)} characters)" if len(m) > 40 else m
+                                        for m in image["members"]]
+                images.append(para(nodes.literal(text=json.dumps(shown, ensure_ascii=False))))
+                for pointer, want in image.get("expect", {}).items():
+                    images.append(para("the record holds ", nodes.literal(text=pointer), " = ",
+                                       nodes.literal(text=json.dumps(want, ensure_ascii=False))))
+            box = nodes.container()
+            box.extend(images)
+            rows.append([[nodes.reference("", "", nodes.literal(text=path.name),
+                                          refuri=self.site_link(self.spec.rel(path)))], plan.get("description", ""), box])
+        return [table(["Plan", "What it shows", "Images (the create request and after) and what the record holds"],
+                      rows, [14, 40, 46])]
+
+
 def setup(app) -> None:
     app.add_directive("imgspec-sql-binding", SqlBindingDirective)
     app.add_directive("imgspec-sql-overview", SqlOverviewDirective)
+    app.add_directive("imgspec-differential-plans", DifferentialPlansDirective)

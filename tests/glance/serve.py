@@ -2,7 +2,8 @@
 
     python serve.py WORKDIR PORT
 
-WORKDIR gets the configuration (SQLite database unless IMGSPEC_GLANCE_DATABASE names another, file store, a paste pipeline that
+WORKDIR gets the configuration (SQLite database unless IMGSPEC_GLANCE_DATABASE names another; the image schema
+IMGSPEC_GLANCE_SCHEMA_IMAGE names, if any; file store, a paste pipeline that
 trusts identity headers instead of Keystone), the database is created with
 ``glance-manage db_sync``, and ``glance.wsgi.api:application`` is served by a threaded
 wsgiref server on 127.0.0.1:PORT until the process is stopped.  The recipe follows
@@ -45,6 +46,9 @@ def configure(work: Path, options: list[str] = (), port: int = 0) -> Path:
     caching = any(option.replace(" ", "").startswith("image_cache_dir=") for option in options)
     if caching:  # the centralized_db cache driver records which node holds a cached image by this URL
         extra += f"worker_self_reference_url = http://127.0.0.1:{port}\n"
+    schema_image = os.environ.get("IMGSPEC_GLANCE_SCHEMA_IMAGE")
+    if schema_image:  # a deployment's image schema (Glance ships etc/schema-image.json: kernel_id may be null)
+        shutil.copyfile(schema_image, etc / "schema-image.json")
     (etc / "glance-api.conf").write_text(f"""[DEFAULT]
 {extra}enabled_backends = fs:file, fs2:file
 log_file = {work}/glance-api.log
