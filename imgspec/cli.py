@@ -236,9 +236,13 @@ def cmd_upgrade(args) -> int:
 def cmd_read(args) -> int:
     """The runner contract of the conformance vectors: a record (a path, or - for stdin) read at --to."""
     from . import jsonfile, upgrade
+    if args.to is not None and args.to not in Spec.default().versions:
+        spec = Spec.default()
+        raise ProblemError(Problem("--to", "", "unknown-version",
+                                   f"format version {args.to!r} is not one of {', '.join(spec.versions)}"))
     draft_warning(args.to)
     if args.record == "-":
-        doc = jsonfile.loads(sys.stdin.buffer.read(), "<stdin>")
+        doc = jsonfile.loads(sys.stdin.buffer.read(jsonfile.MAX_BYTES + 1), "<stdin>")  # more is max-size
     else:
         doc = _load_record(args.record)
     source = "<stdin>" if args.record == "-" else args.record

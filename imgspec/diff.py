@@ -268,7 +268,8 @@ def _an_alternative_subsumes(old: list, new: list) -> bool:
 
 def compare_schemas(kind: str, old: dict, new: dict, old_version: str, new_version: str) -> list[Change]:
     walker = _Walker(kind, old_version, new_version)
-    walker.compare(old, new, [], [])
+    with jsonfile.deep_enough():  # schemas as deep as the reader's limit: the walk recurses once per level
+        walker.compare(old, new, [], [])
     return sorted(walker.out, key=lambda c: (ORDER[c.category], c.record, c.rule))
 
 

@@ -3,12 +3,18 @@
 The standard library parser accepts duplicate keys (the last one wins), NaN and
 Infinity, and raises RecursionError on deep nesting.  A published format cannot
 let any of that through silently, so :func:`loads` rejects all of them, naming
-the JSON pointer where it can.
+the JSON pointer where it can.  Nesting is limited to :data:`MAX_DEPTH` levels
+exactly (the reader contract, ``schemas/reader/contract.json``): every document
+within it is read, written (:func:`dumps`) and copied without reaching Python's
+recursion limit, and one nested deeper is refused with ``max-depth`` naming the
+first value too deep.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -22,6 +28,47 @@ except ImportError:  # pragma: no cover - orjson is optional: the strict parser 
     orjson = None
 
 MAX_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 1024  # containers nested in each other, the outermost counting 1: `[[]]` is 2 deep
+
+
+@contextlib.contextmanager
+def deep_enough():
+    """Python's recursion limit raised (never lowered) for the standard library's C parser and encoder, which
+    recurse once or twice per level: enough for MAX_DEPTH levels."""
+    before = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(before, 4 * MAX_DEPTH + 1000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
+
+
+def too_deep(doc, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether ``doc`` has a container nested deeper than ``max_depth`` (iteratively)."""
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > max_depth:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def colons(doc) -> int:
+    """The colons JSON text of ``doc`` holds: one per member, and those inside keys and strings (iteratively)."""
+    count = 0
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            count += len(value) + sum(k.count(":") for k in value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            count += value.count(":")
+    return count
 
 
 class _DupDict(dict):
@@ -64,12 +111,13 @@ def _float_checker(state):
 
 
 def _walk(doc, max_depth):
-    """Find the first duplicate key or over-deep value; returns (pointer parts, rule, message) or None."""
+    """Find the first duplicate key, non-finite number or container nested deeper than ``max_depth``, in document
+    order (depth first, members in order); returns (pointer parts, rule, message) or None."""
     stack: list[tuple[Any, tuple]] = [(doc, ())]
     while stack:
         value, path = stack.pop()
-        if len(path) > max_depth:
-            return path, "max-depth", f"nesting deeper than {max_depth} levels"
+        if isinstance(value, dict | list) and len(path) + 1 > max_depth:  # pointer (root): the reader contract
+            return (), "max-depth", f"nesting deeper than {max_depth} levels"
         if isinstance(value, _DupDict):
             return path + (value.duplicate,), "duplicate-key", f"key {value.duplicate!r} appears more than once in one object"
         if isinstance(value, dict):
@@ -101,10 +149,14 @@ def _fast(data: bytes | bytearray):
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
-    colons = data.count(b":")
+    in_text = data.count(b":")
     if b"\\u" in data:
-        colons += data.count(b"\\u003a") + data.count(b"\\u003A")
-    if colons != orjson.dumps(doc).count(b":"):
+        in_text += data.count(b"\\u003a") + data.count(b"\\u003A")
+    try:
+        in_tree = orjson.dumps(doc).count(b":")
+    except TypeError:  # orjson writes 254 levels at most: count in Python
+        in_tree = colons(doc)
+    if in_text != in_tree:
         return None
     return doc
 
@@ -112,9 +164,11 @@ def _fast(data: bytes | bytearray):
 def loads(data, source: str = "<string>", *, line: int | None = None, max_depth: int | None = None):
     """Parse ``data`` (str or bytes) strictly; raise ProblemError naming ``source``.
 
-    Nesting is limited by the parser (about 1,000 levels, a clear ``max-depth``
-    problem beyond); ``max_depth`` sets a lower limit.
+    Nesting is limited to :data:`MAX_DEPTH` levels (``max-depth`` beyond, naming the first value too deep);
+    ``max_depth`` sets a lower limit.
     """
+    if len(data) > MAX_BYTES:
+        raise ProblemError(Problem(source, "", "max-size", f"input is more than {MAX_BYTES} bytes", line))
     if max_depth is None:
         doc = _fast(data if isinstance(data, (bytes, bytearray)) else data.encode("utf-8", "surrogatepass"))
         if doc is not None:
@@ -127,10 +181,12 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
         except UnicodeDecodeError as exc:
             raise ProblemError(Problem(source, "", "not-utf8", f"not UTF-8 text: invalid byte at offset {exc.start}",
                                        line)) from None
-    state = {"walk": max_depth is not None}
+    limit = MAX_DEPTH if max_depth is None else min(max_depth, MAX_DEPTH)
+    state = {"walk": True}  # the strict path always checks the depth: orjson's limit is no longer there
     try:
-        doc = json.loads(data, object_pairs_hook=_pairs_hook(state), parse_constant=_reject_constant,
-                         parse_float=_float_checker(state))
+        with deep_enough():
+            doc = json.loads(data, object_pairs_hook=_pairs_hook(state), parse_constant=_reject_constant,
+                             parse_float=_float_checker(state))
     except json.JSONDecodeError as exc:
         where = exc.lineno if line is None else line
         col = "" if line is not None else f" (line {exc.lineno}, column {exc.colno})"
@@ -138,8 +194,8 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
     except ValueError as exc:  # NaN / Infinity
         raise ProblemError(Problem(source, "", "non-finite-number", str(exc), line)) from None
     except RecursionError:
-        raise ProblemError(Problem(source, "", "max-depth", "nesting deeper than the parser supports", line)) from None
-    found = _walk(doc, max_depth if max_depth is not None else math.inf) if state["walk"] else None
+        raise ProblemError(Problem(source, "", "max-depth", f"nesting deeper than {MAX_DEPTH} levels", line)) from None
+    found = _walk(doc, limit) if state["walk"] else None
     if found:
         parts, rule, message = found
         raise ProblemError(Problem(source, pointer_from_parts(parts), rule, message, line))
@@ -165,6 +221,13 @@ def dumps(doc) -> str:
     if orjson is not None:
         try:
             return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode("utf-8")
-        except TypeError:  # e.g. integers beyond 64 bits: the standard library writes them
+        except TypeError:  # integers beyond 64 bits, or more than 254 levels: the standard library writes them
             pass
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    with deep_enough():
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def compact(doc) -> str:
+    """``doc`` as one line of JSON text (``json.dumps``' form), at any depth within MAX_DEPTH."""
+    with deep_enough():
+        return json.dumps(doc, ensure_ascii=False)

@@ -8,8 +8,10 @@ relative to the array item a ``*`` matched (``./deleted`` next to
 from __future__ import annotations
 
 import functools
+import re
 
 MISSING = object()
+_INDEX = re.compile(r"0|[1-9][0-9]*", re.ASCII)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -31,7 +33,7 @@ def _step(node, token):
     if isinstance(node, list):
         if type(token) is int:  # from expand(): already an index
             return node[token] if 0 <= token < len(node) else MISSING
-        if str(token).isdigit() and int(token) < len(node):
+        if isinstance(token, str) and _INDEX.fullmatch(token) and int(token) < len(node):  # RFC 6901: no leading 0
             return node[int(token)]
     return MISSING
 

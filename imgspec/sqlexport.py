@@ -467,6 +467,9 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
             mine = {t: per.get(image_id, []) for t, per in children.items()}
             try:
                 record = reader.record(row, mine, where)
+                if jsonfile.too_deep(record):  # a store whose reader refuses the record is no export of it
+                    raise ProblemError(Problem(where, "", "max-depth",
+                                               f"the record nests deeper than {jsonfile.MAX_DEPTH} levels"))
                 found = errors(record, "image", native, where, spec)
                 if found:
                     raise ProblemError(found)

@@ -16,6 +16,7 @@ import pickle
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from . import jsonfile
 from .problems import Problem, ProblemError
 from .sqlbinding import Binding
 
@@ -44,7 +45,7 @@ def _stored(f: dict, value):
     if "values" in f:  # e.g. visibility read from is_public: the key whose reading is this value
         return json.loads(next(k for k, v in f["values"].items() if v == value))
     if f.get("json"):
-        return json.dumps(value if value is not None else None)
+        return jsonfile.compact(value)
     if f.get("pickle"):
         return pickle.dumps(value, protocol=0)
     return value

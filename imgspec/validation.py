@@ -12,11 +12,14 @@ asks them, so that "valid" means the same everywhere.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
-from jsonschema import Draft202012Validator, FormatChecker
+import regress
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.validators import extend
 
-from . import placement, registry
+from . import jsonfile, placement, registry
 from .formats import FORMATS, PATTERNS
 from .messages import error_path, message
 from .problems import Problem, ProblemError, pointer_from_parts
@@ -27,10 +30,26 @@ for _name, _check in FORMATS.items():  # one definition for every validator (img
     FORMAT_CHECKER.checks(_name)(_check)
 
 
+@functools.lru_cache(maxsize=256)
+def _ecma(pattern: str) -> regress.Regex:
+    return regress.Regex(pattern)
+
+
+def _pattern(validator, pattern, instance, schema):
+    """``pattern`` as JSON Schema defines it: an ECMA-262 regular expression (``$`` is the end of the string, never
+    before a final newline as in Python's ``re``), searched anywhere in the string."""
+    if validator.is_type(instance, "string") and _ecma(pattern).find(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The reference validator: Draft 2020-12 with ECMA-262 patterns (regress), as the fast path and ajv read them.
+Validator = extend(Draft202012Validator, {"pattern": _pattern})
+
+
 def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
     """The validator for object ``kind`` (image, location, member, tag, store) at ``version``, built once."""
     spec = spec or Spec.default()
-    return spec.once(("validator", kind, version), lambda: Draft202012Validator(
+    return spec.once(("validator", kind, version), lambda: Validator(
         spec.schema(kind, version), registry=registry.of(spec), format_checker=FORMAT_CHECKER))
 
 
@@ -59,6 +78,10 @@ def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line
     if not isinstance(doc, dict) or "format_version" not in doc:
         raise ProblemError(Problem(source, "", "format_version", "a record must be an object with a 'format_version'", line))
     version = doc["format_version"]
+    if not isinstance(version, str):
+        raise ProblemError(Problem(source, "/format_version", "format_version",
+                                   f"format_version must be a string such as {spec.latest_released!r}, not "
+                                   f"{type(version).__name__ if version is not None else 'null'} {version!r}", line))
     if version not in spec.versions:
         newest = spec.latest
         hint = (" (newer than this reader supports)"
@@ -93,8 +116,9 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
     if is_valid(doc, kind, version, spec):
         return []
     v = validator(kind, version, spec)
-    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line)
-                  for e in reasons(v.iter_errors(doc)))
+    with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
+        found = reasons(v.iter_errors(doc))
+    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line) for e in found)
 
 
 def reasons(found):
@@ -109,8 +133,10 @@ def reasons(found):
 def reference_errors(doc, kind: str, version: str, spec: Spec, source: str = "<record>") -> list[Problem]:
     """As :func:`errors`, on the reference validator alone (no fast path): the verdict proofs rest on."""
     v = validator(kind, version, spec)
+    with jsonfile.deep_enough():
+        errors_found = reasons(v.iter_errors(doc))
     found = sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
-                   for e in reasons(v.iter_errors(doc)))
+                   for e in errors_found)
     if found or kind not in SEMANTIC_CHECKS:
         return found
     return SEMANTIC_CHECKS[kind](doc, source)

@@ -45,6 +45,9 @@ def released(spec: Spec) -> list[str]:
 
 
 def input_bytes(vector: dict) -> bytes:
+    if "input_generated" in vector:  # an input too large to keep: prefix, then `repeat` `count` times, then suffix
+        g = vector["input_generated"]
+        return (g["prefix"] + g["repeat"] * g["count"] + g["suffix"]).encode("utf-8")
     if "input_base64" in vector:
         return base64.b64decode(vector["input_base64"])
     if "input_text" in vector:
@@ -68,6 +71,9 @@ class Case:
     changes: tuple = ()  # (JSON pointer, value) applied to a copy of the base
     text: str | None = None  # the input as raw text (reader rules)
     raw: bytes | None = None  # the input as bytes that are not UTF-8
+    generated: dict | None = None  # the input as prefix + repeat * count + suffix (too large to keep)
+    read_at: tuple = ()  # the versions to read it at, where not every released one from its own on
+    bom: bool = False  # the base record's text after a UTF-8 byte order mark
 
 
 def _boundaries() -> list[Case]:
@@ -114,7 +120,47 @@ def _boundaries() -> list[Case]:
         Case("too-deep", "nesting deeper than any record", text='{"format_version": "2.3", "properties": ' + "[" * 3000
              + "]" * 3000 + "}"),
     ]
+    out += _contract_cases(v22, v23)
     return out
+
+
+def _nested(levels: int) -> str:
+    """An object nested ``levels`` deep as JSON text (``{"x": {"x": ... {}}}``)."""
+    return '{"x": ' * (levels - 1) + "{}" + "}" * (levels - 1)
+
+
+def _contract_cases(v22: str, v23: str) -> list[Case]:
+    """One case for each row and point of the reader contract (schemas/reader/contract.json)."""
+    deep = '{"format_version": "2.2", "locations": [{"metadata": ' + _nested(1022) + "}]}"  # 1 + 1 + 1 + 1022 = 1025
+    return [
+        Case("max-size-stdin", "an input one byte over max_size (64 MiB): refused before it is parsed",
+             generated={"prefix": '{"format_version": "2.3", "name": "', "repeat": "a",
+                        "count": jsonfile.MAX_BYTES - 35 + 1, "suffix": '"}'}),
+        Case("not-json-binary", "a NUL byte in the first 8,192 bytes: binary data, not JSON text",
+             raw=b'\x00{"format_version": "2.3"}'),
+        Case("bom", "a UTF-8 byte order mark before the record is ignored", v23, bom=True),
+        Case("overflow", "1e400 is JSON, but its value overflows a double: refused at the number's own pointer",
+             text='{"format_version": "2.3", "size": 1e400}'),
+        Case("version-not-a-string", "format_version is a string: the number 2.3 names no version",
+             text='{"format_version": 2.3}'),
+        Case("depth-1025", "a container at the 1,025th level: refused (max_depth is 1,024)", text=deep),
+        Case("several-problems", "a record with three problems: all are reported, sorted by pointer; the first is the "
+             "vector's", v23, (("/size", -1), ("/name", 7), ("/visibility", "everyone"))),
+        Case("time-leap-second-at-midday", "second 60 is a leap second only at 23:59 UTC: 09:12:60Z is no time "
+             "(the format check refuses it; the pattern alone cannot)", v22, (("/created_at", "2016-12-31T09:12:60Z"),)),
+        Case("id-with-a-final-newline", "patterns are ECMA-262: `$` does not match before a final newline", v22,
+             (("/id", "c1a2b3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\n"),)),
+        Case("metadata-depth-255", "metadata nested 255 levels deep: read and upgraded like any other", v22,
+             (("/locations/0/metadata", json.loads(_nested(251))),)),
+        Case("integer-written-with-a-fraction", "1.0 and 1e3 are integers by value: valid where an integer is asked "
+             "for, and compared by value", v22, (("/min_ram", 1.0), ("/size", 1e3))),
+        Case("store-manifest", "read reads image records only: a store manifest is refused",
+             text='{"format_version": "2.3", "kind": "imgspec.store", "created_at": "2026-01-01T00:00:00Z", '
+                  '"generator": "x", "upgrade_in_progress": null}'),
+        Case("downgrade", "a valid 2.3 record read at 2.2: readers never downgrade", v23, read_at=("2.2",)),
+        Case("year-0000", "year 0000 exists in RFC 3339 (proleptic Gregorian; a leap year): read", v23,
+             (("/created_at", "0000-02-29T12:00:00Z"),)),
+    ]
 
 
 def cases(spec: Spec) -> list[Case]:
@@ -128,6 +174,8 @@ def cases(spec: Spec) -> list[Case]:
 
 def _input(case: Case, spec: Spec) -> dict:
     from . import pointer as ptr
+    if case.generated is not None:
+        return {"input_generated": case.generated}
     if case.raw is not None:
         return {"input_base64": base64.b64encode(case.raw).decode()}
     if case.text is not None:
@@ -135,6 +183,8 @@ def _input(case: Case, spec: Spec) -> dict:
     doc = json.loads((spec.root / str(case.base)).read_text())
     for where, value in case.changes:
         ptr.set_(doc, ptr.parse(where), value)
+    if case.bom:
+        return {"input_base64": base64.b64encode(b"\xef\xbb\xbf" + json.dumps(doc).encode("utf-8")).decode()}
     return {"input": doc}
 
 
@@ -143,6 +193,8 @@ def make(case: Case, spec: Spec) -> tuple[str, dict]:
     from .upgrade import upgrade
     from .validation import detect_version
     vec: dict = {"description": case.about, **_input(case, spec)}
+    if case.read_at:
+        vec["read_at"] = list(case.read_at)
     data = input_bytes(vec)
     versions = released(spec)
     try:
@@ -155,7 +207,7 @@ def make(case: Case, spec: Spec) -> tuple[str, dict]:
         later = spec.versions[spec.versions.index(start) + 1:]
         folder = f"{start}-{later[0] if later else start}"
     readings, covers = {}, set()
-    for to in [v for v in versions if start is None or version_key(v) >= version_key(start)]:
+    for to in case.read_at or [v for v in versions if start is None or version_key(v) >= version_key(start)]:
         try:
             touched: list = []
             readings[to] = read(data, to, spec)
@@ -237,8 +289,11 @@ def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Outc
     return Outcome(reading, ran.returncode, ran.stderr.decode("utf-8", "replace"))
 
 
-def targets(rel: str, spec: Spec) -> list[str]:
-    """The released versions a vector is read at: from its input's version on (every one for reader/)."""
+def targets(rel: str, spec: Spec, vec: dict | None = None) -> list[str]:
+    """The released versions a vector is read at: its ``read_at``, else from its input's version on (every one for
+    reader/)."""
+    if vec and "read_at" in vec:
+        return list(vec["read_at"])
     folder = rel.split("/")[-2]
     start = None if folder == "reader" else folder.split("-")[0]
     return [v for v in released(spec) if start is None or version_key(v) >= version_key(start)]
@@ -254,7 +309,7 @@ def verdicts(spec: Spec, runner) -> list[Problem]:
         if "refused" in vec:
             want = vec["refused"]
             mark = f": {want['pointer'] or '(root)'}: {want['rule']}: "
-            for to in targets(rel, spec):
+            for to in targets(rel, spec, vec):
                 got = runner(data, to)
                 if got.status != want["exit"] or mark not in got.stderr:
                     out.append(Problem(rel, "/refused", "vector-disagrees",
@@ -263,17 +318,25 @@ def verdicts(spec: Spec, runner) -> list[Problem]:
             continue
         for to, want in vec["readings"].items():
             got = runner(data, to)
-            if got.status != 0 or json.dumps(got.reading, sort_keys=True) != json.dumps(want, sort_keys=True):
+            if got.status != 0 or not same_reading(got.reading, want):
                 out.append(Problem(rel, f"/readings/{to}", "vector-disagrees",
                                    f"exit {got.status}; {got.stderr.strip()[:200] or json.dumps(got.reading)[:200]}"))
     return out
+
+
+def same_reading(got, want) -> bool:
+    """Readings compared as the reader contract says: JSON values, member order aside, numbers by value (``1.0`` is
+    ``1``), ``true`` never ``1``."""
+    from .upgrade.operations import same
+    return same(got, want)
 
 
 # -- the lock ---------------------------------------------------------------------------------------
 
 def projection(vec: dict, version: str) -> dict:
     """The part of a vector a release of ``version`` freezes: input, refusal, readings up to it."""
-    keep = {k: vec[k] for k in ("input", "input_text", "input_base64", "refused") if k in vec}
+    keep = {k: vec[k] for k in ("input", "input_text", "input_base64", "input_generated", "read_at", "refused")
+            if k in vec}
     if "readings" in vec:
         keep["readings"] = {v: r for v, r in vec["readings"].items() if version_key(v) <= version_key(version)}
     return keep

@@ -48,9 +48,11 @@ def test_deep_nesting_is_refused_without_recursion_error():
     assert problem("[" * 100000 + "]" * 100000).rule == "max-depth"
 
 
-def test_nesting_over_the_limit_names_where():
-    p = problem('{"a": ' * 5 + "1" + "}" * 5, max_depth=3)
-    assert (p.pointer, p.rule) == ("/a/a/a/a", "max-depth")
+def test_nesting_over_the_limit_is_refused_at_the_root():
+    """The reader contract: max-depth names the root (a parser need not know where it stopped); 3 levels are read."""
+    p = problem('{"a": ' * 4 + "1" + "}" * 4, max_depth=3)
+    assert (p.pointer, p.rule) == ("", "max-depth")
+    assert jsonfile.loads('{"a": ' * 3 + "1" + "}" * 3, max_depth=3) == {"a": {"a": {"a": 1}}}
 
 
 def test_binary_garbage_is_refused():

@@ -205,7 +205,8 @@ def problem_lines(doc, to=None):
 def test_refuses_downgrades_unknown_versions_and_invalid_input():
     doc = upgrade(image_1_0(), "2.2", SPEC)
     assert problem_lines(doc, "2.0") == [
-        "r.json: /format_version: downgrade-refused: cannot upgrade a 2.2 record to the older version 2.0"]
+        "r.json: /format_version: downgrade-refused: the record is 2.2; it cannot be read as the older 2.0 (readers never "
+        "downgrade)"]
     assert problem_lines(dict(doc, format_version="2.9")) == [
         "r.json: /format_version: unknown-version: format version '2.9' is not one of 1.0, 2.0, 2.1, 2.2, 2.3, 2.4 "
         "(newer than this reader supports)"]

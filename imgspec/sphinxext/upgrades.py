@@ -192,9 +192,60 @@ class VectorsDirective(SpecDirective):
                 table(["Vector", "Input", "Expected", "Covers"], rows, [22, 34, 18, 26])]
 
 
+class ReaderContractDirective(SpecDirective):
+    """The reader contract, from ``schemas/reader/contract.json``: limits, input, refusals in order, output."""
+
+    def run(self):
+        from .. import contract, vectors
+        path = self.spec.root / contract.FILE
+        self.shown(path)
+        data = contract.load(self.spec)
+        known = {self.spec.rel(p).removeprefix(vectors.FOLDER + "/").removesuffix(".json") for p in vectors.files(self.spec)}
+        worked = {p.stem for p in (self.spec.examples / "rules").glob("*.json")}
+        out = [para(nodes.strong(text="Limits"), " (", nodes.reference("", "", nodes.literal(text=contract.FILE),
+                                                                       refuri=self.site_link(contract.FILE)), "):"),
+               table(["Limit", "Value", "Applies to"],
+                     [[f"`{name}`", f"{d['value']:,} {d['unit']}", d["applies"]] for name, d in data["limits"].items()],
+                     [14, 16, 70])]
+        out.append(para(nodes.strong(text="Input")))
+        items = nodes.bullet_list()
+        for text in data["input"]:
+            items += nodes.list_item("", para(text))
+        out.append(items)
+        out.append(para(nodes.strong(text="Refusals, in the order they are checked. "), data["checks"]))
+        rows = []
+        for r in data["refusals"]:
+            links: list = []
+            for name in r.get("vectors", []):
+                if name not in known:
+                    self.fail([f"{contract.FILE}: /refusals: unknown-vector: {r['rule']} names {name}, which is no vector"])
+                    continue
+                rel = f"{vectors.FOLDER}/{name}.json"
+                links.append(para(nodes.reference("", "", nodes.literal(text=name), refuri=self.site_link(rel))))
+            for name in r.get("worked_examples", []):
+                if name not in worked:
+                    self.fail([f"{contract.FILE}: /refusals: unknown-example: {r['rule']} names {name}"])
+                    continue
+                links.append(para("worked example ", nodes.literal(text=name)))
+            box = nodes.container()
+            box.extend(links or [para("—")])
+            rule = r["rule"] if r["rule"] == contract.SCHEMA_KEYWORD else f"`{r['rule']}`"
+            rows.append([rule, str(r["exit"]), r["stage"], r["when"], r["pointer"], r["message"], box])
+        out.append(table(["Rule", "Exit", "Stage", "When", "Pointer", "Message", "Vectors"], rows,
+                         [12, 4, 8, 30, 14, 16, 16]))
+        out.append(para(nodes.strong(text="Output")))
+        items = nodes.bullet_list()
+        for key in ("reading", "problems", "warnings"):
+            items += nodes.list_item("", para(nodes.emphasis(text=key.capitalize() + ": "), data["output"][key]))
+        out.append(items)
+        out.append(para(nodes.strong(text="Dispatch. "), data["dispatch"]))
+        return out
+
+
 def setup(app) -> None:
     app.add_directive("imgspec-upgrade-step", UpgradeStepDirective)
     app.add_directive("imgspec-upgrade-modes", UpgradeModesDirective)
     app.add_directive("imgspec-upgrade-fields", UpgradeFieldsDirective)
     app.add_directive("imgspec-rule-language", RuleLanguageDirective)
     app.add_directive("imgspec-vectors", VectorsDirective)
+    app.add_directive("imgspec-reader-contract", ReaderContractDirective)

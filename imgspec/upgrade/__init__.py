@@ -25,6 +25,10 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
     """
     spec = spec or Spec.default()
     version = detect_version(doc, source, spec)
+    if isinstance(doc, dict) and doc.get("kind") == "imgspec.store":
+        raise ProblemError(Problem(source, "/kind", "not-an-image-record",
+                                   "a store manifest, not an image record: records are read one by one (imgspec "
+                                   "validate takes a manifest; imgspec upgrade-store upgrades a store)"))
     to = to or spec.latest_released  # writers write released versions; a draft only when named
     problems = errors(doc, "image", version, source, spec)
     if problems:
@@ -41,8 +45,8 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
                 touched.extend(dict.fromkeys(render(p) for p in paths))
             doc = canonical_order(doc, spec, to)
     except ProblemError as exc:
-        raise ProblemError([p if p.rule == "deployment-setting-missing" else Problem(source, p.pointer, p.rule, p.message)
-                            for p in exc.problems]) from None
+        raise ProblemError([p if p.rule == "deployment-setting-missing" or p.file == "--to"
+                            else Problem(source, p.pointer, p.rule, p.message) for p in exc.problems]) from None
     _refuse_invalid(doc, "image", to, source, spec)
     return doc
 

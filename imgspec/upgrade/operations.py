@@ -22,6 +22,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import jsonfile
 from .. import pointer as ptr
 from ..problems import Problem, ProblemError
 from ..text import code
@@ -31,37 +32,80 @@ IsNew = Callable[[str], bool]  # whether the field a pattern names is new in the
 
 
 def same(a, b) -> bool:
-    """JSON equality (``True`` is not ``1``)."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return a == b and type(a) is not type(ptr.MISSING)
+    """JSON equality (``True`` is not ``1``), at any depth (no recursion)."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if isinstance(x, bool) or isinstance(y, bool):
+            if type(x) is not type(y) or x != y:
+                return False
+        elif isinstance(x, dict) and isinstance(y, dict):
+            if x.keys() != y.keys():
+                return False
+            stack.extend((x[k], y[k]) for k in x)
+        elif isinstance(x, list) and isinstance(y, list):
+            if len(x) != len(y):
+                return False
+            stack.extend(zip(x, y, strict=True))
+        elif isinstance(x, dict | list) or isinstance(y, dict | list):
+            return False
+        elif x != y or type(x) is type(ptr.MISSING):
+            return False
+    return True
 
 
 def json_copy(value):
-    """A deep copy of a JSON value (several times faster than copy.deepcopy)."""
+    """A deep copy of a JSON value, at any depth: recursive (fast) where it is shallow, with a stack otherwise."""
+    try:
+        return _copy(value)
+    except RecursionError:
+        return _copy_deep(value)
+
+
+def _copy(value):
     if isinstance(value, dict):
-        return {k: json_copy(v) for k, v in value.items()}
+        return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [json_copy(v) for v in value]
+        return [_copy(v) for v in value]
     return value
+
+
+def _copy_deep(value):
+    """As :func:`_copy`, with an explicit stack (documents nested deeper than Python's recursion limit)."""
+    if not isinstance(value, dict | list):
+        return value
+    root: dict | list = {} if isinstance(value, dict) else []
+    stack: list[tuple[dict | list, dict | list]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, dict | list):
+                child: dict | list = {} if isinstance(item, dict) else []
+                stack.append((item, child))
+                item = child
+            if isinstance(target, dict):
+                target[key] = item
+            elif isinstance(target, list):
+                target.append(item)
+    return root
 
 
 # -- conditions and templates ------------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
 def _schema_validator(schema_text: str):
-    from jsonschema import Draft202012Validator
-    return Draft202012Validator(json.loads(schema_text))
+    from ..validation import Validator
+    return Validator(json.loads(schema_text))
 
 
 def holds(doc, cond: dict, prefix: list) -> bool:
     value = ptr.get(doc, ptr.resolve(cond["at"], prefix))
     if "matches" in cond:  # a missing value matches nothing
-        return value is not ptr.MISSING and _schema_validator(json.dumps(cond["matches"], sort_keys=True)).is_valid(value)
+        if value is ptr.MISSING:
+            return False
+        with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
+            return _schema_validator(json.dumps(cond["matches"], sort_keys=True)).is_valid(value)
     if "equals" in cond:
         return same(value, cond["equals"])
     if "in" in cond:
@@ -202,12 +246,14 @@ def _wrap_describe(rule) -> tuple[str, str]:
 # -- rename ------------------------------------------------------------------------
 
 def _rename_apply(doc, rule, note: Note) -> None:
+    chosen = []  # conditions read the record as it was before this rule, as map's do
     for tokens in ptr.expand(doc, rule["from"]):
+        prefix = ptr.item_prefix(rule["from"], tokens)
+        if ptr.get(doc, tokens) is not ptr.MISSING and all(holds(doc, c, prefix) for c in rule.get("when", [])):
+            chosen.append(tokens)
+    for tokens in chosen:
         value = ptr.get(doc, tokens)
         if value is ptr.MISSING:
-            continue
-        prefix = ptr.item_prefix(rule["from"], tokens)
-        if not all(holds(doc, c, prefix) for c in rule.get("when", [])):
             continue
         dst = substitute(rule["to"], tokens)
         existing = ptr.get(doc, dst)

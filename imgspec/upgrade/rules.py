@@ -234,7 +234,8 @@ def make_chain(spec: Spec, source: str, target: str) -> tuple[Step, ...]:
         spec.release(v)
     if version_key(target) < version_key(source):
         raise ProblemError(Problem("<record>", "/format_version", "downgrade-refused",
-                                   f"cannot upgrade a {source} record to the older version {target}"))
+                                   f"the record is {source}; it cannot be read as the older {target} (readers never "
+                                   "downgrade)"))
     steps = load_steps(spec)
     out = []
     for v in versions[versions.index(source):versions.index(target)]:
