@@ -37,7 +37,7 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "deployment-setting-missing", "install-time-rule",
                   "store-not-upgraded", "store-manifest-inconsistent", "usage", "correction-refused",
-                  "downgrade-refused", "missing-step",
+                  "downgrade-refused", "missing-step", "not-a-version", "not-a-schema",
                   "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
                   "missing-dependency"}
 
@@ -359,13 +359,25 @@ def cmd_errata(spec: Spec, version: str | None) -> int:
     return status
 
 
+def _is_api_document(path: str) -> bool:
+    """Whether ``path`` is a file holding an OpenAPI document (diff tells one apart without --api)."""
+    from . import jsonfile
+    if not os.path.isfile(path):
+        return False
+    try:
+        doc = jsonfile.load(path)
+    except ProblemError:
+        return False
+    return isinstance(doc, dict) and "openapi" in doc
+
+
 def cmd_diff(args) -> int:
     from . import diff
     from .upgrade import load_steps
     spec = Spec.default()
     if args.errata:
         return cmd_errata(spec, args.versions[0] if args.versions else None)
-    if args.api:
+    if args.api or (len(args.versions or []) == 2 and all(_is_api_document(v) for v in args.versions)):
         return cmd_api_diff(spec, args.versions, args.markdown, args.microversions)
     if args.versions and len(args.versions) != 2:
         print("imgspec diff: give two versions (or folders), or none", file=sys.stderr)
@@ -573,6 +585,9 @@ def cmd_conformance(args) -> int:
 
 
 def cmd_erratum(args) -> int:
+    if not args.id.startswith(f"{args.version}-E"):
+        raise ProblemError(Problem("--id", "", "usage", f"{args.id!r} is not an erratum of {args.version} "
+                                   f"({args.version}-E1, {args.version}-E2, ...)"))
     from . import release
     entry = release.record_erratum(args.version, args.id, args.what, args.why, args.evidence, Spec.default())
     print(f"recorded erratum {entry['id']} to {args.version}: {', '.join(entry['files'])}", file=sys.stderr)
@@ -607,12 +622,42 @@ def cmd_release(args) -> int:
     return OK
 
 
-def correction_arguments(command, id_help: str, what_help: str, why_help: str) -> None:
-    """--id, --what, --why and --evidence: what every recorded correction (erratum, API correction) states."""
-    command.add_argument("--id", required=True, help=id_help)
-    command.add_argument("--what", required=True, help=what_help)
-    command.add_argument("--why", required=True, help=why_help)
-    command.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE",
+def matching(pattern: str, what: str):
+    """An argparse ``type`` that admits only values matching ``pattern`` (argparse names the flag when it fails)."""
+    import re
+    rx = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not rx.fullmatch(value.strip()):
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}")
+        return value.strip()
+    return check
+
+
+def positive(value: str) -> int:
+    """An argparse ``type``: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive (at least 1)")
+    return number
+
+
+SENTENCE = matching(r"\S.*", "a sentence (it is empty)")
+GLANCE_FILE = matching(r"(glance|etc|api-ref)(/(?!\.\.?/)[\w.-]+)+", "a file of the Glance source tree "
+                       "(glance/..., etc/... or api-ref/...)")
+
+
+def correction_arguments(command, id_help: str, what_help: str, why_help: str, id_pattern: str) -> None:
+    """--id, --what, --why and --evidence: what every recorded correction (erratum, API correction) states,
+    each checked before anything is written."""
+    example = id_help.split("e.g. ")[-1]
+    command.add_argument("--id", required=True, help=id_help, type=matching(id_pattern, f"an id like {example}"))
+    command.add_argument("--what", required=True, help=what_help, type=SENTENCE)
+    command.add_argument("--why", required=True, help=why_help, type=SENTENCE)
+    command.add_argument("--evidence", action="append", required=True, metavar="GLANCE_FILE", type=GLANCE_FILE,
                          help="a Glance source file that shows it (repeatable)")
 
 
@@ -690,10 +735,10 @@ def parser() -> argparse.ArgumentParser:
     pl.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     pl.set_defaults(func=cmd_placement)
     sz = sub.add_parser("sizing", help="metadata bytes per image per version, and storage totals")
-    sz.add_argument("--images", type=int, help="images in the deployment (default: the reference deployment)")
-    sz.add_argument("--average-size", type=int, metavar="BYTES", help="average data size of an image")
-    sz.add_argument("--copies", type=int, help="physical copies of each image's data (default: from the placement policy)")
-    sz.add_argument("--corpus", type=int, help="images in the generated corpus (default: the distributions file)")
+    sz.add_argument("--images", type=positive, help="images in the deployment (default: the reference deployment)")
+    sz.add_argument("--average-size", type=positive, metavar="BYTES", help="average data size of an image")
+    sz.add_argument("--copies", type=positive, help="physical copies of each image's data (default: from the placement policy)")
+    sz.add_argument("--corpus", type=positive, help="images in the generated corpus (default: the distributions file)")
     sz.add_argument("--engine", choices=["sqlite", "mariadb", "postgresql"],
                     help="the database whose measured bytes per image count (default: the reference deployment's)")
     sz.set_defaults(func=cmd_sizing)
@@ -728,12 +773,12 @@ def parser() -> argparse.ArgumentParser:
     er = sub.add_parser("erratum", help="record the changed files of a released version as a widening erratum")
     er.add_argument("version", help="the released version whose files changed")
     correction_arguments(er, "the erratum's id, e.g. 2.1-E1", "what the erratum changes, in one sentence",
-                         "why: what the released version got wrong")
+                         "why: what the released version got wrong", r"[0-9]+\.[0-9]+-E[1-9][0-9]*")
     er.set_defaults(func=cmd_erratum)
     ac = sub.add_parser("api-correction", help="record a change of the API document that describes what Glance "
                         "already did (no API change, no new version)")
     correction_arguments(ac, "the correction's id, e.g. 2.15-C1", "what the document now says, in one sentence",
-                         "why: what it got wrong")
+                         "why: what it got wrong", r"[0-9]+\.[0-9]+-C[1-9][0-9]*")
     ac.set_defaults(func=cmd_api_correction)
     ar = sub.add_parser("api-release", help="record the API document as it is as a new API release (its info.version)")
     ar.add_argument("--note", required=True, help="what the release is, in one sentence")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import jsonfile
 from .pointer import render
+from .problems import Problem, ProblemError
 from .spec import Spec
 from .text import json_text
 from .upgrade.operations import operation
@@ -278,7 +279,21 @@ def _load_dir(source: str, spec: Spec) -> tuple[str, dict[str, dict]]:
     if source in spec.versions:
         return source, {k: spec.schema(k, source) for k in spec.kinds(source)}
     folder = Path(source)
+    if not folder.is_dir():
+        raise ProblemError(Problem(source, "", "not-a-version",
+                                   f"neither a format version ({', '.join(spec.versions)}) nor a folder of schema files"
+                                   + (" (an OpenAPI document? imgspec diff --api OLD NEW)" if folder.is_file() else "")))
     docs = {p.stem: jsonfile.load(p) for p in sorted(folder.glob("*.json"))}
+    if not docs:
+        raise ProblemError(Problem(source, "", "not-a-version", "the folder holds no schema files (*.json): nothing "
+                                   "to compare, which is no proof that nothing changed"))
+    for name, doc in docs.items():
+        if not isinstance(doc, dict):
+            raise ProblemError(Problem(f"{source}/{name}.json", "", "not-a-schema", "a schema is a JSON object"))
+        declared = doc.get("properties", {}).get("format_version") if isinstance(doc.get("properties"), dict) else None
+        if declared is not None and not (isinstance(declared, dict) and isinstance(declared.get("const"), str)):
+            raise ProblemError(Problem(f"{source}/{name}.json", "/properties/format_version", "not-a-schema",
+                                       "format_version must state its version as a const string"))
     version = next((d["properties"]["format_version"]["const"] for d in docs.values()
                     if "format_version" in d.get("properties", {})), folder.name)
     return version, docs
