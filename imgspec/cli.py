@@ -37,7 +37,7 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "unknown-kind", "newer-store",
                   "newer-record", "upgrade-in-progress", "deployment-setting-missing", "install-time-rule",
                   "store-not-upgraded", "store-manifest-inconsistent", "usage", "correction-refused",
-                  "downgrade-refused", "missing-step", "not-a-version", "not-a-schema",
+                  "downgrade-refused", "missing-step", "not-a-version", "not-a-schema", "command-not-found",
                   "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
                   "missing-dependency"}
 
@@ -277,7 +277,9 @@ def cmd_vectors(args) -> int:
         written = vectors.write(spec)
         print(f"wrote {len(written)} vectors under {vectors.FOLDER}", file=sys.stderr)
         return OK
-    if args.command:
+    if args.command is not None:
+        vectors.check_command(args.command)  # a command that cannot run is one line before any vector
+
         def runner(data, to):
             return vectors.run_command(args.command, data, to)
     else:

@@ -277,9 +277,28 @@ def run_reference(data: bytes, to: str, spec: Spec) -> Outcome:
         return Outcome(None, exit_status(exc.problems), str(exc))
 
 
+def check_command(command: str) -> None:
+    """Refuse, in one line, a command that cannot be run: empty, unbalanced quotes, a program not found."""
+    import shutil
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise ProblemError(Problem("--command", "", "usage", f"{command!r}: {exc}")) from None
+    if not words:
+        raise ProblemError(Problem("--command", "", "usage", "the command is empty: nothing to hold to the vectors"))
+    if shutil.which(words[0]) is None:
+        raise ProblemError(Problem("--command", "", "command-not-found", f"{words[0]!r} is not a program found here"))
+
+
 def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Outcome:
-    """Run an implementation under the runner contract (``{to}`` in ``command`` is the version)."""
-    ran = subprocess.run(shlex.split(command.replace("{to}", to)), input=data, capture_output=True, timeout=timeout)
+    """Run an implementation under the runner contract (``{to}`` in ``command`` is the version); a run that takes
+    longer than ``timeout`` seconds is killed and is a disagreement."""
+    try:
+        ran = subprocess.run(shlex.split(command.replace("{to}", to)), input=data, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Outcome(None, -1, f"no answer within {timeout:g} s: killed")
+    except OSError as exc:
+        return Outcome(None, -1, f"cannot run: {exc.strerror or exc}")
     reading = None
     if ran.returncode == 0:
         try:

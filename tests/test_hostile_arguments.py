@@ -33,6 +33,9 @@ CASES = [  # (arguments, a part of the one line it says); {tmp} is a private fol
     (["sizing", "--copies", "-1"], "argument --copies: -1 is not positive"),
     (["sizing", "--corpus", "-3"], "argument --corpus: -3 is not positive"),
     (["read", "--to", "9.9", "-"], "--to: (root): unknown-version"),
+    (["vectors", "--command", ""], "--command: (root): usage: the command is empty"),
+    (["vectors", "--command", "'unbalanced"], "--command: (root): usage:"),
+    (["vectors", "--command", "no-such-program-here --to {to} -"], "--command: (root): command-not-found"),
 ]
 
 
@@ -56,3 +59,9 @@ def test_two_openapi_documents_are_compared_as_api_documents_without_the_flag():
     doc = str(ROOT / "schemas" / "api" / "images-v2.openapi.json")
     ran = subprocess.run([sys.executable, "-m", "imgspec", "diff", doc, doc], capture_output=True, text=True, cwd=ROOT)
     assert ran.returncode == 0 and ran.stdout.startswith("API "), (ran.stdout[:200], ran.stderr[-300:])
+
+
+def test_a_command_under_test_that_hangs_is_killed_and_disagrees():
+    from imgspec import vectors
+    got = vectors.run_command("sleep 30", b"{}", "2.3", timeout=0.5)
+    assert (got.status, got.reading) == (-1, None) and "killed" in got.stderr
