@@ -140,7 +140,8 @@ def run_plan(api: Api, plan: dict) -> dict[str, dict]:
             # data in the fs store, then its location's metadata as Rocky and Stein wrote it ({"backend": ...}),
             # written through Glance's own DB API; Glance 33 loads the image (GET) and sets `store` from the URL,
             # leaving `backend` (glance/common/store_utils.py: update_store_in_locations)
-            api.upload(image_id)
+            if not image.get("upload"):
+                api.upload(image_id)
             set_location_metadata(image_id, {"backend": image["location_with_backend"]})
             api("GET", f"/v2/images/{image_id}", expect=200)
         if image.get("then") == "private":
@@ -175,10 +176,13 @@ def check(api: Api, database: Path, made: dict[str, dict], spec, work: Path) -> 
             continue
         found = validation.errors(record, "image", record["format_version"], spec=spec)
         problems += [f"{image_id}: {p}" for p in found]
-        if fate["deleted"]:
-            if (record["deleted"], record["status"]) != (True, "deleted"):
-                problems.append(f"{image_id}: deleted through the API, exported as {record['status']}, "
-                                f"deleted={record['deleted']}")
+        if fate["deleted"]:  # delayed_delete: an image with data waits for the scrubber, its locations too
+            want = "pending_delete" if record["locations"] else "deleted"
+            if (record["deleted"], record["status"]) != (True, want) or any(
+                    (x["status"], x["deleted"]) != ("pending_delete", True) for x in record["locations"]):
+                problems.append(f"{image_id}: deleted through the API (delayed_delete), exported as "
+                                f"{record['status']}, deleted={record['deleted']}, locations "
+                                f"{[(x['status'], x['deleted']) for x in record['locations']]}")
             continue
         problems += disagreements(api, record, spec)
     if summary.counts["refused_images"] != len(refused):

@@ -33,12 +33,13 @@ FAILURE = ROOT / "_build" / "fuzz" / "last-failure.json"
 
 @pytest.fixture(scope="module")
 def glance_fuzz(tmp_path_factory):
-    """A real Glance 33 with the image schema it ships (kernel_id and ramdisk_id may be null) and
-    show_multiple_locations, so that locations with metadata can be added through the API."""
+    """A real Glance 33 with the image schema it ships (kernel_id and ramdisk_id may be null), delayed_delete (a
+    deleted image with data waits for the scrubber as pending_delete) and show_multiple_locations."""
     from glance_live import GlanceServer
     shipped = sorted(SOURCE.glob("glance-*/etc/schema-image.json"))
     assert shipped, f"{SOURCE}: `make glance-src` (part of `make test`) unpacks the glance source package"
-    server = GlanceServer(tmp_path_factory.mktemp("glance-fuzz") / "server", ("show_multiple_locations = True",),
+    server = GlanceServer(tmp_path_factory.mktemp("glance-fuzz") / "server",
+                          ("show_multiple_locations = True", "delayed_delete = True"),
                           schema_image=shipped[-1])
     server.workdir.mkdir()
     server.start()
@@ -96,6 +97,9 @@ IMAGES = st.fixed_dictionaries({
     "upload": st.booleans(),
     "deactivate": st.sampled_from([None, "yes", "and-reactivate"]),
     "then": st.sampled_from(["keep", "keep", "private", "delete"]),
+    # Rocky/Stein-style location metadata written through Glance's DB API, then loaded by Glance (now and then:
+    # each costs a run of Glance's interpreter)
+    "location_with_backend": st.sampled_from([None] * 5 + ["fs2"]),
 })
 
 
