@@ -41,7 +41,7 @@ $(GLANCE_STAMP): requirements-glance.txt
 	touch $@
 
 html: $(STAMP)
-	$(SPHINXBUILD) -b html $(SPHINXFLAGS) _build/html
+	$(SPHINXBUILD) -b html -d _build/doctrees $(SPHINXFLAGS) _build/html
 
 # Node tools, each pinned by tools/<name>/package-lock.json and installed with npm ci into _build/<name>,
 # never globally: ajv and ajv-formats for the cross-validator test, Redocly CLI to lint the OpenAPI document.

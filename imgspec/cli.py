@@ -389,8 +389,10 @@ def cmd_diff(args) -> int:
     ov, nv, changes = diff.diff(old, new, spec)
     steps = load_steps(spec)
     rules = steps[ov].ruleset() if ov in steps and steps[ov].target == nv else None
+    meaning = diff.meaning_changes(ov, nv, spec) if rules is not None else []
+    declared = diff.declared_meaning_changes(spec, nv)
     if args.markdown:
-        sys.stdout.write(diff.markdown(ov, nv, changes, rules))
+        sys.stdout.write(diff.markdown(ov, nv, changes + meaning, rules, declared))
     else:
         print(f"record format {ov} -> {nv}: {len(changes)} change(s)")
         for c in changes:
@@ -400,8 +402,15 @@ def cmd_diff(args) -> int:
     for c in bad:
         print(f"uncovered: {c.kind} {c.record or '/'}: {c.category} {c.rule}: needs an upgrade rule in "
               f"schemas/upgrades/{ov}-{nv}.json", file=sys.stderr)
+    if not args.markdown:
+        for c in meaning:
+            print(c.line() + ("  [declared]" if c.record in declared else ""))
+    undeclared = [c for c in meaning if c.record not in declared]
+    for c in undeclared:
+        print(f"undeclared: {c.kind} {c.record}: meaning-changed: declare it in the {nv} entry of "
+              "schemas/releases.json (meaning_changes: field and what changed)", file=sys.stderr)
     unproven = prove_steps(spec, [steps[ov]]) if rules is not None else []
-    return INVALID if bad or unproven else OK
+    return INVALID if bad or unproven or undeclared else OK
 
 
 def api_document(spec: Spec, source: str) -> dict:

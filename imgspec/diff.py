@@ -6,6 +6,9 @@ compatible     loosened bound, extended enum, widened type, optional field added
                closed object, field no longer required, object opened
 version        ``format_version`` and ``$id`` moving to the new version (expected)
 needs-default  a required field that old records lack: an upgrade rule must write it
+meaning-changed  a value valid at both versions that the upgrade rewrites: it means something else at the new
+               one; found from the upgrade rules (:func:`meaning_changes`), declared in the new version's entry
+               of releases.json
 breaking       field removed or renamed, narrowed type, enum or bound, new bound,
                pattern or format (a pattern that only widens a character class, or
                that states the grammar the field's ``format`` already asserts, is
@@ -29,7 +32,7 @@ from .spec import Spec
 from .text import json_text
 from .upgrade.operations import operation
 
-ORDER = {"breaking": 0, "needs-default": 1, "compatible": 2, "version": 3}
+ORDER = {"breaking": 0, "needs-default": 1, "meaning-changed": 2, "compatible": 3, "version": 4}
 NOT_COMPATIBLE = ("breaking", "needs-default")
 UPPER = ("maxLength", "maxItems", "maxProperties", "maximum", "exclusiveMaximum", "maxContains")
 LOWER = ("minLength", "minItems", "minProperties", "minimum", "exclusiveMinimum", "minContains")
@@ -354,7 +357,8 @@ def uncovered(changes: list[Change], ruleset: dict[str, list[dict]] | None) -> l
     return [c for c in changes if c.category in NOT_COMPATIBLE and covering_rule(c, ruleset) is None]
 
 
-def markdown(old: str, new: str, changes: list[Change], rules: dict[str, list[dict]] | None) -> str:
+def markdown(old: str, new: str, changes: list[Change], rules: dict[str, list[dict]] | None,
+             declared: dict[str, str] | None = None) -> str:
     lines = [f"### Record format {old} → {new}", "",
              "| category | object | field | change | covered by |", "| --- | --- | --- | --- | --- |"]
     for c in changes:
@@ -362,7 +366,81 @@ def markdown(old: str, new: str, changes: list[Change], rules: dict[str, list[di
         if c.category in NOT_COMPATIBLE:
             n = covering_rule(c, rules)
             cover = (f"store rule {n}" if c.kind in ("store", "placement") else f"rule {n}") if n else "**not covered**"
+        elif c.category == "meaning-changed":
+            cover = "declared" if c.record in (declared or {}) else "**not declared**"
         lines.append(f"| {c.category} | {c.kind} | `{c.record or '/'}` | {c.rule}: {c.detail} | {cover} |")
     bad = uncovered(changes, rules)
     lines += ["", f"{len(bad)} non-compatible change(s) not covered by an upgrade rule."]
     return "\n".join(lines) + "\n"
+
+
+# -- changes of meaning -------------------------------------------------------------------------------------------
+# A schema diff cannot see a value that stays valid but means something else at the new version (2.0's `private`
+# covered images shared with members; 2.1's does not). The upgrade rules show it: they rewrite a value that the
+# new version would still accept as it stands. Such a field is a change of meaning; the release entry of the new
+# version in schemas/releases.json must declare it (``meaning_changes``), and `imgspec diff` fails when it does not.
+
+def _leaves(doc, at: str = "") -> dict[str, object]:
+    """Every scalar of a record by pointer (iteratively)."""
+    out: dict[str, object] = {}
+    stack = [(doc, at)]
+    while stack:
+        node, here = stack.pop()
+        if isinstance(node, dict) and node:
+            stack += [(v, f"{here}/{k.replace('~', '~0').replace('/', '~1')}") for k, v in node.items()]
+        elif isinstance(node, list) and node:
+            stack += [(v, f"{here}/{i}") for i, v in enumerate(node)]
+        else:
+            out[here] = node
+    return out
+
+
+def _pattern(pointer: str) -> str:
+    return re.sub(r"/\d+(?=/|$)", "/*", pointer)
+
+
+def meaning_changes(old: str, new: str, spec: Spec) -> list[Change]:
+    """Fields whose value the step from ``old`` to ``new`` rewrites in some valid example of ``old`` although the
+    value, left as it was, stays valid at ``new``: the same value means something else there."""
+    from . import examples as ex
+    from .upgrade import load_steps
+    from .validation import errors
+    steps = load_steps(spec)
+    step = steps.get(old)
+    if step is None or step.target != new:
+        return []
+    found: dict[str, tuple[str, object, object]] = {}
+    for e in ex.record_examples(spec):
+        if not e.valid or e.version != old or e.kind != "image":
+            continue
+        doc = spec.load_once(e.path)
+        upgraded = step.apply(doc)
+        before, after = _leaves(doc), _leaves(upgraded)
+        for pointer, value in before.items():
+            if pointer == "/format_version" or pointer not in after or after[pointer] == value:
+                continue
+            kept = jsonfile.loads(jsonfile.dumps(upgraded))
+            tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+            node = kept
+            for t in tokens[:-1]:
+                node = node[int(t)] if isinstance(node, list) else node[t]
+            node[int(tokens[-1]) if isinstance(node, list) else tokens[-1]] = value
+            if not errors(kept, "image", new, spec.rel(e.path), spec):  # the old value is still valid at new
+                found.setdefault(_pattern(pointer), (e.slug, value, after[pointer]))
+    return [Change("image", "", field, "meaning-changed", "value-reinterpreted",
+                   f"{json_text(was)} -> {json_text(now)} in example {slug}: the {old} value stays valid at {new} "
+                   "but the upgrade rewrites it")
+            for field, (slug, was, now) in sorted(found.items())]
+
+
+def declared_meaning_changes(spec: Spec, version: str) -> dict[str, str]:
+    """The changes of meaning the release entry of ``version`` declares: field pattern -> what changed."""
+    for entry in spec.load("schemas/releases.json")["record"]:
+        if entry["version"] == version:
+            return {m["field"]: m["what"] for m in entry.get("meaning_changes", [])}
+    return {}
+
+
+def undeclared_meaning_changes(old: str, new: str, spec: Spec) -> list[Change]:
+    declared = declared_meaning_changes(spec, new)
+    return [c for c in meaning_changes(old, new, spec) if c.record not in declared]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import atomic, errata, jsonfile
+from .diff import undeclared_meaning_changes
 from .errata import RELEASES, content_hash
 from .problems import Problem, ProblemError
-from .spec import Spec
+from .spec import Spec, version_key
 
 
 def owned_files(spec: Spec, version: str) -> list[Path]:
@@ -80,6 +81,12 @@ def release(version: str, spec: Spec) -> dict:
         raise ProblemError(Problem(RELEASES, "/record", "unknown-version", f"no version {version!r}"))
     if entry["status"] == "released":
         raise ProblemError(Problem(RELEASES, "/record", "already-released", f"{version} is already released"))
+    previous = [v for v in spec.versions if version_key(v) < version_key(version)]
+    if previous:
+        for c in undeclared_meaning_changes(previous[-1], version, spec):
+            raise ProblemError(Problem(RELEASES, "/record", "meaning-undeclared",
+                                       f"{c.record}: the {previous[-1]} -> {version} upgrade changes what a value means "
+                                       f"({c.detail}); declare it under meaning_changes in the {version} entry"))
     entry["status"] = "released"
     entry["files"] = {spec.rel(p): digest(p) for p in owned_files(spec, version)}
     atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))

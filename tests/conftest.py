@@ -31,7 +31,7 @@ def spec_copy(tmp_path) -> Spec:
 def sphinx_build(outdir: Path, root: Path | None = None, *extra: str) -> subprocess.CompletedProcess:
     """Build the site the way `make html` does, optionally reading files from another spec tree."""
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-n", "-q", "-c", str(ROOT),
-           "-d", str(outdir / ".doctrees"), str(ROOT / "docs"), str(outdir)]
+           "-d", str(outdir.with_name(outdir.name + ".doctrees")), str(ROOT / "docs"), str(outdir)]
     if root is not None:
         cmd[4:4] = ["-D", f"imgspec_root={root}"]
     return subprocess.run(cmd + list(extra), capture_output=True, text=True, cwd=ROOT)

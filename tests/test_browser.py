@@ -6,6 +6,7 @@ package `chromium` when it is missing); Playwright never downloads a browser of 
 import functools
 import http.server
 import json
+import re
 import shutil
 import socketserver
 import threading
@@ -120,7 +121,7 @@ def test_a_schema_downloads_and_parses(page, site):
 
 
 def test_copy_buttons_are_there(page, site):
-    page.goto(site + "/format/2.2.html")
+    page.goto(site + "/format/examples/2.2.html")
     assert page.locator("button.copybtn").count() >= 10
 
 
@@ -143,3 +144,65 @@ def test_the_sql_binding_is_reached_from_a_format_page(page, site):
     page.click(".sidebar-tree a:has-text('Format 1.0 in SQL')")
     page.wait_for_url("**/bindings/1.0.html")
     assert "images.is_public" in page.inner_text("article")
+
+
+LAYOUT = (ROOT / "tests" / "browser" / "layout.js").read_text()
+SCREEN = 900  # the viewport's height: a "screen"
+VERSION_PAGE_SCREENS = 12  # a version page: its field tables, rules and errata in a few screens, examples linked
+
+
+def site_pages(out: Path) -> list[str]:
+    """Every page of the site (the copies of schemas/ and examples/ and Sphinx's own folders aside)."""
+    skip = ("_", "schemas/", "examples/")
+    return sorted(rel for rel in (str(p.relative_to(out)) for p in out.rglob("*.html")) if not rel.startswith(skip))
+
+
+def test_every_page_fits_the_column_and_breaks_no_word_in_a_table(page, site, tmp_path_factory):
+    out = built_site(tmp_path_factory)
+    pages = site_pages(out)
+    assert len(pages) >= 55, pages
+    faults, lengths = [], {}
+    for rel in pages:
+        page.goto(f"{site}/{rel}")
+        found = page.evaluate(LAYOUT)
+        faults += [f"{rel}: wider than the content column: {w}" for w in found["wide"]]
+        faults += [f"{rel}: word broken inside a table cell: {w!r}" for w in sorted(set(found["broken"]))]
+        lengths[rel] = found["height"] / SCREEN
+    assert not faults, "\n".join(faults[:40])
+    versions = [rel for rel in pages if re.fullmatch(r"format/\d+\.\d+\.html", rel)]
+    assert len(versions) >= 6
+    long = {rel: round(lengths[rel], 1) for rel in versions if lengths[rel] > VERSION_PAGE_SCREENS}
+    assert not long, f"version pages over {VERSION_PAGE_SCREENS} screens of {SCREEN} px: {long}"
+
+
+def test_the_layout_check_sees_a_broken_word_and_a_wide_block(page, site):
+    """The check above can fail: a narrow cell that must break a word, and a block wider than the column."""
+    page.goto(site + "/format/2.3.html")
+    page.evaluate("""() => {
+        const article = document.querySelector('article');
+        const t = document.createElement('table');
+        t.style.tableLayout = 'fixed'; t.style.width = '40px';
+        t.innerHTML = '<tr><td style="overflow-wrap: anywhere">visibility</td></tr>';
+        article.appendChild(t);
+        const p = document.createElement('pre'); p.style.whiteSpace = 'pre'; p.textContent = 'x'.repeat(400);
+        article.appendChild(p);
+    }""")
+    found = page.evaluate(LAYOUT)
+    assert "visibility" in found["broken"] and any(w.startswith("pre ") for w in found["wide"])
+
+
+def test_a_version_page_links_its_examples_and_keeps_evidence_one_click_away(page, site):
+    page.goto(site + "/format/2.3.html")
+    text = page.inner_text("article")
+    assert "Examples:" in text and "are on the examples page" in text
+    assert page.locator("div.highlight-json").count() <= 6  # the examples live on their own page
+    folded = page.locator("table.imgspec-fields details.imgspec-evidence:has(a.imgspec-glance)").first
+    summary = folded.locator("summary")
+    assert summary.inner_text().startswith("Glance enforces this")
+    link = folded.locator("a.imgspec-glance").first
+    assert not link.is_visible()
+    summary.click()
+    assert link.is_visible() and link.get_attribute("href").startswith("https://opendev.org/openstack/glance/src/tag/")
+    page.click("article a:has-text('the examples page') >> nth=0")
+    page.wait_for_url("**/format/examples/2.3.html#image-examples")
+    assert page.locator("div.highlight-json").count() >= 20

@@ -132,3 +132,38 @@ CANONICAL = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 ])
 def test_a_pattern_widened_by_an_alternative(old, new, widens):
     assert diff.pattern_widens(old, new) is widens
+
+
+def test_a_change_of_meaning_is_found_from_the_upgrade_rules():
+    """2.0 -> 2.1 keeps `private` valid but rewrites it to `shared` for an image with members: a schema diff sees an
+    enum extended (compatible); the upgrade rules show that the same value means something else."""
+    found = {(a, b): diff.meaning_changes(a, b, SPEC) for a, b in itertools.pairwise(SPEC.versions)}
+    assert [(c.record, c.category) for c in found[("2.0", "2.1")]] == [("/visibility", "meaning-changed")]
+    assert '"private" -> "shared"' in found[("2.0", "2.1")][0].detail
+    assert not [c for step, changes in found.items() if step != ("2.0", "2.1") for c in changes]
+    assert "/visibility" in diff.declared_meaning_changes(SPEC, "2.1")
+
+
+def test_an_undeclared_change_of_meaning_fails_diff_and_release(spec_copy):
+    from imgspec.problems import ProblemError
+    from imgspec.release import release
+    path = spec_copy.schemas / "releases.json"
+    data = json.loads(path.read_text())
+    entry = next(e for e in data["record"] if e["version"] == "2.1")
+    del entry["meaning_changes"]
+    entry["status"] = "draft"  # as it stood before its release
+    path.write_text(json.dumps(data))
+    spec = Spec(spec_copy.root)
+    assert [c.record for c in diff.undeclared_meaning_changes("2.0", "2.1", spec)] == ["/visibility"]
+    with pytest.raises(ProblemError) as info:
+        release("2.1", spec)
+    (p,) = info.value.problems
+    assert p.rule == "meaning-undeclared" and "/visibility" in p.message
+    assert json.loads(path.read_text()) == data  # nothing written
+
+
+def test_diff_prints_a_declared_change_of_meaning():
+    result = subprocess.run([sys.executable, "-m", "imgspec", "diff", "2.0", "2.1"], capture_output=True, text=True,
+                            cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "MEANING-CHANGED image    /visibility" in result.stdout and "[declared]" in result.stdout

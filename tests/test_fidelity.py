@@ -71,7 +71,7 @@ def test_2_0_says_which_glance_release_brought_what():
     era = SPEC.release("2.0").glance
     assert "Folsom" in era and "Icehouse (034)" in era and "deactivated since Kilo" in era
     page = (ROOT / "docs/format/2.0.md").read_text()
-    assert "location_strategy" in page and "glance/common/location_strategy.py" in page
+    assert "location_strategy" in page and "glance/common/location_strategy/__init__.py" in page
 
 
 def test_a_private_image_keeps_its_members_through_every_upgrade():

@@ -6,7 +6,7 @@ import pytest
 
 from imgspec.sphinxext import all_shown_candidates
 
-from conftest import built_site, sphinx_build
+from conftest import ROOT, built_site, sphinx_build
 
 pytestmark = pytest.mark.site
 
@@ -14,6 +14,8 @@ pytestmark = pytest.mark.site
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     return built_site(tmp_path_factory)
+
+WBR = '</span><wbr><span class="pre">'  # where a long identifier may wrap: the text reads whole without it
 
 
 def test_every_schema_and_example_is_shown_on_some_page(site, spec):
@@ -48,7 +50,9 @@ def test_each_version_page_shows_its_fields_and_examples(site, spec):
         html = (site / "format" / f"{v}.html").read_text()
         for field in spec.schema("image", v)["properties"]:
             assert f'<code class="docutils literal notranslate"><span class="pre">{field}</span></code>' in html, (v, field)
-        assert "active-public.json: valid image record" in html
+        assert "active-public.json: valid image record" not in html  # examples: on the version's examples page
+        assert f'href="examples/{v}.html#image-examples"' in html
+        assert "active-public.json: valid image record" in (site / "format" / "examples" / f"{v}.html").read_text()
         assert re.search(rf'href="\.\./schemas/record/{re.escape(v)}/image\.json"', html)
 
 
@@ -102,7 +106,7 @@ def test_each_binding_page_shows_every_field_and_column_of_its_version(site, spe
     from imgspec import sqlbinding
     binding = sqlbinding.load(spec)
     for v in spec.versions:
-        html = (site / "bindings" / f"{v}.html").read_text()
+        html = (site / "bindings" / f"{v}.html").read_text().replace(WBR, "")
         native = binding.native(v)
         if native != v:  # read via an older version: the page says which, and links its upgrade rules
             via = binding.binding(v)["via"]
@@ -131,7 +135,7 @@ def test_a_binding_that_misses_a_field_breaks_the_build(spec_copy, tmp_path):
 
 def test_the_field_index_tells_each_fields_whole_story(site, spec):
     from imgspec import fields
-    html = (site / "format" / "fields.html").read_text()
+    html = (site / "format" / "fields.html").read_text().replace(WBR, "")
     index = fields.index(spec)
     assert set(index) == {"image", "location", "member", "tag", "store", "placement"}
     for kind, found in index.items():
@@ -155,7 +159,7 @@ def test_each_step_and_version_page_shows_every_fields_mode_and_what_readers_see
     for step in load_steps(spec).values():
         pages = [site / "format" / "upgrades" / f"{step.source}-{step.target}.html", site / "format" / f"{step.target}.html"]
         for page in pages:
-            html = page.read_text()
+            html = page.read_text().replace(WBR, "")
             assert f"What a {step.target} reader sees meanwhile" in html, page
             for number, rule in enumerate(step.rules, 1):
                 field = describe(rule)[1].strip("`").split("`")[0]
@@ -190,3 +194,37 @@ def test_each_api_operation_shows_who_may_call_it(site):
     assert "get_image (roles: admin, reader): rule:context_is_admin or (role:reader and" in images
     versions = re.sub(r"<[^>]+>", "", (site / "api" / "versions.html").read_text())
     assert "Policy: none (no token needed)." in versions
+
+
+def test_the_site_ships_pages_not_build_state_and_publishes_every_proposal(site):
+    assert not (site / ".doctrees").exists() and not (site / ".buildinfo").exists()
+    assert not (site / "genindex.html").exists()  # no page holds index entries
+    for proposal in sorted((ROOT / "proposals").glob("*.md")):
+        if proposal.name == "TEMPLATE.md":
+            continue  # shown on the review page
+        page = site / "process" / "proposals" / f"{proposal.stem}.html"
+        assert page.is_file(), f"{proposal.name} is not published: add docs/process/proposals/{proposal.name}"
+        title = proposal.read_text().splitlines()[0].lstrip("# ")
+        assert title in page.read_text()
+
+
+def test_glance_source_citations_link_to_the_release_cited(site):
+    """Every code span naming a Glance file links to it at 33.0.0 (the pinned release), or at the last release
+    that had it for sqlalchemy-migrate's scripts; each linked 33.0.0 file exists in that source package."""
+    from apiref import api_ref
+    glance_src = api_ref().parents[2]
+    import runpy
+    TAGS = runpy.run_path(str(ROOT / "conf.py"))["imgspec_glance_tags"]
+    assert TAGS[""] == re.search(r"^glance==(\S+)", (ROOT / "requirements-glance.txt").read_text(), re.M).group(1)
+    pin = re.search(r"^glance==(\S+)", (ROOT / "requirements-glance.txt").read_text(), re.M).group(1)
+    links = set()
+    for page in site.rglob("*.html"):
+        links |= set(re.findall(r'href="https://opendev\.org/openstack/glance/src/tag/([^/]+)/([^"]+)"', page.read_text()))
+    assert len(links) >= 40
+    for tag, path in links:
+        removed = {p: t for p, t in TAGS.items() if p}  # files Glance removed: the last release that had them
+        if any(path.startswith(p) for p in removed):
+            assert tag == next(t for p, t in removed.items() if path.startswith(p)), path
+            assert not (glance_src / path).exists(), f"{path} is in {pin}: link it there"
+        else:
+            assert tag == pin and (glance_src / path).is_file(), (tag, path)

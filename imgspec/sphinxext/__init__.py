@@ -38,7 +38,7 @@ from pathlib import Path
 from sphinx.util import logging
 
 from ..spec import Spec
-from . import api, diff, placement, records, sizing, sqlbinding, upgrades
+from . import api, diff, nodes_util, placement, records, sizing, sqlbinding, upgrades
 from .base import spec_of
 
 logger = logging.getLogger("imgspec")
@@ -82,6 +82,7 @@ def _finished(app, exc):
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(source, target)
+        (Path(app.outdir) / ".buildinfo").unlink(missing_ok=True)  # Sphinx's own bookkeeping: not for readers
         report = Path(app.outdir) / "_imgspec" / "shown.json"
         report.parent.mkdir(exist_ok=True)
         report.write_text(json.dumps(sorted(shown), indent=1) + "\n")
@@ -93,11 +94,14 @@ def _finished(app, exc):
         app.statuscode = 1  # fails the build with or without -W
 
 
-MODULES = (records, diff, upgrades, api, sqlbinding, sizing, placement)  # as the core: one per job
+MODULES = (nodes_util, records, diff, upgrades, api, sqlbinding, sizing, placement)  # as the core: one per job
 
 
 def setup(app):
     app.add_config_value("imgspec_root", "", "env", types=[str])
+    app.add_config_value("imgspec_glance_source", "https://opendev.org/openstack/glance/src/tag/{tag}/{path}", "env",
+                         types=[str])
+    app.add_config_value("imgspec_glance_tags", {"": "33.0.0"}, "env", types=[dict])
     for module in MODULES:
         module.setup(app)
     app.connect("env-purge-doc", _purge)

@@ -10,7 +10,7 @@ from ..problems import ProblemError
 from ..upgrade import load_steps
 from .base import SpecDirective
 from .nodes_util import para, table
-from .records import errata_nodes
+from .records import errata_summary
 
 
 def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool = False) -> list[nodes.Node]:
@@ -25,6 +25,9 @@ def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool 
         return []
     rules = steps[old].ruleset() if old in steps and steps[old].target == new else None
     _, _, changes = diff.diff(old, new, spec)
+    declared = diff.declared_meaning_changes(spec, new)
+    if rules is not None:
+        changes = sorted(changes + diff.meaning_changes(old, new, spec), key=lambda c: diff.ORDER[c.category])
     rows = []
     for c in changes:
         if c.category == "version" and not show_version:
@@ -38,9 +41,20 @@ def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool 
             if not n:
                 directive.fail([f"schemas/upgrades/{old}-{new}.json: (root): uncovered-change: {c.kind} "
                                 f"{c.record or '/'}: {c.category} {c.rule} needs an upgrade rule"])
+        if c.category == "meaning-changed":
+            cover = [nodes.Text("declared")] if c.record in declared else [nodes.strong(text="not declared")]
+            if c.record not in declared:
+                directive.fail([f"schemas/releases.json: /record: meaning-undeclared: {c.kind} {c.record}: {c.detail}"])
         rows.append([c.category, c.kind, f"`{c.record or '/'}`", f"{c.rule}: {c.detail}", cover])
     hidden = sum(c.category == "version" for c in changes) if not show_version else 0
-    out = [table(["Category", "Object", "Field", "Change", "Covered by"], rows, [9, 7, 18, 40, 8])]
+    kinds = [k for k in diff.ORDER if k != "version" and any(c.category == k for c in changes)]
+    words = {"breaking": "breaking (each change covered by an upgrade rule)",
+             "needs-default": "needs defaults (written by the upgrade rules)",
+             "meaning-changed": "meaning changed (declared below)", "compatible": "compatible"}
+    out = [para(nodes.strong(text="Class of the step: "), "; ".join(words[k] for k in kinds) or "no change")]
+    for field, what in declared.items():
+        out.append(para(nodes.strong(text="Change of meaning, declared: "), f"`{field}`: {what}"))
+    out.append(table(["Category", "Object", "Field", "Change", "Covered by"], rows, [9, 7, 18, 40, 8]))
     if hidden:
         out.append(para(f"Not shown: {hidden} expected version changes (`format_version` and each `$id`)."))
     return out
@@ -69,13 +83,13 @@ class ChangelogDirective(SpecDirective):
             section += nodes.title(text=f"{new} ({r.status}): {r.title}")
             section += para(r.summary)
             section += diff_nodes(self, old, new)
-            section += errata_nodes(self, new)
+            section += errata_summary(self, new)
             out.append(section)
         first = spec.release(spec.versions[0])
         section = nodes.section(ids=[f"changelog-{first.version.replace('.', '-')}"])
         section += nodes.title(text=f"{first.version} ({first.status}): {first.title}")
         section += para(first.summary)
-        section += errata_nodes(self, first.version)
+        section += errata_summary(self, first.version)
         out.append(section)
         return out
 

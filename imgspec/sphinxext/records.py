@@ -9,7 +9,7 @@ from .. import examples as ex
 from ..problems import ProblemError
 from . import schematable
 from .base import SpecDirective, example_nodes
-from .nodes_util import inline, para, table
+from .nodes_util import folded, glance_ref, inline, para, table
 
 
 class SchemaDirective(SpecDirective):
@@ -50,37 +50,61 @@ class SchemaDirective(SpecDirective):
                 self.shown(self.spec.schemas / "mappings" / "image-api.json")
             except ProblemError as exc:
                 self.fail([str(p) for p in exc.problems])
-        rows = []
         version = path.parent.name if path.parent.parent.name == "record" else None
         if version:
             self.shown(self.spec.root / evidence.FILE)
+        rows = []
         for name, node, required in fields.rows(schema):
             top = name.split(".")[0]
             since = self.spec.since(kind, top) if name != "(value)" else None
-            api_attr = api.get(name, {}).get("api") or ("—" if kind == "image" and "." not in name else "")
-            label = nodes.inline("", "", nodes.literal(text=name), ids=[fields.anchor(kind, name)])
-            rows.append([[label], schematable.type_text(node), "yes" if required else "no",
-                         schematable.limits_text(node), schematable.default_text(node), since or "",
-                         f"`{api_attr}`" if api_attr not in ("", "—") else api_attr,
-                         _meaning(self.spec, kind, name, version, node)])
-        headers = ["Field", "Type", "Required", "Limits", "Default", "Since", "API attribute", "Meaning"]
-        widths = [14, 12, 6, 18, 6, 5, 10, 29]
-        if kind != "image":
-            headers, widths = headers[:6] + headers[7:], widths[:6] + widths[7:]
-            rows = [r[:6] + r[7:] for r in rows]
-        out.append(table(headers, rows, widths, classes=["imgspec-fields"]))
+            label = nodes.container()
+            label += para(nodes.inline("", "", nodes.literal(text=name), ids=[fields.anchor(kind, name)]))
+            label += para(nodes.emphasis(text=("required" if required else "optional")
+                                         + (f", since {since}" if since else "")))
+            kind_cell = nodes.container()
+            kind_cell += para(schematable.type_text(node))
+            for limit in schematable.limits(node):
+                kind_cell += para(limit)
+            rows.append([label, kind_cell, self._description(kind, name, version, node, api.get(name, {}).get("api"))])
+        out.append(table(["Field", "Type and limits", "Description"], rows, [20, 24, 56], classes=["imgspec-fields"]))
         return out
 
+    def _description(self, kind: str, name: str, version: str | None, node: dict, api_attr: str | None):
+        """A field's description; its default, API attribute and pattern; what in Glance enforces it, folded."""
+        box = nodes.container()
+        box += para(node.get("description", ""))
+        said = []
+        if "default" in node:
+            said.append(f"Default {schematable.default_text(node)}.")
+        if api_attr:
+            said.append(f"API attribute `{api_attr}`.")
+        if said:
+            box += para(" ".join(said))
+        found = schematable.pattern(node)
+        if found:
+            box += para("Pattern: ", nodes.literal(text=found, classes=["imgspec-pattern"]))
+        entries = evidence.for_field(self.spec, kind, name, version) if version else []
+        if entries:
+            kinds = []
+            for entry in entries:
+                kinds += [by["by"] for by in entry["enforced_by"] if by["by"] not in kinds]
+            box += folded(f"Glance enforces this ({', '.join(kinds)})",
+                          *[self._evidence(entry) for entry in entries], classes=["imgspec-evidence"])
+        return box
 
-def _meaning(spec, kind: str, name: str, version: str | None, node: dict):
-    """A field's description, then what in Glance enforces each of its constraints (the evidence file)."""
-    if version is None:
-        return node.get("description", "")
-    box = nodes.container()
-    box += para(node.get("description", ""))
-    for entry in evidence.for_field(spec, kind, name, version):
-        box += para(nodes.emphasis(text="Glance enforces "), evidence.text(entry))
-    return box
+    def _evidence(self, entry: dict) -> nodes.paragraph:
+        out = para(nodes.strong(text=", ".join(entry["keywords"])), ": ")
+        for i, by in enumerate(entry["enforced_by"]):
+            if i:
+                out += nodes.Text("; ")
+            out.extend(inline(f"{by['by']}: {by['what']}"))
+            if "glance" in by:
+                out += nodes.Text(" (")
+                out += glance_ref(self.config, by["glance"], by["glance"].rsplit("/", 1)[-1])
+                out += nodes.Text(")")
+            if "era" in by:
+                out += nodes.Text(f" [{by['era']}]")
+        return out
 
 
 class ExampleDirective(SpecDirective):
@@ -115,6 +139,59 @@ class ExamplesDirective(SpecDirective):
                 self.shown(e.path)
                 out += example_nodes(self, e, ex.verdict(e, self.spec))
         return out
+
+
+EXAMPLE_HEADINGS = {"image": "Image records", "location": "Locations", "member": "Members", "tag": "Tags",
+                    "store": "Store manifests", "placement": "Placement policies"}
+
+
+class ExamplesPageDirective(SpecDirective):
+    """``imgspec-examples-page VERSION``: a section per object with every example of the version."""
+
+    required_arguments = 1
+
+    def run(self):
+        version = self.arguments[0]
+        found = [e for e in ex.record_examples(self.spec) if e.version == version]
+        if not found:
+            raise self.error(f"examples/record/{version}: (root): no-examples: no example files for this version")
+        out = []
+        for kind in self.spec.kinds(version):
+            group = [e for e in found if e.kind == kind]
+            if not group:
+                continue
+            section = nodes.section(ids=[f"{kind}-examples"])
+            section += nodes.title(text=EXAMPLE_HEADINGS.get(kind, kind))
+            for valid in (True, False):
+                chosen = [e for e in group if e.valid == valid]
+                if chosen:
+                    section += nodes.rubric(text=("Valid" if valid else "Invalid") + f" {kind} examples")
+                for e in chosen:
+                    self.shown(e.path)
+                    if not e.valid:
+                        self.shown(e.expect_path)
+                    section += example_nodes(self, e, ex.verdict(e, self.spec))
+            out.append(section)
+        return out
+
+
+class ExamplesLinkDirective(SpecDirective):
+    """``imgspec-examples-link DIR``: on a version page, how many examples an object has and where they are shown
+    (the version's examples page), so that the page holds the specification and the examples sit one click away."""
+
+    required_arguments = 1
+
+    def run(self):
+        folder = self.path(self.arguments[0]).resolve()
+        found = [e for e in ex.record_examples(self.spec) if folder in e.path.resolve().parents]
+        if not found:
+            raise self.error(f"{self.arguments[0]}: (root): no-examples: no example files below this folder")
+        version, kind = found[0].version, found[0].kind
+        valid = sum(e.valid for e in found)
+        link = nodes.reference("", "", nodes.Text("the examples page"), internal=True,
+                               refuri=self.site_link(f"format/examples/{version}.html") + f"#{kind}-examples")
+        return [para(f"Examples: {valid} valid and {len(found) - valid} invalid {kind} records, each validated by the "
+                     "build (an invalid one with the pointer and rule it breaks), are on ", link, ".")]
 
 
 class FieldMatrixDirective(SpecDirective):
@@ -192,13 +269,20 @@ class ReleaseDirective(SpecDirective):
             r = self.spec.release(self.arguments[0])
         except ProblemError as exc:
             raise self.error(str(exc)) from None
-        note = ("This version is released and frozen: its schema files never change."
-                if r.status == "released" else
-                "This version is a draft: it may still change and must not be written by production services.")
+        found = [x for _, x in _errata(self.spec, r.version)]
+        if r.status == "released":
+            note = (f"Released and frozen: what every valid {r.version} record means never changes. Its files change only "
+                    "through errata, which may widen what readers accept or correct an upgrade rule to what Glance did "
+                    "(see the stability policy)")
+            note += (f"; {len(found)} errata so far, the last of {found[-1]['date']}: see Errata at the end of this "
+                     "page." if found else "; no errata so far.")
+        else:
+            note = "A draft: it may still change, and production services MUST NOT write it."
         admon = nodes.admonition(classes=["note" if r.status == "released" else "warning"])
         admon += nodes.title(text=f"Format {r.version}: {r.status}")
         admon += para(f"{r.title}. {r.summary}")
-        admon += para(f"Glance era: {r.glance}. {note}")
+        admon += para(f"Glance: {r.glance}.")
+        admon += para(note)
         nav = nodes.paragraph(classes=["imgspec-version-nav"])
         nav += nodes.Text("All versions: ")
         for i, other in enumerate(reversed(self.spec.releases)):
@@ -210,21 +294,97 @@ class ReleaseDirective(SpecDirective):
             else:
                 nav += nodes.reference("", "", nodes.Text(label), internal=True,
                                        refuri=self.site_link(f"format/{other.version}.html"))
-        return [admon, nav, *errata_nodes(self, r.version)]
+        return [admon, nav]
 
 
-def errata_nodes(directive: SpecDirective, version: str) -> list[nodes.Node]:
-    """The errata of a released version: what each widened, why, the Glance evidence and the files it locks."""
+def _errata(spec, version):
     from .. import errata
-    found = [x for _, x in errata.errata(directive.spec, version)]
+    return errata.errata(spec, version)
+
+
+class ErrataDirective(SpecDirective):
+    """``imgspec-errata VERSION``: each erratum of a released version, what it changed and how it is classified."""
+
+    required_arguments = 1
+
+    def run(self):
+        from .. import errata
+        version = self.arguments[0]
+        self.shown(self.spec.schemas / "releases.json")
+        found = [x for _, x in errata.errata(self.spec, version)]
+        if not found:
+            return [para(f"No errata: {version} is as released.")]
+        out = nodes.definition_list(classes=["imgspec-errata"])
+        for x in found:
+            result = classified(self.spec, version, x)
+            if result.problems:
+                self.fail([str(p) for p in result.problems])
+            item = nodes.definition_list_item()
+            term = nodes.term()
+            term += nodes.literal(text=x["id"])
+            term += nodes.Text(f" ({x['date']}): {errata_class(result)}")
+            item += term
+            body = nodes.definition()
+            body += para(x["what"])
+            evidence_para = para(nodes.emphasis(text="Glance source: "))
+            for i, path in enumerate(x["evidence"]):
+                if i:
+                    evidence_para += nodes.Text(", ")
+                evidence_para += glance_ref(self.config, path, path.rsplit("/", 1)[-1])
+            changed = [f"`{c.record or '/'}` {c.rule}" for changes in result.schema_changes.values() for c in changes]
+            detail = [para(nodes.emphasis(text="Why: "), x["why"]), evidence_para]
+            if changed:
+                detail.append(para(f"{len(changed)} schema change(s), each compatible: " + "; ".join(changed)))
+            for rel in result.rule_files:
+                read = result.readings_changed.get(rel, [])
+                detail.append(para(f"`{rel}`: upgrade rules corrected; every valid example still upgrades"
+                                   + (f"; examples read differently: {', '.join(read)}" if read else "")))
+            detail.append(para("Files: " + ", ".join(f"`{f}`" for f in x["files"])))
+            body += folded("Why, the Glance source, and what changed file by file", *detail)
+            item += body
+            out += item
+        return [out]
+
+
+_CLASSIFIED: dict = {}
+
+
+def classified(spec, version: str, erratum: dict):
+    """``errata.classify``, once per build for each erratum (the version page and the changelog both show it)."""
+    from .. import errata
+    key = (str(spec.root), erratum["id"], tuple(sorted(erratum["files"].items())))
+    if key not in _CLASSIFIED:
+        _CLASSIFIED[key] = errata.classify(spec, version, erratum)
+    return _CLASSIFIED[key]
+
+
+def errata_summary(directive: SpecDirective, version: str) -> list[nodes.Node]:
+    """One line naming each erratum of a version with its class, linking to the version page's Errata section."""
+    found = [x for _, x in _errata(directive.spec, version)]
     if not found:
         return []
-    rows = [[f"`{x['id']}`", x["date"], x["what"], x["why"], ", ".join(f"`{e}`" for e in x["evidence"]),
-             ", ".join(f"`{f}`" for f in x["files"])] for x in found]
-    return [para(f"Errata to {version}: corrections that only widen what readers accept (every record valid before "
-                 "stays valid), recorded in `schemas/releases.json` with the new content hashes and classified by "
-                 "`imgspec diff --errata`:"),
-            table(["Erratum", "Date", "What", "Why", "Glance evidence", "Files"], rows, [7, 7, 24, 30, 16, 16])]
+    out = para(nodes.reference("", "", nodes.Text("Errata"), internal=True,
+                               refuri=directive.site_link(f"format/{version}.html") + "#errata"), ": ")
+    for i, x in enumerate(found):
+        if i:
+            out += nodes.Text("; ")
+        out += nodes.literal(text=x["id"])
+        out += nodes.Text(f" {errata_class(classified(directive.spec, version, x))}")
+    return [out]
+
+
+def errata_class(result) -> str:
+    """An erratum's class, by the rules of any change: schema changes as ``imgspec diff`` classifies them, and an
+    upgrade rule corrected so that some records read differently as a change of meaning."""
+    classes = []
+    if any(result.schema_changes.values()):
+        worst = {c.category for changes in result.schema_changes.values() for c in changes}
+        classes.append("compatible (widens)" if worst <= {"compatible"} else "NOT compatible: " + ", ".join(sorted(worst)))
+    if any(result.readings_changed.get(r) for r in result.rule_files):
+        classes.append("meaning changed (older records read differently)")
+    elif result.rule_files:
+        classes.append("upgrade rules restated (no record reads differently)")
+    return "; ".join(classes) or "no change"
 
 
 class FieldIndexDirective(SpecDirective):
@@ -245,51 +405,76 @@ class FieldIndexDirective(SpecDirective):
             section += nodes.title(text=f"{kind.capitalize()} fields")
             rows = []
             for f in found:
-                defined = []
-                for v, node in f.versions.items():
-                    ref = nodes.reference("", "", nodes.Text(v), internal=True,
-                                          refuri=self.site_link(f"format/{v}.html") + "#" + fields.anchor(kind, f.name))
-                    words = schematable.type_text(node) + ("" if f.required[v] else ", optional")
-                    defined.append(para(ref, ": ", *inline(words)))
-                rules = []
-                for source, target, number, op in f.rules:
-                    rules.append(para(nodes.reference("", "", nodes.Text(f"{source} → {target} rule {number}"),
-                                                      internal=True,
-                                                      refuri=self.site_link(f"format/upgrades/{source}-{target}.html")),
-                                      f" ({op})"))
-                columns = _grouped(f.columns)
-                shown = [para(f"{v}: " + ", ".join(f"`{s}`" for s in slugs[:3])
-                              + (f" and {len(slugs) - 3} more" if len(slugs) > 3 else ""))
-                         for v, slugs in f.examples.items()]
-                enforced: dict[str, list[str]] = {}
-                for v in f.versions:
-                    said = "; ".join(evidence.text(e) for e in evidence.for_field(spec, kind, f.name, v))
-                    if said:
-                        enforced.setdefault(said, []).append(v)
-                rows.append([[nodes.literal(text=f.name)], _cell(defined), _cell(rules) or "—",
-                             _cell([para(text) for text in columns]) or "—",
-                             _cell([para(f"{', '.join(vs)}: ", said) for said, vs in enforced.items()]) or "—",
-                             _cell(shown) or "—"])
-            section += table(["Field", "Defined in (version: type)", "Upgrade rules", "SQL column", "Glance enforces",
-                              "Valid examples"], rows, [11, 18, 13, 14, 28, 16], classes=["imgspec-field-index"])
+                rows.append(self._row(kind, f))
+            section += table(["Field", "Versions", "Meaning"], rows, [22, 22, 56], classes=["imgspec-field-index"])
             out.append(section)
         return out
 
+    def _row(self, kind: str, f) -> list:
+        """One field: its name and SQL column, its versions grouped by type, its meaning; the rest folded."""
+        spec = self.spec
+        name = nodes.container()
+        name += para(nodes.literal(text=f.name))
+        where = {where: vs for where, vs in _grouped_versions(f.columns).items()}
+        newest_column = list(f.columns.values())[-1] if f.columns else None
+        if newest_column:
+            name += para(nodes.emphasis(text="SQL: "), f"`{newest_column}`")
+        groups: dict[str, list[str]] = {}
+        for v, node in f.versions.items():
+            words = "the version string (constant)" if node.get("const") == v else schematable.type_text(node)
+            groups.setdefault(words + ("" if f.required[v] else ", optional"), []).append(v)
+        versions = nodes.container()
+        for words, vs in groups.items():  # each version linked to the field's row on its page
+            line = para()
+            for i, v in enumerate(vs):
+                if i:
+                    line += nodes.Text(" ")
+                line += nodes.reference("", "", nodes.Text(v), internal=True,
+                                        refuri=self.site_link(f"format/{v}.html") + "#" + fields.anchor(kind, f.name))
+            line += nodes.Text(": ")
+            line.extend(inline(words))
+            versions += line
+        meaning = nodes.container()
+        newest = list(f.versions.values())[-1]
+        meaning += para(newest.get("description", ""))
+        story = []
+        for source, target, number, op in f.rules:
+            story.append(para(nodes.reference("", "", nodes.Text(f"{source} → {target} rule {number}"), internal=True,
+                                              refuri=self.site_link(f"format/upgrades/{source}-{target}.html")),
+                              f": {op}"))
+        if len(where) > 1:
+            story += [para("SQL: " + ", ".join(f"{_span(spec.versions, vs)} `{col}`" for col, vs in where.items()))]
+        enforced: dict[str, list[str]] = {}
+        for v in f.versions:
+            said = "; ".join(evidence.text(e) for e in evidence.for_field(spec, kind, f.name, v))
+            if said:
+                enforced.setdefault(said, []).append(v)
+        story += [para(nodes.emphasis(text=f"Glance enforces at {_span(spec.versions, vs)}: "), said)
+                  for said, vs in enforced.items()]
+        for v, slugs in f.examples.items():
+            story.append(para(f"Valid {v} examples with a value: " + ", ".join(f"`{x}`" for x in slugs[:4])
+                              + (f" and {len(slugs) - 4} more" if len(slugs) > 4 else "")))
+        if story:
+            what = [w for w, present in (("upgrade rules", f.rules), ("Glance enforcement", enforced),
+                                         ("examples", f.examples)) if present]
+            label = ", ".join(what)
+            meaning += folded(label[:1].upper() + label[1:], *story)
+        return [name, versions, meaning]
 
-def _cell(paragraphs: list) -> nodes.container | None:
-    if not paragraphs:
-        return None
-    box = nodes.container()
-    box.extend(paragraphs)
-    return box
+
+def _span(every: list[str], chosen: list[str]) -> str:
+    """``["2.0", "2.1", "2.2"]`` as ``2.0–2.2`` when they are consecutive versions, else listed."""
+    idx = [every.index(v) for v in chosen]
+    if len(chosen) > 2 and idx == list(range(idx[0], idx[0] + len(idx))):
+        return f"{chosen[0]}–{chosen[-1]}"
+    return ", ".join(chosen)
 
 
-def _grouped(per_version: dict[str, str]) -> list[str]:
-    """``{"2.0": "images.name", "2.1": "images.name"}`` as ``["2.0, 2.1: `images.name`"]``."""
+def _grouped_versions(per_version: dict[str, str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for version, where in per_version.items():
         groups.setdefault(where, []).append(version)
-    return [f"{', '.join(vs)}: `{where}`" for where, vs in groups.items()]
+    return groups
 
 
 class ProfileDirective(SpecDirective):
@@ -327,9 +512,12 @@ def setup(app) -> None:
 
 DIRECTIVES = {
     "imgspec-release": ReleaseDirective,
+    "imgspec-errata": ErrataDirective,
     "imgspec-schema": SchemaDirective,
     "imgspec-example": ExampleDirective,
     "imgspec-examples": ExamplesDirective,
+    "imgspec-examples-link": ExamplesLinkDirective,
+    "imgspec-examples-page": ExamplesPageDirective,
     "imgspec-field-matrix": FieldMatrixDirective,
     "imgspec-versions": VersionsDirective,
     "imgspec-mapping": MappingDirective,

@@ -11,7 +11,7 @@ from ..problems import ProblemError
 from ..sqlbinding import FILE, META, Binding
 from ..text import code
 from .base import SpecDirective
-from .nodes_util import para, table
+from .nodes_util import glance_text, para, table
 
 
 def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:
@@ -197,7 +197,8 @@ class SqlOverviewDirective(_BindingBase):
                         " (every other revision Glance has had is one of the layouts above):"))
         out.append(table(["Revisions", "Rule", "Why", "Source"],
                          [[f"`{r['table']}`: " + ", ".join(f"`{v}`" for v in r["values"]), f"`{r['rule']}`", r["why"],
-                           r.get("source", "")] for r in binding.data.get("refused", [])], [22, 12, 44, 22]))
+                           glance_text(self.config, r.get("source", ""))] for r in binding.data.get("refused", [])],
+                         [22, 12, 44, 22]))
         return out
 
 

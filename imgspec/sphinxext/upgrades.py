@@ -10,7 +10,7 @@ from ..upgrade import language, load_steps
 from ..upgrade.operations import describe
 from ..upgrade.rules import MODES
 from .base import SpecDirective
-from .nodes_util import para, table
+from .nodes_util import folded, para, table
 
 
 def field_modes(step) -> list[nodes.Node]:
@@ -21,7 +21,7 @@ def field_modes(step) -> list[nodes.Node]:
         for number, rule in enumerate(rules, 1):
             _, field, _ = describe(rule)
             rows.append([str(number), field, [nodes.strong(text=rule["mode"])], rule["mode_why"],
-                         step.meanwhile(rule, number, kind)])
+                         step.meanwhile(rule, number, kind, restate=False)])
         if rows:
             whose = "Record" if kind == "image" else "Store manifest"
             out.append(para(f"{whose} fields, {step.source} → {step.target}: when each changes, and what a "
@@ -29,6 +29,19 @@ def field_modes(step) -> list[nodes.Node]:
             out.append(table(["#", "Field", "Mode", "Why this mode", f"What a {step.target} reader sees meanwhile"],
                              rows, [3, 14, 8, 35, 40]))
     return out
+
+
+def rule_rows(rules: list[dict]) -> list[list]:
+    """Each rule in words, its JSON folded beneath (the file's own text for the rule, pretty-printed)."""
+    rows = []
+    for i, rule in enumerate(rules, 1):
+        kind, field, what = describe(rule)
+        cell = nodes.container()
+        cell += para(what)
+        text = json.dumps({k: v for k, v in rule.items() if k not in ("why", "mode_why")}, indent=2)
+        cell += folded("The rule's JSON", nodes.literal_block(text, text, language="json"))
+        rows.append([str(i), kind, field, cell, rule["why"]])
+    return rows
 
 
 def lazy_text(step) -> str:
@@ -75,17 +88,18 @@ class UpgradeStepDirective(SpecDirective):
             ["Rules file", [nodes.reference("", "", nodes.literal(text=self.spec.rel(path)),
                                             refuri=self.site_link(self.spec.rel(path)))]],
         ], [12, 60])]
-        rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.rules, 1)]
-        out.append(para("The rules, applied in this order:"))
-        out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
+        out.append(para("The rules, applied in this order (each rule's JSON, as the rules file holds it, one click "
+                        "away):"))
+        out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rule_rows(step.rules),
+                         [3, 9, 16, 36, 36]))
         if step.irreversible:
             out.append(para("Where a revert cannot give back the exact input (the value itself is kept; the proof "
                             "holds every other member to an exact revert):"))
             out.append(table(["Member", "Why"], [[f"`{d['path']}`", d["why"]] for d in step.irreversible], [20, 60]))
         if step.store_rules:
-            rows = [[str(i), *describe(rule), rule["why"]] for i, rule in enumerate(step.store_rules, 1)]
             out.append(para("The store manifest's rules, applied when a store is upgraded:"))
-            out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rows, [3, 9, 16, 36, 36]))
+            out.append(table(["#", "Kind", "Field", "What the upgrade does", "Why"], rule_rows(step.store_rules),
+                             [3, 9, 16, 36, 36]))
         return out + field_modes(step)
 
 

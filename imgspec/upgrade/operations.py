@@ -153,7 +153,7 @@ def render_template(template, value, doc):
 
 def _condition_text(c: dict) -> str:
     if "matches" in c:
-        return f"`{c['at']}` is valid against {code(c['matches'])}"
+        return f"`{c['at']}` is valid against the schema the rule's `matches` gives"
     if "equals" in c:
         return f"`{c['at']}` is {code(c['equals'])}"
     if "in" in c:

@@ -62,13 +62,14 @@ class Step:
         """For each kind, whether each rule names a deployment setting (worked out once)."""
         return {kind: [uses_deployment(r) for r in rules] for kind, rules in self.ruleset().items()}
 
-    def meanwhile(self, rule: dict, number: int, kind: str = "image") -> str:
-        """What a reader of the target sees of a rule's field until the store is rewritten (from the rule's mode)."""
+    def meanwhile(self, rule: dict, number: int, kind: str = "image", restate: bool = True) -> str:
+        """What a reader of the target sees of a rule's field until the store is rewritten (from the rule's mode);
+        ``restate`` repeats what the rule does (a page that shows the rule beside it says only its number)."""
         from .operations import describe
         _, _, what = describe(rule)
         old, new = self.source, self.target
         thing = "manifest" if kind == "store" else "record"
-        said = f"as rule {number} says ({what})"
+        said = f"as rule {number} says ({what})" if restate else f"as rule {number} says"
         if rule["mode"] == "read-time":
             return f"A {old} {thing} is never rewritten for this rule: every {new} reader reads it {said}, in memory."
         if rule["mode"] == "first-use":
@@ -76,7 +77,7 @@ class Step:
                     f"reader reads it {said}, in memory; the service then writes it so.")
         return (f"A {new} service does not serve the store until `imgspec upgrade-store --to {new}` has rewritten "
                 f"every {thing} {said}; while that runs, a reader reads each {thing} at the version it declares and "
-                f"MAY read a {old} {thing} so in memory.")
+                f"one that reads a {old} {thing} as {new} MUST read it so, in memory.")
 
     def ruleset(self) -> dict[str, list[dict]]:
         return {"image": self.rules, "store": self.store_rules}
