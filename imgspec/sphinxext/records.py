@@ -119,26 +119,37 @@ class ExampleDirective(SpecDirective):
         return example_nodes(self, example, ex.verdict(example, self.spec))
 
 
+def examples_below(directive: SpecDirective) -> list:
+    """The record examples below the folder the directive's argument names (an error when there are none)."""
+    folder = directive.path(directive.arguments[0]).resolve()
+    found = [e for e in ex.record_examples(directive.spec) if folder in e.path.resolve().parents]
+    if not found:
+        raise directive.error(f"{directive.arguments[0]}: (root): no-examples: no example files below this folder")
+    return found
+
+
+def grouped_examples(directive: SpecDirective, found: list) -> list[nodes.Node]:
+    """Examples shown valid first, then invalid (each with its expectation), under a rubric each."""
+    out: list[nodes.Node] = []
+    for valid in (True, False):
+        group = [e for e in found if e.valid == valid]
+        if group:
+            out.append(nodes.rubric(text=("Valid" if valid else "Invalid") + f" {group[0].kind} examples"))
+        for e in group:
+            directive.shown(e.path)
+            if not e.valid:
+                directive.shown(e.expect_path)
+            out += example_nodes(directive, e, ex.verdict(e, directive.spec))
+    return out
+
+
 class ExamplesDirective(SpecDirective):
     """Every example below a folder: valid ones first, then invalid ones with their expected error."""
 
     required_arguments = 1
 
     def run(self):
-        folder = self.path(self.arguments[0]).resolve()
-        found = [e for e in ex.record_examples(self.spec) if folder in e.path.resolve().parents]
-        if not found:
-            raise self.error(f"{self.arguments[0]}: (root): no-examples: no example files below this folder")
-        out = []
-        for valid in (True, False):
-            group = [e for e in found if e.valid == valid]
-            if not group:
-                continue
-            out.append(nodes.rubric(text=("Valid" if valid else "Invalid") + f" {group[0].kind} examples"))
-            for e in group:
-                self.shown(e.path)
-                out += example_nodes(self, e, ex.verdict(e, self.spec))
-        return out
+        return grouped_examples(self, examples_below(self))
 
 
 EXAMPLE_HEADINGS = {"image": "Image records", "location": "Locations", "member": "Members", "tag": "Tags",
@@ -162,15 +173,7 @@ class ExamplesPageDirective(SpecDirective):
                 continue
             section = nodes.section(ids=[f"{kind}-examples"])
             section += nodes.title(text=EXAMPLE_HEADINGS.get(kind, kind))
-            for valid in (True, False):
-                chosen = [e for e in group if e.valid == valid]
-                if chosen:
-                    section += nodes.rubric(text=("Valid" if valid else "Invalid") + f" {kind} examples")
-                for e in chosen:
-                    self.shown(e.path)
-                    if not e.valid:
-                        self.shown(e.expect_path)
-                    section += example_nodes(self, e, ex.verdict(e, self.spec))
+            section += grouped_examples(self, group)
             out.append(section)
         return out
 
@@ -182,10 +185,7 @@ class ExamplesLinkDirective(SpecDirective):
     required_arguments = 1
 
     def run(self):
-        folder = self.path(self.arguments[0]).resolve()
-        found = [e for e in ex.record_examples(self.spec) if folder in e.path.resolve().parents]
-        if not found:
-            raise self.error(f"{self.arguments[0]}: (root): no-examples: no example files below this folder")
+        found = examples_below(self)
         version, kind = found[0].version, found[0].kind
         valid = sum(e.valid for e in found)
         link = nodes.reference("", "", nodes.Text("the examples page"), internal=True,
