@@ -3,7 +3,9 @@
 Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ````):
 
 ``imgspec-schema PATH``       a schema as a field table, with a download link and its ``$id``
-``imgspec-examples DIR``      every example below DIR (valid/ and invalid/), each validated
+``imgspec-examples-page V``   every example of version V, a section per object (valid, then invalid), each validated
+``imgspec-examples-link DIR`` on a version page: how many examples an object has, linked to its examples page
+``imgspec-errata VERSION``    a released version's errata, each with its class
 ``imgspec-example PATH``      one example file, validated
 ``imgspec-field-matrix KIND`` one row per field, one column per format version
 ``imgspec-field-index``      every field of every kind: versions, upgrade rules, SQL column, examples

@@ -4,7 +4,7 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
-from .. import bundle, evidence, fields, registry
+from .. import bundle, errata, evidence, fields, registry
 from .. import examples as ex
 from ..problems import ProblemError
 from . import schematable
@@ -143,15 +143,6 @@ def grouped_examples(directive: SpecDirective, found: list) -> list[nodes.Node]:
     return out
 
 
-class ExamplesDirective(SpecDirective):
-    """Every example below a folder: valid ones first, then invalid ones with their expected error."""
-
-    required_arguments = 1
-
-    def run(self):
-        return grouped_examples(self, examples_below(self))
-
-
 EXAMPLE_HEADINGS = {"image": "Image records", "location": "Locations", "member": "Members", "tag": "Tags",
                     "store": "Store manifests", "placement": "Placement policies"}
 
@@ -269,7 +260,7 @@ class ReleaseDirective(SpecDirective):
             r = self.spec.release(self.arguments[0])
         except ProblemError as exc:
             raise self.error(str(exc)) from None
-        found = [x for _, x in _errata(self.spec, r.version)]
+        found = [x for _, x in errata.errata(self.spec, r.version)]
         if r.status == "released":
             note = (f"Released and frozen: what every valid {r.version} record means never changes. Its files change only "
                     "through errata, which may widen what readers accept or correct an upgrade rule to what Glance did "
@@ -297,18 +288,12 @@ class ReleaseDirective(SpecDirective):
         return [admon, nav]
 
 
-def _errata(spec, version):
-    from .. import errata
-    return errata.errata(spec, version)
-
-
 class ErrataDirective(SpecDirective):
     """``imgspec-errata VERSION``: each erratum of a released version, what it changed and how it is classified."""
 
     required_arguments = 1
 
     def run(self):
-        from .. import errata
         version = self.arguments[0]
         self.shown(self.spec.schemas / "releases.json")
         found = [x for _, x in errata.errata(self.spec, version)]
@@ -351,7 +336,6 @@ _CLASSIFIED: dict = {}
 
 def classified(spec, version: str, erratum: dict):
     """``errata.classify``, once per build for each erratum (the version page and the changelog both show it)."""
-    from .. import errata
     key = (str(spec.root), erratum["id"], tuple(sorted(erratum["files"].items())))
     if key not in _CLASSIFIED:
         _CLASSIFIED[key] = errata.classify(spec, version, erratum)
@@ -360,7 +344,7 @@ def classified(spec, version: str, erratum: dict):
 
 def errata_summary(directive: SpecDirective, version: str) -> list[nodes.Node]:
     """One line naming each erratum of a version with its class, linking to the version page's Errata section."""
-    found = [x for _, x in _errata(directive.spec, version)]
+    found = [x for _, x in errata.errata(directive.spec, version)]
     if not found:
         return []
     out = para(nodes.reference("", "", nodes.Text("Errata"), internal=True,
@@ -415,7 +399,7 @@ class FieldIndexDirective(SpecDirective):
         spec = self.spec
         name = nodes.container()
         name += para(nodes.literal(text=f.name))
-        where = {where: vs for where, vs in _grouped_versions(f.columns).items()}
+        where = _grouped_versions(f.columns)
         newest_column = list(f.columns.values())[-1] if f.columns else None
         if newest_column:
             name += para(nodes.emphasis(text="SQL: "), f"`{newest_column}`")
@@ -515,7 +499,6 @@ DIRECTIVES = {
     "imgspec-errata": ErrataDirective,
     "imgspec-schema": SchemaDirective,
     "imgspec-example": ExampleDirective,
-    "imgspec-examples": ExamplesDirective,
     "imgspec-examples-link": ExamplesLinkDirective,
     "imgspec-examples-page": ExamplesPageDirective,
     "imgspec-field-matrix": FieldMatrixDirective,

@@ -63,10 +63,6 @@ def limits(node: dict) -> list[str]:
     return parts
 
 
-def limits_text(node: dict) -> str:
-    return "; ".join(limits(node))
-
-
 def pattern(node: dict) -> str | None:
     """The field's pattern where it says more than its format."""
     found = node.get("pattern")
