@@ -16,6 +16,7 @@ review gate refuses.  The checks, one function per part of the document, are in 
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -33,6 +34,11 @@ class Change:
     def line(self) -> str:
         return f"{self.severity.upper():25} {self.check:34} {self.where}: {self.message}"
 
+
+
+def _words(values: list) -> str:
+    """Values as a reader reads them: JSON, comma-separated ("community", "all")."""
+    return ", ".join(json.dumps(v, ensure_ascii=False) for v in values)
 
 def operations(doc: dict) -> dict[str, dict]:
     return {f"{m.upper()} {p}": op for p, item in doc.get("paths", {}).items() for m, op in item.items()
@@ -75,17 +81,17 @@ def _schema_changes(old: dict, new: dict, where: str, direction: str, path: str 
     if ot and nt and ot != nt:
         narrowed = not (ot <= nt) if direction == "request" else not (nt <= ot)
         yield Change(BREAKING if narrowed else MICROVERSION, f"{direction}-property-type-changed", here,
-                     f"type {sorted(ot)} -> {sorted(nt)}")
+                     f"type {_words(sorted(ot))} -> {_words(sorted(nt))}")
     if "enum" in old or "enum" in new:
         oe, ne = old.get("enum"), new.get("enum")
         removed = [v for v in (oe or []) if ne is not None and v not in ne]
         added = [v for v in (ne or []) if oe is not None and v not in oe]
         if direction == "request" and removed or direction == "response" and added:
             yield Change(BREAKING if direction == "request" else MICROVERSION, f"{direction}-enum-changed", here,
-                         f"values {'removed' if direction == 'request' else 'added'}: {removed or added}")
+                         f"values {'removed' if direction == 'request' else 'added'}: {_words(removed or added)}")
         if direction == "request" and added or direction == "response" and removed:
             yield Change(MICROVERSION if direction == "request" else COMPATIBLE, f"{direction}-enum-changed", here,
-                         f"values {'added' if direction == 'request' else 'removed'}: {added or removed}")
+                         f"values {'added' if direction == 'request' else 'removed'}: {_words(added or removed)}")
     op_, np_ = old.get("properties", {}), new.get("properties", {})
     oreq, nreq = set(old.get("required", [])), set(new.get("required", []))
     for name in op_.keys() - np_.keys():

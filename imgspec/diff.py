@@ -88,18 +88,19 @@ class _Walker:
         if old.get("$ref") != new.get("$ref"):
             self.add(at + ["$ref"], record, "breaking", "ref-changed", f"{old.get('$ref')} -> {new.get('$ref')}")
         ot, nt = _types(old), _types(new)
+        was, now = json_text(sorted(ot or ())), json_text(sorted(nt)) if nt else "any"
         if ot and nt and not ot & nt and not ("$ref" in old or "$ref" in new):
-            self.add(at + ["type"], record, "breaking", "type-changed", f"{sorted(ot)} -> {sorted(nt)}")
+            self.add(at + ["type"], record, "breaking", "type-changed", f"{was} -> {now}")
             return  # a different kind of value: its other keywords are not comparable
         if ot != nt and not ("$ref" in old or "$ref" in new):
             if ot is None:
-                self.add(at + ["type"], record, "breaking", "type-narrowed", f"any -> {sorted(nt or ())}")
+                self.add(at + ["type"], record, "breaking", "type-narrowed", f"any -> {json_text(sorted(nt or ()))}")
             elif nt is None or ot < nt:
-                self.add(at + ["type"], record, "compatible", "type-widened", f"{sorted(ot)} -> {sorted(nt) if nt else 'any'}")
+                self.add(at + ["type"], record, "compatible", "type-widened", f"{was} -> {now}")
             elif nt < ot:
-                self.add(at + ["type"], record, "breaking", "type-narrowed", f"{sorted(ot)} -> {sorted(nt)}")
+                self.add(at + ["type"], record, "breaking", "type-narrowed", f"{was} -> {now}")
             else:
-                self.add(at + ["type"], record, "breaking", "type-changed", f"{sorted(ot)} -> {sorted(nt)}")
+                self.add(at + ["type"], record, "breaking", "type-changed", f"{was} -> {now}")
         if "enum" in old or "enum" in new:
             oe, ne = old.get("enum"), new.get("enum")
             if oe is None:

@@ -37,14 +37,22 @@ def versions(spec: Spec) -> list[dict]:
 
 @dataclass(frozen=True)
 class Element:
-    kind: str  # operation, parameter, schema, field
+    kind: str  # operation, parameter, schema, field, value (an enum value newer than its field)
     where: str
     since: str
     note: str | None = None
 
 
+def _values(schema, where: str, path: str) -> Iterator[Element]:
+    """The enum values a newer version added (``x-enum-since``: value -> version)."""
+    if isinstance(schema, dict) and isinstance(schema.get("x-enum-since"), dict):
+        for value, since in schema["x-enum-since"].items():
+            yield Element("value", f"{where}: {path or '(root)'} = {value}", since)
+
+
 def _fields(schema, where: str, path: str = "") -> Iterator[Element]:
     if isinstance(schema, dict):
+        yield from _values(schema, where, path)
         for name, sub in (schema.get("properties") or {}).items():
             here = f"{path}/{name}"
             if isinstance(sub, dict) and "x-since" in sub:
@@ -66,6 +74,8 @@ def elements(spec: Spec) -> list[Element]:
             if "$ref" not in prm and "x-since" in prm:
                 out.append(Element("parameter", f"{label}: {prm['in']} {prm['name']}", prm["x-since"],
                                    prm.get("x-since-note")))
+            if "$ref" not in prm:
+                out += _values(prm.get("schema"), label, f"{prm['in']} {prm.get('name')}")
     for name, prm in doc["components"].get("parameters", {}).items():
         out.append(Element("parameter", f"components/parameters/{name} ({prm['in']} {prm['name']})",
                            prm.get("x-since", ""), prm.get("x-since-note")))
@@ -103,12 +113,35 @@ def problems(spec: Spec) -> list[Problem]:
         root = roots.get(e.where.split(": ", 1)[0]) if e.kind == "field" else None
         if root is not None and root in known and e.since in known and key(e.since) < key(root):
             out.append(Problem(api.DOCUMENT, e.where, "x-since", f"{e.since} is older than its schema's {root}"))
+    out += _unknown_values(spec)
     for op in api.operations(spec).values():
         for prm in op.node.get("parameters", []):
             if "x-since" in prm and op.node.get("x-since") in known and prm["x-since"] in known and \
                     key(prm["x-since"]) < key(op.node["x-since"]):
                 out.append(Problem(api.DOCUMENT, f"{op.method.upper()} {op.path}: {prm['in']} {prm['name']}",
                                    "x-since", f"{prm['x-since']} is older than its operation's {op.node['x-since']}"))
+    return out
+
+
+def _unknown_values(spec: Spec) -> list[Problem]:
+    """An x-enum-since naming a value its enum does not have."""
+    out = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            tagged = node.get("x-enum-since")
+            if isinstance(tagged, dict):
+                for value in tagged:
+                    if value not in (node.get("enum") or []):
+                        out.append(Problem(where, "", "x-enum-since", f"{value!r} is not a value of its enum"))
+            for v in node.values():
+                walk(v, where)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, where)
+    walk(api.document(spec), api.DOCUMENT)
+    for p in sorted((spec.schemas / "service").rglob("*.json")):
+        walk(spec.load(p), spec.rel(p))
     return out
 
 
@@ -124,6 +157,9 @@ def _prune(node, version: tuple[int, ...]):
                 out[k] = {name: _prune(sub, version) for name, sub in v.items() if not _newer(sub, version)}
             elif k == "parameters" and isinstance(v, list):
                 out[k] = [_prune(p, version) for p in v if not _newer(p, version)]
+            elif k == "enum" and isinstance(v, list) and isinstance(node.get("x-enum-since"), dict):
+                newer = {value for value, since in node["x-enum-since"].items() if key(since) > version}
+                out[k] = [value for value in v if not (isinstance(value, str) and value in newer)]
             else:
                 out[k] = _prune(v, version)
         return out

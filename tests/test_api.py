@@ -126,3 +126,47 @@ def test_served_image_schema_works_for_python_glanceclient():
     from jsonschema import Draft202012Validator as V
     assert V(schema).is_valid({"name": "x", "os_distro": "cirros"})
     assert not V(schema).is_valid({"name": "x", "hw_cpu_cores": 4})
+
+
+def test_every_field_of_every_operation_is_described_and_every_description_of_the_table_is_used():
+    from imgspec import apifields
+    assert apifields.undocumented(SPEC) == []
+    shown = set()
+    for op in OPS.values():
+        found = apifields.operation_fields(SPEC, op)
+        shown |= {f.location for b in found.request for f in b.fields}
+        shown |= {f.location for bodies in found.responses.values() for b in bodies for f in b.fields}
+    assert len(shown) >= 380
+    import fnmatch
+    used = {id(entry) for pattern, entry in apifields.descriptions(SPEC)
+            if any(fnmatch.fnmatchcase(loc, pattern) for loc in shown)}
+    assert [e for _, e in apifields.descriptions(SPEC) if id(e) not in used] == []
+
+
+def test_a_field_without_a_description_is_found(spec_copy):
+    from imgspec import apifields
+    path = spec_copy.root / apifields.DESCRIPTIONS
+    data = json.loads(path.read_text())
+    data["descriptions"] = [d for d in data["descriptions"] if d["field"] != "operators"]
+    path.write_text(json.dumps(data))
+    bare = apifields.undocumented(spec_copy)
+    assert bare and {name.rsplit(".", 1)[-1] for _, name, _ in bare} == {"operators"}
+
+
+def test_the_fields_of_an_operation_read_as_an_api_reference():
+    from imgspec import apifields
+    patch = apifields.operation_fields(SPEC, OPS["updateImage"])
+    assert [b.media for b in patch.request] == ["application/openstack-images-v2.1-json-patch",
+                                                  "application/openstack-images-v2.0-json-patch"]
+    op = {f.name: f for f in patch.request[0].fields}["[].op"]
+    assert [v.text for v in op.values] == ["add", "remove", "replace"] and op.required
+    image = {f.name: f for f in patch.responses["200"][0].fields}
+    assert image["os_hidden"].since == "2.7" and image["name"].type == "string or null"
+    assert image["name"].limits == "at most 255 characters"
+    assert {v.text: v.since for v in image["visibility"].values}["community"] == "2.5"
+    assert not image["direct_url"].required and image["locations[].url"].description
+    listing = {f.name: f for f in apifields.operation_fields(SPEC, OPS["listImages"]).parameters}
+    assert listing["visibility"].where == "query" and not listing["visibility"].required
+    assert apifields.type_words({"type": ["null", "string"], "format": "date-time"}) == "string (date-time) or null"
+    assert apifields.type_words({"type": "array", "items": {"type": "string"}}) == "array of string"
+    assert apifields.type_words({"enum": ["a", None]}) == "string or null"

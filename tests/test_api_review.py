@@ -186,12 +186,38 @@ def test_every_element_names_the_api_version_that_introduced_it():
     doc = api.document(SPEC)
     assert all("x-since" in p for p in doc["components"]["parameters"].values())
     found = mv.elements(SPEC)
-    assert {e.kind for e in found} == {"operation", "parameter", "schema", "field"} and len(found) >= 160
+    assert {e.kind for e in found} == {"operation", "parameter", "schema", "field", "value"} and len(found) >= 160
     assert len([e for e in found if e.kind == "schema"]) == len(doc["components"]["schemas"]) + 14
     by = {e.where: e.since for e in found}
     assert by["schemas/service/image.json: /os_hidden"] == "2.7" and by["GET /v2/images: query os_hidden"] == "2.7"
     assert by["POST /v2/cache/prune"] == "2.18" and by["GET /v2/images/{image_id}/tasks"] == "2.12"
+    assert by["schemas/service/image.json: /visibility = community"] == "2.5"
+    assert by["schemas/service/image.json: /status = importing"] == "2.6"
     assert doc["info"]["version"] == mv.versions(SPEC)[-1]["version"] == "2.18"
+
+
+def test_an_enum_value_newer_than_its_field_is_a_change_of_its_version():
+    """Community images (2.5) added values, not elements: x-enum-since tags them, so the API diff from 2.4 to 2.5
+    sees the visibilities a 2.4 client never meets, and 2.5 is no longer a version of no element."""
+    from imgspec import microversions as mv
+    changes = apidiff.compare(mv.at_version(api.bundled(SPEC), "2.4"), mv.at_version(api.bundled(SPEC), "2.5"))
+    found = {(c.check, c.where, c.message) for c in changes}
+    assert ("response-enum-changed", "GET /v2/images/{image_id} 200 response /visibility",
+            'values added: "community", "shared"') in found, found
+    assert ("request-enum-changed", "GET /v2/images request (query visibility)",
+            'values added: "community", "all"') in found, found
+    assert not apidiff.compare(mv.at_version(api.bundled(SPEC), "2.5"), mv.at_version(api.bundled(SPEC), "2.5"))
+    assert [e.where for v, found in mv.changelog(SPEC) if v["version"] == "2.5" for e in found]
+
+
+def test_an_enum_since_naming_a_value_its_enum_lacks_is_a_problem(spec_copy):
+    from imgspec import microversions as mv
+    path = spec_copy.root / "schemas/service/image.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["visibility"]["x-enum-since"]["everyone"] = "2.5"
+    path.write_text(json.dumps(doc))
+    assert [(p.rule, p.message) for p in mv.problems(spec_copy)] == [
+        ("x-enum-since", "'everyone' is not a value of its enum")]
 
 
 def test_a_version_the_api_does_not_have_or_a_parameter_older_than_its_operation_is_a_problem(spec_copy):

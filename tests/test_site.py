@@ -1,4 +1,5 @@
 """The site shows every schema and example, validates them at build time and fails on drift."""
+import html
 import json
 import re
 
@@ -228,3 +229,35 @@ def test_glance_source_citations_link_to_the_release_cited(site):
             assert not (glance_src / path).exists(), f"{path} is in {pin}: link it there"
         else:
             assert tag == pin and (glance_src / path).is_file(), (tag, path)
+
+
+def test_each_api_operation_documents_its_fields_as_an_api_reference_does(site):
+    """Name / In / Type / Description rows, (Optional), values with the version that added them, New in API X;
+    PATCH documents both its bodies; no Python syntax leaks onto any page."""
+    def text(page):
+        return re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><", (site / page).read_text().replace(WBR, "")))
+    images = text("api/images.html")
+    assert images.count("NameInTypeDescription") >= 9 and images.count("NameTypeDescription") >= 5
+    assert "Request (application/openstack-images-v2.1-json-patch body: array of object)" in images
+    assert "Request (application/openstack-images-v2.0-json-patch body: array of object)" in images
+    assert "[].opbodystringThe operation. Values: add, remove, replace." in images
+    assert "os_hiddenbooleanA hidden image is left out of image lists unless asked for. New in API 2.7." in images
+    assert "community (since API 2.5)" in images and "direct_url (Optional) (read-only)" in images
+    schemas = text("api/metadef-schemas.html")
+    assert "operators (Optional)" in schemas and "Operators a consumer may apply" in schemas
+    leaks = {page.relative_to(site).as_posix() for page in site.rglob("*.html")
+             if re.search(r"\[&#39;|\['[a-z]", (page).read_text())}
+    assert leaks == set()
+
+
+def test_the_operator_guide_answers_which_format_and_what_is_public_becomes(site):
+    page = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><",
+                                                       (site / "operators" / "upgrading-glance.html").read_text())))
+    assert "Newton13.0.044 (migrate_version)migrate-0342.0" in page
+    assert "2026.2 (Hibiscus)33.0.02024_1_contract01 (alembic_version)train2.3" in page
+    assert page.count("glance-manage db expand") >= 3 and "glance-manage db_sync" in page
+    assert "Newton (13.0.0) → Ocata (14.0.0): format 2.0 → 2.1" in page and "ocata_migrate01" in page
+    assert 'shared-with-members.json: is_public false, 1 member(s) and 1 deleted"private""shared""shared""shared"' \
+           "1.0 → 2.0 (install-time), 2.0 → 2.1 (install-time)" in page
+    assert "Rocky to Stein2.22.2 → 2.3 (first-use)" in page
+    assert '{"url"' not in page and "$from" not in page  # rules in words, never their JSON

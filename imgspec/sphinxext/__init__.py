@@ -24,6 +24,10 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-sql-overview``      the binding's conventions and layouts
 ``imgspec-openapi TAG``       the API operations of a tag (sphinxcontrib-openapi) with their validated examples
 ``imgspec-api-changelog``     each API version with what it introduced, generated from the document's x-since
+``imgspec-glance-series``     every Glance series with its last revision, layout and format version
+``imgspec-glance-upgrades``   each Glance upgrade that changes the format: commands, Glance's migrations, the rules
+``imgspec-glance-path``       from each series to the newest: steps, modes, what to run
+``imgspec-value-journey F EX`` what field F of each example record becomes at every version, and which steps change it
 ``imgspec-api-ref-differences`` where Glance's api-ref and the document disagree on response codes, and why
 
 Every file shown is recorded.  When the build ends, any schema or example that
@@ -40,7 +44,7 @@ from pathlib import Path
 from sphinx.util import logging
 
 from ..spec import Spec
-from . import api, diff, nodes_util, placement, records, sizing, sqlbinding, upgrades
+from . import api, diff, guide, nodes_util, placement, records, sizing, sqlbinding, upgrades
 from .base import spec_of
 
 logger = logging.getLogger("imgspec")
@@ -96,7 +100,7 @@ def _finished(app, exc):
         app.statuscode = 1  # fails the build with or without -W
 
 
-MODULES = (nodes_util, records, diff, upgrades, api, sqlbinding, sizing, placement)  # as the core: one per job
+MODULES = (nodes_util, records, diff, upgrades, api, sqlbinding, sizing, placement, guide)  # as the core: one per job
 
 
 def setup(app):

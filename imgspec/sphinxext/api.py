@@ -12,10 +12,10 @@ from docutils import nodes
 from docutils.parsers.rst import directives as rst
 from sphinxcontrib.openapi.renderers import HttpdomainRenderer
 
-from .. import api
+from .. import api, apifields
 from ..problems import ProblemError
 from .base import SpecDirective
-from .nodes_util import inline, para
+from .nodes_util import inline, para, table
 
 
 def renderable(node):
@@ -32,6 +32,32 @@ def renderable(node):
     return node
 
 
+def field_row(f: apifields.Field, since: str | None, with_in: bool) -> list:
+    """A row of an API field table: Name (Optional, read-only), [In,] Type and limits, Description with its values
+    (each newer one with its API version) and "New in API X" where the field is newer than ``since``."""
+    name: list = [nodes.literal(text=f.name)]
+    if not f.required:
+        name.append(nodes.Text(" (Optional)"))
+    if f.readonly:
+        name.append(nodes.Text(" (read-only)"))
+    kind: list = [nodes.Text(f.type)]
+    if f.limits:
+        kind += [nodes.Text("; ")] + inline(f.limits)
+    text: list = inline(f.description)
+    if f.values:
+        text.append(nodes.Text(" Values: " if f.description else "Values: "))
+        for i, v in enumerate(f.values):
+            if i:
+                text.append(nodes.Text(", "))
+            text.append(nodes.literal(text=v.text))
+            if v.since:
+                text.append(nodes.Text(f" (since API {v.since})"))
+        text.append(nodes.Text("."))
+    if f.since and f.since != since:
+        text.append(nodes.emphasis(text=f" New in API {f.since}."))
+    return [name] + ([f.where] if with_in else []) + [kind, nodes.paragraph("", "", *text)]
+
+
 class OpenApiDirective(SpecDirective):
     required_arguments = 1
     final_argument_whitespace = True
@@ -41,6 +67,7 @@ class OpenApiDirective(SpecDirective):
         tag = self.arguments[0]
         spec = self.spec
         self.shown(spec.root / api.DOCUMENT)
+        self.shown(spec.root / apifields.DESCRIPTIONS)
         try:
             bundled = api.bundled(spec)
             examples = api.api_examples(spec)
@@ -56,15 +83,68 @@ class OpenApiDirective(SpecDirective):
                     continue
                 one = renderable({"openapi": bundled["openapi"], "info": bundled["info"],
                                   "components": bundled["components"],
-                                  "paths": {path: {"parameters": item.get("parameters", []), method: op}}})
+                                  "paths": {path: {method: self.shell(op, bundled)}}})
                 renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
                 out += renderer.render(one)
+                out += self.fields(operations[op["operationId"]], op)
                 out += self.since(op)
                 out += self.policy(op)
                 out += self.examples(op["operationId"], [e for e in examples if e.operation_id == op["operationId"]])
                 out += self.served(operations[op["operationId"]])
         if not out:
             raise self.error(f"{api.DOCUMENT}: /tags: no-operations: no operation is tagged {tag!r}")
+        return out
+
+    @staticmethod
+    def shell(op: dict, bundled: dict) -> dict:
+        """The operation for httpdomain to render its signature, description, status codes and response headers:
+        its parameters and bodies are this page's own tables (:meth:`fields`), which say what httpdomain cannot
+        (enum values, limits, the version a field came with, PATCH's bodies)."""
+        responses = {}
+        for code, response in op.get("responses", {}).items():
+            if "$ref" in response:
+                response = bundled["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+            responses[code] = {k: v for k, v in response.items() if k != "content"}
+        return {**{k: v for k, v in op.items() if k not in ("parameters", "requestBody")}, "responses": responses}
+
+    def fields(self, operation: api.Operation, op: dict) -> list[nodes.Node]:
+        """The api-ref's tables: the request's parameters and body fields (Name, In, Type, Description) and each
+        JSON response body's fields, every row with its type in words, its values, limits and the API version
+        that brought it where that is newer than the operation."""
+        found = apifields.operation_fields(self.spec, operation)
+        since = op.get("x-since")
+        bare = [f for f in found.parameters + [f for b in found.request for f in b.fields] +
+                [f for bodies in found.responses.values() for b in bodies for f in b.fields] if not f.description]
+        if bare:
+            self.fail([f"{f.location or api.DOCUMENT}: {op['operationId']} {f.name}: undescribed: every parameter "
+                       f"and body field says what it means (its schema's description, or {apifields.DESCRIPTIONS} "
+                       f"for a served schema's field)" for f in bare])
+        out: list[nodes.Node] = []
+        bodies: list[apifields.Body | None] = list(found.request) or [None]
+        for i, body in enumerate(bodies):
+            rows = [field_row(f, since, with_in=True) for f in (found.parameters if i == 0 else [])]
+            if body is not None:
+                rows += [field_row(f, since, with_in=True) for f in body.fields]
+            if not rows and body is None:
+                continue
+            title = "Request"
+            if body is not None:
+                title += f" ({body.media} body: {body.root})"
+            out.append(nodes.rubric(text=title))
+            if rows:
+                out.append(table(["Name", "In", "Type", "Description"], rows, widths=[22, 7, 16, 55],
+                                 classes=["imgspec-api-fields"]))
+            elif body is not None:
+                out.append(para(f"The body is {body.root}, of no fixed fields."))
+        for code, found_bodies in found.responses.items():
+            for response in found_bodies:
+                out.append(nodes.rubric(text=f"Response {code} ({response.media} body: {response.root})"))
+                rows = [field_row(f, since, with_in=False) for f in response.fields]
+                if rows:
+                    out.append(table(["Name", "Type", "Description"], rows, widths=[26, 18, 56],
+                                     classes=["imgspec-api-fields"]))
+                else:
+                    out.append(para(f"The body is {response.root}, of no fixed fields."))
         return out
 
     def since(self, op: dict) -> list[nodes.Node]:

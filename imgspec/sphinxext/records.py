@@ -4,10 +4,11 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
-from .. import bundle, errata, evidence, fields, registry
+from .. import apifields, bundle, errata, evidence, fields, registry
 from .. import examples as ex
 from ..problems import ProblemError
 from . import schematable
+from .api import field_row
 from .base import SpecDirective, example_nodes
 from .nodes_util import folded, glance_ref, inline, para, table
 
@@ -53,14 +54,20 @@ class SchemaDirective(SpecDirective):
         version = path.parent.name if path.parent.parent.name == "record" else None
         if version:
             self.shown(self.spec.root / evidence.FILE)
+        elif rel.startswith("schemas/service/"):  # a served schema: its fields as the API pages show a body's
+            body = apifields.schema_fields(self.spec, rel)
+            rows = [field_row(f, schema.get("x-since"), with_in=False) for f in body.fields]
+            out.append(table(["Name", "Type", "Description"], rows, widths=[26, 18, 56],
+                             classes=["imgspec-api-fields"]))
+            return out
         rows = []
         for name, node, required in fields.rows(schema):
             top = name.split(".")[0]
             since = self.spec.since(kind, top) if name != "(value)" else None
+            since = f", since {since}" if since else ""
             label = nodes.container()
             label += para(nodes.inline("", "", nodes.literal(text=name), ids=[fields.anchor(kind, name)]))
-            label += para(nodes.emphasis(text=("required" if required else "optional")
-                                         + (f", since {since}" if since else "")))
+            label += para(nodes.emphasis(text=("required" if required else "optional") + since))
             kind_cell = nodes.container()
             kind_cell += para(schematable.type_text(node))
             for limit in schematable.limits(node):

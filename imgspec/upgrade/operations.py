@@ -237,10 +237,23 @@ def _wrap_revert(doc, rule, is_new: IsNew) -> None:
     ptr.remove(doc, ptr.parse(rule["to"]))
 
 
+def _template_words(template: dict) -> str:
+    """A wrap's item in words: each key with the old value, a copy of another field, or its constant."""
+    parts = []
+    for key, value in template.items():
+        if value == {"$from": True}:
+            parts.append(f"`{key}` the old value")
+        elif isinstance(value, dict) and set(value) == {"$at"}:
+            parts.append(f"`{key}` copied from `{value['$at']}`")
+        else:
+            parts.append(f"`{key}` {code(value)}")
+    return ", ".join(parts)
+
+
 def _wrap_describe(rule) -> tuple[str, str]:
     return (f"`{rule['from']}` → `{rule['to']}`",
-            f"the value becomes the only item of the list, {code(rule['item'])} ($from: the old value; "
-            "$at: copied from that field); null becomes an empty list")
+            f"the value becomes the only item of the list: {_template_words(rule['item'])}; null becomes an "
+            "empty list")
 
 
 # -- rename ------------------------------------------------------------------------
