@@ -566,11 +566,13 @@ def cmd_sizing(args) -> int:
     print(f"{'version':8} {'JSON B/image':>13} {engine + ' B/image':>20} {'metadata':>12} {'upgrade peak':>13} "
           f"{'total for ' + format(dep['images'], ',') + ' images':>26}")
     previous = None
+    before: str | None = None
     for s_ in sizing.per_version(spec, images=args.corpus):
-        st = sizing.storage(dep, policy, records[s_.version], per_image[s_.version], previous)
+        share = sizing.rewritten_share(spec, records[before], s_.version) if before else 0.0
+        st = sizing.storage(dep, policy, records[s_.version], per_image[s_.version], previous, share)
         print(f"{s_.version:8} {s_.mean:13,.0f} {per_image[s_.version]:20,.0f} {sizing.human(st.metadata):>12} "
               f"{sizing.human(st.upgrade_peak) if previous is not None else '':>13} {sizing.human(st.total):>26}")
-        previous = per_image[s_.version]
+        previous, before = per_image[s_.version], s_.version
     print(f"(average data {sizing.human(round(average))}, {holding:.1%} of images hold data, "
           f"{sizing.physical_copies(policy)} physical copies each; {deleted:.1%} soft-deleted; staging "
           f"{dep['concurrent_imports']} imports, image cache {sizing.human(dep['image_cache_max_size'])} on "

@@ -130,13 +130,33 @@ class Storage:
         return self.data + self.metadata + self.upgrade_peak + self.staging + self.cache
 
 
+def rewritten_share(spec: Spec, records: list[dict], target: str) -> float:
+    """The share of ``records`` (of the version before ``target``) that the step to ``target`` makes a store
+    rewrite: those an install-time or first-use rule changes.  Read-time rules are applied by readers and never
+    written, so a step of read-time rules only rewrites nothing."""
+    from .upgrade.rules import Step, chain
+    step = chain(spec, records[0]["format_version"], target)[-1] if records else None
+    if step is None:
+        return 0.0
+    strict = [r for r in step.rules if r["mode"] != "read-time"]
+    if not strict:
+        return 0.0
+    only = Step(step.path, {**step.data, "rules": strict, "store_rules": []}, spec)
+    changed = 0
+    for doc in records:
+        touched: list = []
+        only.apply(doc, touched=touched)
+        changed += bool(touched)
+    return changed / len(records)
+
+
 def storage(deployment: dict, policy: dict, records: list[dict], metadata_per_image: float,
-            previous_metadata_per_image: float | None = None) -> Storage:
+            previous_metadata_per_image: float | None = None, rewritten: float = 1.0) -> Storage:
     """The storage of ``deployment`` at a version whose metadata costs ``metadata_per_image`` (measured).
 
-    ``previous_metadata_per_image``: the version upgraded from, whose tables stay until the upgrade has
-    rewritten them: the peak extra space is a second copy of the metadata (a store upgrade rewrites every
-    record; a table rebuild copies the table).
+    ``previous_metadata_per_image``: the version upgraded from, whose rows stay until the upgrade has
+    rewritten them: the peak extra space is a second copy of the metadata of the records the step rewrites
+    (``rewritten``, a share: :func:`rewritten_share`).
     """
     images = deployment["images"]
     holding, average, deleted = data_profile(records)
@@ -144,7 +164,7 @@ def storage(deployment: dict, policy: dict, records: list[dict], metadata_per_im
         data=images * holding * average * physical_copies(policy),
         metadata=images * metadata_per_image,
         soft_deleted_metadata=images * deleted * metadata_per_image,
-        upgrade_peak=images * metadata_per_image if previous_metadata_per_image is not None else 0.0,
+        upgrade_peak=images * metadata_per_image * rewritten if previous_metadata_per_image is not None else 0.0,
         staging=deployment["concurrent_imports"] * average,
         cache=deployment["api_nodes"] * deployment["image_cache_max_size"])
 

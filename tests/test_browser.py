@@ -130,7 +130,10 @@ def test_placement_and_sizing_pages_read_well(page, site):
     assert "never both" in page.inner_text("article")
     shot(page, "06-placement")
     page.goto(site + "/format/sizing.html")
-    assert "Upgrading from 1.0 to 2.0 increases image metadata by about" in page.inner_text("article")
+    text = page.inner_text("article")
+    assert "1.0 → 2.0 adds" in text and text.index("In one sentence per step") < text.index("Operators planning")
+    plot = page.locator("svg.imgspec-plot")
+    assert plot.count() == 1 and 300 < plot.bounding_box()["width"] <= 640  # drawn, within the column
     shot(page, "07-sizing")
 
 

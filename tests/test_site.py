@@ -176,17 +176,30 @@ def test_each_step_and_version_page_shows_every_fields_mode_and_what_readers_see
 
 
 def test_the_sizing_page_states_the_measured_growth(site, spec):
+    """One sentence per step first, computed; no column that never changes; no step that rewrites nothing charged
+    an upgrade peak; a plot of bytes per image per engine; every engine's metadata in the storage table."""
     from imgspec import sizing
-    html = re.sub(r"<[^>]+>", "", (site / "format" / "sizing.html").read_text())
+    raw = (site / "format" / "sizing.html").read_text()
+    html = re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><", raw))
     dep = json.loads((spec.root / "schemas/sizing/deployment.json").read_text())
     per = sizing.measured_per_image(spec, dep["engine"])
     a, b = per["1.0"], per["2.0"]
-    assert (f"Upgrading from 1.0 to 2.0 increases image metadata by about {(b / a - 1) * 100:.1f}% on MariaDB (InnoDB) "
-            f"({a:,.0f} → {b:,.0f} bytes per image), which is ") in html
+    lead = html[html.index("In one sentence per step"):html.index("Operators planning")]
+    assert (f"1.0 → 2.0 adds {b - a:,.0f} bytes ({(b / a - 1) * 100:+.1f}%) of metadata per image on MariaDB (InnoDB) "
+            f"(SQLite ") in lead
+    assert lead.count(" → ") == len(spec.versions) - 1 and "0.0000" not in html and "-0 " not in html
+    assert "2.3 → 2.4 changes no measurable metadata" in lead and "a store rewrites nothing" in lead
     for engine in ("SQLite", "MariaDB (InnoDB)", "PostgreSQL"):
-        assert f"{engine} B/image" in html
+        assert f"{engine} B/image" in html and f"Metadata on {engine}" in html
+    assert "Data × copies" not in html and "Metadata share" not in html  # constant: said once, in a sentence
+    peaks = html[html.index("Upgrade peak on MariaDB (InnoDB)"):html.index("The upgrade peak is")]
+    assert peaks.count("none: nothing is rewritten") == 2  # 2.1 → 2.2 and 2.3 → 2.4: read-time rules only
+    assert raw.count('<svg class="imgspec-plot"') == 1
+    plot = raw[raw.index('<svg class="imgspec-plot"'):]
+    assert plot[:plot.index("</svg>")].count("<polyline") == 4  # three engines and the JSON record
     for e in sizing.measured(spec)["engines"]:
         assert e["version"] in html  # the engine versions measured
+    assert len(html[html.index("The distributions behind the corpus:"):].splitlines()) < 40
 
 
 def test_each_api_operation_shows_who_may_call_it(site):

@@ -132,3 +132,16 @@ def test_sqlite_figures_are_measured_again_and_agree(tmp_path):
     for version, value in again.items():
         assert value == pytest.approx(recorded[version], rel=0.02), version
     assert again["2.2"] > again["1.0"]
+
+
+def test_a_step_of_read_time_rules_rewrites_nothing_and_an_install_time_one_every_record_it_changes():
+    corpus = sizing.corpus(SPEC, images=60)
+    assert sizing.rewritten_share(SPEC, corpus["1.0"], "2.0") == 1.0  # is_public becomes visibility everywhere
+    assert sizing.rewritten_share(SPEC, corpus["2.1"], "2.2") == 0.0  # defaults read, never written
+    assert sizing.rewritten_share(SPEC, corpus["2.3"], "2.4") == 0.0
+    shared = sum(1 for r in corpus["2.1"] if r["visibility"] == "shared") / 60  # 2.0 -> 2.1 rewrites those only
+    assert 0 < sizing.rewritten_share(SPEC, corpus["2.0"], "2.1") == pytest.approx(shared)
+    dep = {"images": 10, "concurrent_imports": 0, "api_nodes": 0, "image_cache_max_size": 0}
+    policy = {"within_site": {"copies": 1}, "across_sites": {"copies": 1}}
+    assert sizing.storage(dep, policy, corpus["2.2"], 100.0, 90.0, rewritten=0.0).upgrade_peak == 0
+    assert sizing.storage(dep, policy, corpus["2.2"], 100.0, 90.0, rewritten=0.5).upgrade_peak == 500
