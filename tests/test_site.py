@@ -274,3 +274,26 @@ def test_the_operator_guide_answers_which_format_and_what_is_public_becomes(site
            "1.0 → 2.0 (install-time), 2.0 → 2.1 (install-time)" in page
     assert "Rocky to Stein2.22.2 → 2.3 (first-use)" in page
     assert '{"url"' not in page and "$from" not in page  # rules in words, never their JSON
+
+
+def test_the_five_questions_are_each_answered_on_the_page_the_home_page_names(site, spec):
+    """Issue 26: which format is my database in; what a 1.0 is_public becomes and when; what each version costs;
+    what a reader or writer must do; whether a change is compatible and what to declare."""
+    from imgspec import guide
+    home = (site / "index.html").read_text()
+
+    def answer(question: str) -> str:
+        at = home.index(question)
+        link = re.search(r'href="([^"#]+)(#[^"]*)?"', home[at:]).group(1)
+        return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><", (site / link).read_text())))
+    page = answer("Which format is my Glance database in?")
+    for s in guide.series(spec):
+        assert f"{s.name}{s.glance}{s.revision} ({s.table}){s.layout}{s.format}" in page
+    page = answer("What does a 1.0 <code")
+    assert '"private""shared""shared""shared"' in page and "db migrate" in page
+    page = answer("What does each version cost in storage?")
+    assert "In one sentence per step" in page and "1.0 → 2.0 adds" in page
+    page = answer("What must a reader, a writer")
+    assert all(f"{who}" in page for who in ("Reader", "Writer", "Store", "API server"))
+    page = answer("Is my change compatible")
+    assert all(c in page for c in ("compatible", "needs a default", "meaning changed", "breaking", "meaning_changes"))
