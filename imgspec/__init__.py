@@ -4,9 +4,9 @@
     >>> imgspec.validate(record)            # raises ProblemError naming pointer and rule
     >>> imgspec.validator("image", "2.2")   # a jsonschema validator, local references only
 """
-from .problems import Problem, ProblemError
-from .spec import Spec
-from .validation import check, detect_version, validate, validator
+from imgspec.format.validation import check, detect_version, validate, validator
+from imgspec.problems import Problem, ProblemError
+from imgspec.spec import Spec
 
 __version__ = "0.1.0"
 __all__ = ["Problem", "ProblemError", "Spec", "check", "detect_version", "validate", "validator", "__version__"]

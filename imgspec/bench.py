@@ -19,8 +19,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import atomic, corpus, jsonfile
-from .upgrade.store import record_files, upgrade_store
+from imgspec import atomic, jsonfile
+from imgspec.format import validation
+from imgspec.sizing import corpus
+from imgspec.spec import Spec
+from imgspec.store.upgrade import record_files, upgrade_store
+from imgspec.upgrade import upgrade
 
 
 def _rate(n: int, seconds: float) -> str:
@@ -57,9 +61,6 @@ def bench_validate(records: int) -> None:
 
     import orjson
 
-    from . import validation
-    from .spec import Spec
-    from .upgrade import upgrade
 
     rng = random.Random(7)
     dist = corpus.distributions(Spec.default())
@@ -94,8 +95,6 @@ def bench_cli(records: int) -> None:
 
     import orjson
 
-    from .spec import Spec
-    from .upgrade import upgrade
 
     spec = Spec.default()
     rng = random.Random(11)

@@ -25,35 +25,32 @@ import os
 import sys
 from pathlib import Path
 
-from . import examples, inputs, profiles, registry, validation
-from .problems import Problem, ProblemError
-from .progress import Progress
-from .spec import RECORD_KINDS, Spec
-
-OK, INVALID, UNUSABLE = 0, 1, 2
-UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
-                  "malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
-                  "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
-                  "unknown-kind", "newer-store",
-                  "newer-record", "upgrade-in-progress", "deployment-setting-missing", "install-time-rule",
-                  "store-not-upgraded", "store-manifest-inconsistent", "usage", "correction-refused",
-                  "downgrade-refused", "missing-step", "not-a-version", "not-a-schema", "command-not-found",
-                  "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
-                  "missing-dependency"}
-
-
-def exit_status(problems) -> int:
-    """2 when any input could not be used at all, 1 when it was read but breaks a rule."""
-    return UNUSABLE if any(p.rule in UNUSABLE_RULES for p in problems) else INVALID
+from imgspec import atomic, jsonfile, upgrade
+from imgspec.api import conformance
+from imgspec.api import document as api
+from imgspec.api import microversions as mv
+from imgspec.diff import api as apidiff
+from imgspec.diff import schemas as diff
+from imgspec.format import bundle, examples, inputs, placement, profiles, registry, validation
+from imgspec.problems import INVALID, OK, UNUSABLE, Problem, ProblemError, exit_status
+from imgspec.progress import Progress
+from imgspec.release import api as api_release
+from imgspec.release import errata, vectorlock
+from imgspec.release import versions as release
+from imgspec.sizing import storage as sizing
+from imgspec.spec import RECORD_KINDS, Spec
+from imgspec.sql import binding as sqlbinding
+from imgspec.sql.export import InvalidRecords, export
+from imgspec.store.service import begin_first_use, read_manifest, version_problems
+from imgspec.store.upgrade import record_files, upgrade_store
+from imgspec.upgrade import load_steps, proof, vectors
 
 
 def cmd_check(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     _, problems = registry.build(spec)
-    from . import release, sqlbinding
     problems += release.check(spec)
-    from . import bundle, vectors
-    problems += vectors.problems(spec) + bundle.stale(spec)
+    problems += vectorlock.problems(spec) + bundle.stale(spec)
     try:
         problems += sqlbinding.load(spec).problems()
     except ProblemError as exc:
@@ -190,7 +187,6 @@ def store_lines(paths: list[str], versions: dict[str, str], spec: Spec) -> list[
     """Each directory store named: its manifest consistent, and every record at a version the manifest allows."""
     from pathlib import Path
 
-    from .store import read_manifest, version_problems
     out = []
     for raw in paths:
         root = Path(raw)
@@ -214,19 +210,16 @@ def draft_warning(to: str | None) -> None:
 
 
 def _load_record(path: str):
-    from . import jsonfile
     return jsonfile.load(path, display=path)
 
 
 def cmd_upgrade(args) -> int:
-    from . import jsonfile, upgrade
     draft_warning(args.to)
     new = upgrade.upgrade(_load_record(args.record), args.to, source=args.record, deployment=settings(args.setting))
     text = jsonfile.dumps(new)
     if args.in_place:
         from pathlib import Path
 
-        from . import atomic
         atomic.write_text(Path(args.record), text)
     else:
         sys.stdout.write(text)
@@ -235,7 +228,6 @@ def cmd_upgrade(args) -> int:
 
 def cmd_read(args) -> int:
     """The runner contract of the conformance vectors: a record (a path, or - for stdin) read at --to."""
-    from . import jsonfile, upgrade
     if args.to is not None and args.to not in Spec.default().versions:
         spec = Spec.default()
         raise ProblemError(Problem("--to", "", "unknown-version",
@@ -258,7 +250,6 @@ def cmd_read(args) -> int:
 
 
 def cmd_bundle(args) -> int:
-    from . import bundle
     spec = Spec(args.root) if args.root else Spec.default()
     if args.check:
         problems = bundle.stale(spec)
@@ -271,7 +262,6 @@ def cmd_bundle(args) -> int:
 
 
 def cmd_vectors(args) -> int:
-    from . import vectors
     spec = Spec(args.root) if args.root else Spec.default()
     if args.write:
         written = vectors.write(spec)
@@ -285,7 +275,7 @@ def cmd_vectors(args) -> int:
     else:
         def runner(data, to):
             return vectors.run_reference(data, to, spec)
-    problems = vectors.problems(spec) + vectors.verdicts(spec, runner)
+    problems = vectorlock.problems(spec) + vectors.verdicts(spec, runner)
     for p in problems:
         print(p)
     count = len(vectors.files(spec))
@@ -294,10 +284,8 @@ def cmd_vectors(args) -> int:
 
 
 def cmd_upgrade_store(args) -> int:
-    from .upgrade.store import upgrade_store
     draft_warning(args.to)
     if args.first_use:
-        from .store import begin_first_use
         oldest, to = begin_first_use(args.store, args.to, durable=not args.no_fsync)
         if not args.quiet:
             print(f"lazy upgrade to {to}: records from {oldest} are upgraded on first use; "
@@ -324,7 +312,6 @@ def settings(pairs: list[str] | None) -> dict[str, str]:
 
 
 def cmd_export_sql(args) -> int:
-    from .sqlexport import InvalidRecords, export
     draft_warning(args.to)
     try:
         with Progress("image", args.quiet) as progress:
@@ -347,7 +334,6 @@ def cmd_export_sql(args) -> int:
 
 def cmd_errata(spec: Spec, version: str | None) -> int:
     """Every erratum (of one version) classified against the content it replaced."""
-    from . import errata
     status = OK
     found = errata.errata(spec, version)
     for v, erratum in found:
@@ -363,7 +349,6 @@ def cmd_errata(spec: Spec, version: str | None) -> int:
 
 def _is_api_document(path: str) -> bool:
     """Whether ``path`` is a file holding an OpenAPI document (diff tells one apart without --api)."""
-    from . import jsonfile
     if not os.path.isfile(path):
         return False
     try:
@@ -374,8 +359,6 @@ def _is_api_document(path: str) -> bool:
 
 
 def cmd_diff(args) -> int:
-    from . import diff
-    from .upgrade import load_steps
     spec = Spec.default()
     if args.errata:
         return cmd_errata(spec, args.versions[0] if args.versions else None)
@@ -420,7 +403,6 @@ def api_document(spec: Spec, source: str) -> dict:
     import tempfile
     from pathlib import Path
 
-    from . import api, jsonfile
     path = Path(source)
     if path.is_file():
         root = path.resolve().parents[2] if path.resolve().parent.parts[-2:] == ("schemas", "api") else None
@@ -439,8 +421,6 @@ def api_document(spec: Spec, source: str) -> dict:
 
 def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool, microversions: bool = False) -> int:
     """Classify every change of the API document for clients; exit 1 when one is not behind a newer API version."""
-    from . import api, apidiff
-    from . import microversions as mv
     if sources and len(sources) != 2 or microversions and not sources:
         print("imgspec diff --api: give two documents (files or git revisions), or none; with --microversions, two "
               "API versions", file=sys.stderr)
@@ -457,7 +437,7 @@ def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool, microversions: 
     elif sources:
         old, new = (api_document(spec, s) for s in sources)
     else:  # the last released state against the working tree
-        old, new = api.released_document(spec)[1], api.bundled(spec)
+        old, new = api_release.released_document(spec)[1], api.bundled(spec)
     changes = apidiff.compare(old, new)
     if markdown:
         sys.stdout.write(apidiff.markdown(changes, old, new))
@@ -473,8 +453,7 @@ def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool, microversions: 
 
 
 def prove_steps(spec: Spec, steps: list, out=sys.stdout) -> list:
-    """Run the proof of each step (imgspec.proof), print its verdict, return the problems."""
-    from . import proof
+    """Run the proof of each step (imgspec.upgrade.proof), print its verdict, return the problems."""
     try:
         import hypothesis  # noqa: F401 - the proof draws with it
     except ImportError:
@@ -494,7 +473,6 @@ def prove_steps(spec: Spec, steps: list, out=sys.stdout) -> list:
 
 
 def cmd_prove(args) -> int:
-    from .upgrade import load_steps
     spec = Spec(args.root) if args.root else Spec.default()
     steps = list(load_steps(spec).values())
     if args.steps:
@@ -511,8 +489,6 @@ def cmd_placement(args) -> int:
     """A policy file, a manifest with one, or a store directory (then its records too)."""
     from pathlib import Path
 
-    from . import jsonfile, placement
-    from .upgrade.store import record_files
     source = Path(args.source)
     records = list(args.records)
     name = str(source)
@@ -547,7 +523,6 @@ def cmd_placement(args) -> int:
 
 def cmd_sizing(args) -> int:
     """Per version: the JSON record, the metadata measured on an engine (make sizing), and the deployment's storage."""
-    from . import jsonfile, sizing
     spec = Spec.default()
     dep = dict(spec.load("schemas/sizing/deployment.json"))
     if args.images is not None:
@@ -581,7 +556,6 @@ def cmd_sizing(args) -> int:
 
 
 def cmd_conformance(args) -> int:
-    from . import conformance
     headers = conformance.default_headers(args.project)
     for h in args.header:
         name, _, value = h.partition(":")
@@ -601,15 +575,13 @@ def cmd_erratum(args) -> int:
     if not args.id.startswith(f"{args.version}-E"):
         raise ProblemError(Problem("--id", "", "usage", f"{args.id!r} is not an erratum of {args.version} "
                                    f"({args.version}-E1, {args.version}-E2, ...)"))
-    from . import release
     entry = release.record_erratum(args.version, args.id, args.what, args.why, args.evidence, Spec.default())
     print(f"recorded erratum {entry['id']} to {args.version}: {', '.join(entry['files'])}", file=sys.stderr)
     return OK
 
 
 def cmd_api_correction(args) -> int:
-    from . import api
-    correction, changes = api.record_correction(Spec.default(), args.id, args.what, args.why, args.evidence)
+    correction, changes = api_release.record_correction(Spec.default(), args.id, args.what, args.why, args.evidence)
     for c in changes:
         print(c.line())
     print(f"recorded correction {correction['id']} of the API document: {len(changes)} change(s), "
@@ -618,20 +590,18 @@ def cmd_api_correction(args) -> int:
 
 
 def cmd_api_release(args) -> int:
-    from . import api
-    release, changes = api.record_release(Spec.default(), args.note)
+    release, changes = api_release.record_release(Spec.default(), args.note)
     print(f"released API {release['version']}: {len(changes)} change(s) since the last release, "
-          f"{len(release['files'])} file(s) locked in {api.RELEASES}", file=sys.stderr)
+          f"{len(release['files'])} file(s) locked in {api_release.RELEASES}", file=sys.stderr)
     return OK
 
 
 def cmd_release(args) -> int:
-    from . import release, vectors
     spec = Spec.default()
     entry = release.release(args.version, spec)
-    vectors.write_lock(spec, [args.version])
+    vectorlock.write_lock(spec, [args.version])
     print(f"released {args.version}: {len(entry['files'])} file(s) locked in {release.RELEASES}, its vectors in "
-          f"{vectors.LOCK}", file=sys.stderr)
+          f"{vectorlock.LOCK}", file=sys.stderr)
     return OK
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .problems import Problem, ProblemError, pointer_from_parts
+from imgspec.problems import Problem, ProblemError, pointer_from_parts
 
 orjson: ModuleType | None
 try:

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from .problems import Problem
+from imgspec.problems import Problem
 
 
 class _Page(HTMLParser):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .pointer import render
+from imgspec.pointer import render
 
 MAX_MESSAGE = 240
 
@@ -54,3 +54,22 @@ def mismatch(name: str, expected: dict, found: list[Problem]) -> list[str]:
         return [f"{name}: {want}: expected this error, but the example is valid"]
     return [f"{name}: expected only {want}, got: " + "; ".join(
         f"{p.pointer or '(root)'}: {p.rule}: {p.message}" for p in found)]
+
+
+# The exit status of a command that found problems: 2 when an input could not be used at all (one of these
+# rules), 1 when it was read but breaks a rule.
+OK, INVALID, UNUSABLE = 0, 1, 2
+UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
+                  "malformed-json", "not-utf8", "not-json", "unreadable", "max-size", "max-depth",
+                  "erratum-base-unknown", "unknown-profile", "duplicate-key", "non-finite-number", "unknown-version",
+                  "unknown-kind", "newer-store",
+                  "newer-record", "upgrade-in-progress", "deployment-setting-missing", "install-time-rule",
+                  "store-not-upgraded", "store-manifest-inconsistent", "usage", "correction-refused",
+                  "downgrade-refused", "missing-step", "not-a-version", "not-a-schema", "command-not-found",
+                  "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
+                  "missing-dependency"}
+
+
+def exit_status(problems: list[Problem]) -> int:
+    """2 when any input could not be used at all, 1 when it was read but breaks a rule."""
+    return UNUSABLE if any(p.rule in UNUSABLE_RULES for p in problems) else INVALID

@@ -14,8 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from . import jsonfile
-from .problems import Problem, ProblemError
+from imgspec import jsonfile
+from imgspec.problems import Problem, ProblemError
 
 BASE_URI = "https://imgspec.example/"
 RECORD_KINDS = ("image", "location", "member", "tag", "store", "placement")

@@ -24,8 +24,9 @@ from pathlib import Path
 
 from glance_scenarios import Api
 
-from imgspec import sqlbinding, validation
-from imgspec.sqlexport import export
+from imgspec.format import validation
+from imgspec.sql import binding as sqlbinding
+from imgspec.sql.export import export
 
 from glance_live import PYTHON
 

@@ -5,7 +5,7 @@ import json
 import time
 import uuid
 
-from imgspec import conformance
+from imgspec.api import conformance
 
 OWNER = conformance.OWNER
 MEMBERS = {name: uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.imgspec").hex for name in

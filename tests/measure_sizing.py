@@ -3,7 +3,7 @@
     python tests/measure_sizing.py [--write]     (make sizing)
 
 For each format version, the sizing corpus (schemas/sizing/distributions.json) at that version is written
-as rows (imgspec.sqlload: the binding read backwards) into the tables of the layout the version is stored
+as rows (imgspec.sql.load: the binding read backwards) into the tables of the layout the version is stored
 in, made the way that era's Glance made them: Glance 33's own alembic migrations up to the layout's
 revision, or, for the 1.x layout whose sqlalchemy-migrate scripts Glance no longer ships, the binding's
 columns and unique keys.  The bytes are the engine's own, tables and their indexes:
@@ -31,9 +31,13 @@ sys.path.insert(0, str(HERE))
 
 from dbservers import ENGINES  # noqa: E402
 
-from imgspec import jsonfile, sizing, sqlbinding, sqlexport, sqlload  # noqa: E402
-from imgspec.corpus import distributions  # noqa: E402
+from imgspec import jsonfile  # noqa: E402
+from imgspec.sizing import storage as sizing  # noqa: E402
+from imgspec.sizing.corpus import distributions  # noqa: E402
 from imgspec.spec import Spec  # noqa: E402
+from imgspec.sql import binding as sqlbinding  # noqa: E402
+from imgspec.sql import export as sqlexport  # noqa: E402
+from imgspec.sql import load as sqlload  # noqa: E402
 
 from glance_live import PYTHON as GLANCE_PYTHON  # noqa: E402
 

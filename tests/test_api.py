@@ -5,7 +5,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
 
-from imgspec import api
+from imgspec.api import document as api
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
 
@@ -129,7 +129,7 @@ def test_served_image_schema_works_for_python_glanceclient():
 
 
 def test_every_field_of_every_operation_is_described_and_every_description_of_the_table_is_used():
-    from imgspec import apifields
+    from imgspec.api import fields as apifields
     assert apifields.undocumented(SPEC) == []
     shown = set()
     for op in OPS.values():
@@ -144,7 +144,7 @@ def test_every_field_of_every_operation_is_described_and_every_description_of_th
 
 
 def test_a_field_without_a_description_is_found(spec_copy):
-    from imgspec import apifields
+    from imgspec.api import fields as apifields
     path = spec_copy.root / apifields.DESCRIPTIONS
     data = json.loads(path.read_text())
     data["descriptions"] = [d for d in data["descriptions"] if d["field"] != "operators"]
@@ -154,7 +154,7 @@ def test_a_field_without_a_description_is_found(spec_copy):
 
 
 def test_the_fields_of_an_operation_read_as_an_api_reference():
-    from imgspec import apifields
+    from imgspec.api import fields as apifields
     patch = apifields.operation_fields(SPEC, OPS["updateImage"])
     assert [b.media for b in patch.request] == ["application/openstack-images-v2.1-json-patch",
                                                   "application/openstack-images-v2.0-json-patch"]

@@ -93,7 +93,7 @@ def test_every_operation_needing_a_token_declares_it_and_can_answer_401(operatio
 def test_every_4xx_of_every_operation_has_the_three_bodies_webob_gives():
     """Plain text by default, HTML or JSON (webob's {code, title, message}) when Accept asks (checked live by
     tests/test_conformance.py); the document lists all three for every error of every operation."""
-    from imgspec import api
+    from imgspec.api import document as api
     from imgspec.spec import Spec
     doc = api.resolve_local(api.bundled(Spec(ROOT)))
     errors = [(o["operationId"], status, set(r.get("content", {}))) for item in doc["paths"].values()

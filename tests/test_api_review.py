@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from imgspec import api, apidiff
+from imgspec.api import document as api
+from imgspec.diff import api as apidiff
+from imgspec.release import api as api_release
 from imgspec.spec import Spec
 
 from conftest import ROOT
@@ -23,15 +25,15 @@ def cli(*args):
 
 
 def test_the_document_has_no_unannounced_change_since_its_last_release():
-    version, released = api.released_document(SPEC)
+    version, released = api_release.released_document(SPEC)
     current = api.bundled(SPEC)
     changes = apidiff.compare(released, current)
     assert apidiff.unannounced(changes, released, current) == []
     out = cli()
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(f"API {version} -> {current['info']['version']}: {len(changes)} change(s)")
-    files = json.loads((ROOT / api.RELEASES).read_text())["api"][-1]["files"]
-    assert set(files) == set(api.document_files(SPEC))  # every file the document is made of is locked
+    files = json.loads((ROOT / api_release.RELEASES).read_text())["api"][-1]["files"]
+    assert set(files) == set(api_release.document_files(SPEC))  # every file the document is made of is locked
 
 
 def test_the_example_report_classifies_each_change():
@@ -143,17 +145,17 @@ def test_a_correction_records_what_glance_already_did_without_a_new_version(tmp_
     path.write_text(json.dumps(doc, indent=2) + "\n")
 
     def gate():
-        old, new = api.released_document(spec)[1], api.bundled(spec)
+        old, new = api_release.released_document(spec)[1], api.bundled(spec)
         return apidiff.unannounced(apidiff.compare(old, new), old, new)
     assert [c.check for c in gate()] == ["new-request-parameter"]
     with pytest.raises(ProblemError, match="correction-refused"):
-        api.record_correction(spec, "2.18-C9", "w", "y", ["somewhere.py"])
-    correction, changes = api.record_correction(spec, "2.18-C9", "hw_disk_bus is a filter Glance parses",
+        api_release.record_correction(spec, "2.18-C9", "w", "y", ["somewhere.py"])
+    correction, changes = api_release.record_correction(spec, "2.18-C9", "hw_disk_bus is a filter Glance parses",
                                                 "the document omitted it", ["glance/api/v2/images.py"])
     assert [c.check for c in changes] == ["new-request-parameter"] and list(correction["files"]) == [api.DOCUMENT]
     assert gate() == []  # the corrected state is what the tree is held to
     with pytest.raises(ProblemError, match="exists already|nothing of the document changed"):
-        api.record_correction(spec, "2.18-C9", "w", "y", ["glance/api/v2/images.py"])
+        api_release.record_correction(spec, "2.18-C9", "w", "y", ["glance/api/v2/images.py"])
     subprocess.run([*git, "commit", "-qam", "corrected"], check=True)
     del doc["paths"]["/v2/tasks"]
     path.write_text(json.dumps(doc, indent=2) + "\n")
@@ -176,7 +178,7 @@ def test_a_repeatable_query_parameter_is_compared_as_the_wire_sees_it(change, ch
 
 
 def test_every_element_names_the_api_version_that_introduced_it():
-    from imgspec import microversions as mv
+    from imgspec.api import microversions as mv
     assert mv.problems(SPEC) == []
     ops = api.operations(SPEC)
     assert all("x-since" in op.node for op in ops.values())
@@ -199,7 +201,7 @@ def test_every_element_names_the_api_version_that_introduced_it():
 def test_an_enum_value_newer_than_its_field_is_a_change_of_its_version():
     """Community images (2.5) added values, not elements: x-enum-since tags them, so the API diff from 2.4 to 2.5
     sees the visibilities a 2.4 client never meets, and 2.5 is no longer a version of no element."""
-    from imgspec import microversions as mv
+    from imgspec.api import microversions as mv
     changes = apidiff.compare(mv.at_version(api.bundled(SPEC), "2.4"), mv.at_version(api.bundled(SPEC), "2.5"))
     found = {(c.check, c.where, c.message) for c in changes}
     assert ("response-enum-changed", "GET /v2/images/{image_id} 200 response /visibility",
@@ -211,7 +213,7 @@ def test_an_enum_value_newer_than_its_field_is_a_change_of_its_version():
 
 
 def test_an_enum_since_naming_a_value_its_enum_lacks_is_a_problem(spec_copy):
-    from imgspec import microversions as mv
+    from imgspec.api import microversions as mv
     path = spec_copy.root / "schemas/service/image.json"
     doc = json.loads(path.read_text())
     doc["properties"]["visibility"]["x-enum-since"]["everyone"] = "2.5"
@@ -221,7 +223,7 @@ def test_an_enum_since_naming_a_value_its_enum_lacks_is_a_problem(spec_copy):
 
 
 def test_a_version_the_api_does_not_have_or_a_parameter_older_than_its_operation_is_a_problem(spec_copy):
-    from imgspec import microversions as mv
+    from imgspec.api import microversions as mv
     path = spec_copy.root / api.DOCUMENT
     doc = json.loads(path.read_text())
     doc["paths"]["/v2/cache/prune"]["post"]["x-since"] = "2.99"
@@ -239,7 +241,7 @@ def test_a_version_the_api_does_not_have_or_a_parameter_older_than_its_operation
 
 
 def test_the_document_at_a_version_is_what_its_clients_see():
-    from imgspec import microversions as mv
+    from imgspec.api import microversions as mv
     whole = api.bundled(SPEC)
     at_26 = mv.at_version(whole, "2.6")
     assert at_26["info"]["version"] == "2.6"
@@ -288,22 +290,22 @@ def test_the_versions_agree_with_glances_version_history():
 
 
 def test_an_api_release_is_refused_unless_it_is_new_and_announced(tmp_path):
-    from imgspec import microversions as mv
+    from imgspec.api import microversions as mv
     from imgspec.problems import ProblemError
     spec_copy, _ = committed_copy(tmp_path)
     with pytest.raises(ProblemError, match="is not newer than the last release 2.18"):
-        api.record_release(spec_copy, "again")
+        api_release.record_release(spec_copy, "again")
     path = spec_copy.root / api.DOCUMENT
     doc = json.loads(path.read_text())
     doc["info"]["version"] = "2.19"
     doc["paths"]["/v2/tasks"].pop("get")
     path.write_text(json.dumps(doc, indent=2))
     with pytest.raises(ProblemError, match="not an API version"):
-        api.record_release(spec_copy, "no such version yet")
+        api_release.record_release(spec_copy, "no such version yet")
     data = json.loads((spec_copy.root / mv.DATA).read_text())
     data["versions"].append({"version": "2.19", "first_listed": "-", "first_current": "-", "summary": "test"})
     (spec_copy.root / mv.DATA).write_text(json.dumps(data))
-    release, changes = api.record_release(spec_copy, "a test release", date="2026-11-26")
+    release, changes = api_release.record_release(spec_copy, "a test release", date="2026-11-26")
     assert release["version"] == "2.19" and release["files"][api.DOCUMENT].startswith("sha256:")
     assert ("breaking", "operation-removed") in {(c.severity, c.check) for c in changes}
-    assert json.loads((spec_copy.root / api.RELEASES).read_text())["api"][-1]["note"] == "a test release"
+    assert json.loads((spec_copy.root / api_release.RELEASES).read_text())["api"][-1]["note"] == "a test release"

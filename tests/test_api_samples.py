@@ -7,7 +7,7 @@ import re
 import pytest
 from apiref import api_ref, sections
 
-from imgspec import api
+from imgspec.api import document as api
 from imgspec.spec import Spec
 
 from conftest import ROOT

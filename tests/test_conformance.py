@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from imgspec import conformance
+from imgspec.api import conformance
 from imgspec.spec import Spec
 
 from conftest import ROOT
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.glance
 def test_real_glance_conforms_to_the_spec(glance, tmp_path):
     """Every operation of the document, as an admin, with the image cache enabled; the bodies recorded on the way
     (--record) are what examples/api/ holds, shape for shape."""
-    from imgspec import api
+    from imgspec.api import document as api
     spec = Spec(ROOT)
     report = conformance.conform(glance.url, spec=spec, record=tmp_path / "recorded")
     assert report.mismatches == []
@@ -50,7 +50,7 @@ def test_an_operation_that_takes_no_body_refuses_one_and_says_so(glance):
     import re
     import subprocess as sp
 
-    from imgspec import api
+    from imgspec.api import document as api
 
     from glance_live import PYTHON
     done = sp.run([str(PYTHON), str(ROOT / "tests/glance/served_routes.py")], capture_output=True, text=True)
@@ -113,7 +113,7 @@ def test_error_bodies_are_plain_text_unless_the_client_asks(glance, spec, accept
 
     from jsonschema import Draft202012Validator
 
-    from imgspec import api
+    from imgspec.api import document as api
     client = conformance.Client(glance.url, conformance.default_headers())
     ex = client.call("GET", f"/v2/images/{uuid.uuid4()}", headers={"Accept": accept} if accept else None)
     assert ex.status == 404 and ex.headers["Content-Type"].split(";")[0] == media

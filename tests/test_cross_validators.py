@@ -16,7 +16,7 @@ import jsonschema_rs
 import pytest
 from jsonschema import Draft202012Validator
 
-from imgspec import bundle, examples
+from imgspec.format import bundle, examples
 from imgspec.spec import Spec
 
 from conftest import ROOT

@@ -19,7 +19,8 @@ import pytest
 from dbservers import ENGINES
 from glance_scenarios import Api, make_images
 
-from imgspec import sqlexport, validation
+from imgspec.format import validation
+from imgspec.sql import export as sqlexport
 
 from conftest import ROOT
 from glance_live import GlanceServer
@@ -172,15 +173,15 @@ def test_a_concurrent_writer_cannot_tear_the_export(engine, tmp_path, monkeypatc
 # -- every layout of the binding, built on the engine from the layout's own columns --------------------------------
 
 def layouts_checked_on(name: str) -> list[str]:
-    from imgspec import sqlbinding
     from imgspec.spec import Spec
+    from imgspec.sql import binding as sqlbinding
     entry = next(e for e in sqlbinding.load(Spec(ROOT)).data["engines"] if e["engine"] == name)
     return entry["layouts"]
 
 
 def test_the_binding_says_which_layouts_each_engine_checks():
-    from imgspec import sqlbinding
     from imgspec.spec import Spec
+    from imgspec.sql import binding as sqlbinding
     binding = sqlbinding.load(Spec(ROOT))
     engines = {e["engine"]: e for e in binding.data["engines"]}
     assert set(engines) == {"sqlite", "mariadb", "postgresql"}
@@ -195,8 +196,8 @@ def copy_layout(layout_name: str, sqlite_path: Path, url: str) -> None:
     row of the SQLite database copied into them."""
     import sqlalchemy as sa
 
-    from imgspec import sqlbinding
     from imgspec.spec import Spec
+    from imgspec.sql import binding as sqlbinding
     binding = sqlbinding.load(Spec(ROOT))
     layout = binding.layouts[layout_name]
     meta = sa.MetaData()
@@ -242,8 +243,8 @@ def test_every_layout_reads_alike_on_the_engine(engine, layout_exports, tmp_path
     name = engine["server"].name
     checked = layouts_checked_on(name)
     assert len(checked) >= 14
-    from imgspec import sqlbinding
     from imgspec.spec import Spec
+    from imgspec.sql import binding as sqlbinding
     recorded = next(e for e in sqlbinding.load(Spec(ROOT)).data["engines"] if e["engine"] == name)["version"]
     assert engine["server"].version.startswith(recorded.split()[0]), (engine["server"].version, recorded)
     for i, layout in enumerate(checked):
@@ -265,8 +266,8 @@ def test_the_measured_sizing_figures_are_measured_again_and_agree(engine):
     """make sizing's figures for this engine, measured again on this server: the page's data file is current."""
     import measure_sizing
 
-    from imgspec import sizing
-    from imgspec.corpus import distributions
+    from imgspec.sizing import storage as sizing
+    from imgspec.sizing.corpus import distributions
     from imgspec.spec import Spec
     spec = Spec(ROOT)
     corpus = sizing.corpus(spec, distributions(spec))

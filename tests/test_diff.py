@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from imgspec import diff
+from imgspec.diff import schemas as diff
 from imgspec.spec import Spec
 from imgspec.upgrade import load_steps
 
@@ -146,7 +146,7 @@ def test_a_change_of_meaning_is_found_from_the_upgrade_rules():
 
 def test_an_undeclared_change_of_meaning_fails_diff_and_release(spec_copy):
     from imgspec.problems import ProblemError
-    from imgspec.release import release
+    from imgspec.release.versions import release
     path = spec_copy.schemas / "releases.json"
     data = json.loads(path.read_text())
     entry = next(e for e in data["record"] if e["version"] == "2.1")

@@ -10,7 +10,7 @@ import re
 import pytest
 from apiref import SOURCE
 
-from imgspec import evidence
+from imgspec.format import evidence
 from imgspec.spec import Spec
 
 from conftest import ROOT

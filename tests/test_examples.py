@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from imgspec import examples, validation
+from imgspec.format import examples, validation
 from imgspec.spec import Spec
 
 from conftest import ROOT

@@ -10,7 +10,8 @@ import pytest
 from differential import disagreements
 from glance_scenarios import MEMBERS, Api, make_images
 
-from imgspec import sqlbinding, validation
+from imgspec.format import validation
+from imgspec.sql import binding as sqlbinding
 
 from conftest import ROOT
 
@@ -92,8 +93,8 @@ def test_the_states_the_api_cannot_show_are_in_the_records(exported):
 
 def test_an_export_to_the_newest_release_equals_an_upgrade_of_it(exported, glance, tmp_path, spec):
     """Export as the newest release, then upgrade-store to the draft: the same records as exporting to it directly."""
-    from imgspec.sqlexport import export
-    from imgspec.upgrade.store import upgrade_store
+    from imgspec.sql.export import export
+    from imgspec.store.upgrade import upgrade_store
     db = tmp_path / "snapshot.sqlite"  # a copy: the server may write its own meanwhile
     db.write_bytes(glance.database.read_bytes())
     older, newest = tmp_path / "older", tmp_path / "newest"
@@ -113,8 +114,8 @@ def test_delayed_delete_exports_pending_delete_and_keeps_it_through_every_upgrad
     """With delayed_delete, Glance marks a deleted image and its locations pending_delete (the locations also
     soft-deleted); the scrubber deletes data only of pending_delete locations (glance/db/sqlalchemy/api.py,
     glance/scrubber.py). The record must say pending_delete at every version, or the data leaks."""
-    from imgspec.sqlexport import export
-    from imgspec.upgrade.store import upgrade_store
+    from imgspec.sql.export import export
+    from imgspec.store.upgrade import upgrade_store
     api = Api(glance_delayed.url)
     image = api.create(name="delayed", disk_format="raw", container_format="bare")
     api.upload(image)
@@ -138,7 +139,7 @@ def test_delayed_delete_exports_pending_delete_and_keeps_it_through_every_upgrad
 def test_a_shared_image_made_private_keeps_its_member_rows(glance, tmp_path, spec):
     """Glance keeps the member rows of an image made private (glance/domain/__init__.py, glance/db/utils.py); the
     API only stops showing them (403). The record keeps them too, and made shared again the image has them back."""
-    from imgspec.sqlexport import export
+    from imgspec.sql.export import export
     api = Api(glance.url)
     image = api.create(name="made-private", disk_format="raw", container_format="bare", visibility="shared")
     answers = {MEMBERS["accepted"]: "accepted", MEMBERS["rejected"]: "rejected"}

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from imgspec import validation
+from imgspec.format import validation
 from imgspec.spec import Spec
 from imgspec.upgrade import upgrade
 

@@ -19,12 +19,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imgspec import corpus, jsonfile, store, validation
+from imgspec import jsonfile
+from imgspec.format import validation
 from imgspec.problems import ProblemError
+from imgspec.sizing import corpus
 from imgspec.spec import Spec
+from imgspec.store import service as store
+from imgspec.store.upgrade import read_manifest, record_files, upgrade_store
 from imgspec.upgrade import load_steps, upgrade
 from imgspec.upgrade.rules import MODES, strictest
-from imgspec.upgrade.store import read_manifest, record_files, upgrade_store
 
 from conftest import ROOT
 
@@ -166,7 +169,7 @@ def test_a_mixed_store_reads_the_same_through_all_three_paths(tmp_path):
 def test_an_unfinished_install_time_upgrade_reads_the_same_and_is_not_served(tmp_path):
     folder = mixed_store(tmp_path / "s", 25, ["1.0", "2.0", "2.1", "2.2", "2.3"], "1.0", "2.3")
     expected = {k: upgrade(v, "2.3", SPEC) for k, v in records(folder).items()}
-    from imgspec.upgrade.store import read_store
+    from imgspec.store.upgrade import read_store
     assert {p.stem: doc for p, doc in read_store(folder, SPEC)} == expected
     p = problem(lambda: store.open(folder, SPEC))
     assert (p.pointer, p.rule) == ("/upgrade_in_progress", "upgrade-in-progress")

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from imgspec import guide
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec, version_key
+from imgspec.sql import guide
 from imgspec.upgrade import upgrade
 
 from conftest import ROOT

@@ -62,6 +62,6 @@ def test_two_openapi_documents_are_compared_as_api_documents_without_the_flag():
 
 
 def test_a_command_under_test_that_hangs_is_killed_and_disagrees():
-    from imgspec import vectors
+    from imgspec.upgrade import vectors
     got = vectors.run_command("sleep 30", b"{}", "2.3", timeout=0.5)
     assert (got.status, got.reading) == (-1, None) and "killed" in got.stderr

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from imgspec import contract, jsonfile, vectors
-from imgspec.problems import Problem
+from imgspec import jsonfile
+from imgspec.format import contract
+from imgspec.problems import Problem, exit_status
 from imgspec.spec import Spec
+from imgspec.upgrade import vectors
 
 from conftest import ROOT
 
@@ -27,7 +29,7 @@ READER = ROOT / "tests" / "reader-js" / "reader.mjs"
 NODE = shutil.which("node")
 # rules raised while checking the spec's own files (step files), never by a reader on its input
 SPEC_TREE_RULES = {"file-name", "mode-impossible"}
-READ_PATH = ["imgspec/jsonfile.py", "imgspec/validation.py", "imgspec/upgrade/__init__.py", "imgspec/upgrade/rules.py",
+READ_PATH = ["imgspec/jsonfile.py", "imgspec/format/validation.py", "imgspec/upgrade/__init__.py", "imgspec/upgrade/rules.py",
              "imgspec/upgrade/operations.py", "imgspec/pointer.py"]
 DYNAMIC = {"rule": {"max-depth", "duplicate-key", "non-finite-number"}}  # jsonfile._walk's result
 
@@ -63,7 +65,7 @@ def test_every_refusal_the_reader_can_raise_is_in_the_contract():
 @pytest.mark.parametrize("row", DATA["refusals"], ids=lambda r: r["rule"])
 def test_each_row_has_its_exit_status_and_its_vectors(row):
     if row["rule"] != contract.SCHEMA_KEYWORD:
-        assert vectors.exit_status([Problem("x", "", row["rule"], "")]) == row["exit"]
+        assert exit_status([Problem("x", "", row["rule"], "")]) == row["exit"]
     assert row.get("vectors") or row.get("worked_examples") or row.get("no_vector"), row["rule"]
     for name in row.get("vectors", []):
         vec = json.loads((ROOT / vectors.FOLDER / f"{name}.json").read_text())

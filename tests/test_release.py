@@ -1,7 +1,7 @@
 """Released versions are frozen by content hash; drafts are free."""
 import json
 
-from imgspec import release
+from imgspec.release import versions as release
 from imgspec.spec import Spec
 
 from conftest import ROOT
@@ -78,7 +78,7 @@ def git_tree(spec_copy):
 
 
 def test_every_recorded_erratum_only_widens_and_every_example_still_upgrades():
-    from imgspec import errata
+    from imgspec.release import errata
     spec = Spec(ROOT)
     found = errata.errata(spec)
     assert {x["id"] for _, x in found} >= {"1.0-E1", "2.0-E1", "2.1-E1", "2.2-E1", "2.3-E1"}

@@ -5,7 +5,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
 
-from imgspec import registry
+from imgspec.format import registry
 from imgspec.spec import BASE_URI, RECORD_KINDS
 
 from conftest import ROOT

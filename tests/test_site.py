@@ -104,7 +104,7 @@ def test_linkcheck_finds_a_broken_link_and_anchor(tmp_path):
 
 
 def test_each_binding_page_shows_every_field_and_column_of_its_version(site, spec):
-    from imgspec import sqlbinding
+    from imgspec.sql import binding as sqlbinding
     binding = sqlbinding.load(spec)
     for v in spec.versions:
         html = (site / "bindings" / f"{v}.html").read_text().replace(WBR, "")
@@ -135,7 +135,7 @@ def test_a_binding_that_misses_a_field_breaks_the_build(spec_copy, tmp_path):
 
 
 def test_the_field_index_tells_each_fields_whole_story(site, spec):
-    from imgspec import fields
+    from imgspec.sphinxext import fieldindex as fields
     html = (site / "format" / "fields.html").read_text().replace(WBR, "")
     index = fields.index(spec)
     assert set(index) == {"image", "location", "member", "tag", "store", "placement"}
@@ -178,7 +178,7 @@ def test_each_step_and_version_page_shows_every_fields_mode_and_what_readers_see
 def test_the_sizing_page_states_the_measured_growth(site, spec):
     """One sentence per step first, computed; no column that never changes; no step that rewrites nothing charged
     an upgrade peak; a plot of bytes per image per engine; every engine's metadata in the storage table."""
-    from imgspec import sizing
+    from imgspec.sizing import storage as sizing
     raw = (site / "format" / "sizing.html").read_text()
     html = re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><", raw))
     dep = json.loads((spec.root / "schemas/sizing/deployment.json").read_text())
@@ -279,7 +279,7 @@ def test_the_operator_guide_answers_which_format_and_what_is_public_becomes(site
 def test_the_five_questions_are_each_answered_on_the_page_the_home_page_names(site, spec):
     """Issue 26: which format is my database in; what a 1.0 is_public becomes and when; what each version costs;
     what a reader or writer must do; whether a change is compatible and what to declare."""
-    from imgspec import guide
+    from imgspec.sql import guide
     home = (site / "index.html").read_text()
 
     def answer(question: str) -> str:

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from imgspec import sizing, validation
+from imgspec.format import validation
+from imgspec.sizing import storage as sizing
 from imgspec.spec import Spec
 
 from conftest import ROOT
@@ -54,7 +55,7 @@ def test_corpus_is_deterministic():
 
 
 def test_corpus_follows_the_distributions(corpus):
-    from imgspec import corpus as corpus_mod
+    from imgspec.sizing import corpus as corpus_mod
     dist = corpus_mod.distributions(SPEC)
     latest = corpus[SPEC.latest]
     allowed = {n for n, _ in dist["properties"]["counts"]}
@@ -71,7 +72,7 @@ def test_new_fields_cost_what_the_corpus_says(corpus):
 
 
 def test_every_store_the_corpus_uses_is_in_the_placement_policy(corpus):
-    from imgspec import corpus as corpus_mod
+    from imgspec.sizing import corpus as corpus_mod
     dep = json.loads((ROOT / "schemas/sizing/deployment.json").read_text())
     policy = json.loads((ROOT / dep["placement"]).read_text())
     stores = {s["id"]: site["name"] for site in policy["sites"] for s in site["stores"]}
@@ -124,7 +125,7 @@ def test_sqlite_figures_are_measured_again_and_agree(tmp_path):
     """make sizing's SQLite figures, measured again here (Glance's migrations, the same corpus)."""
     import measure_sizing
 
-    from imgspec.corpus import distributions
+    from imgspec.sizing.corpus import distributions
     corpus = sizing.corpus(SPEC, distributions(SPEC))
     again = {e["version"]: e["bytes_per_image"] for e in measure_sizing.era_figures(SPEC, corpus, "sqlite", versions=AGAIN)}
     recorded = sizing.measured_per_image(SPEC, "sqlite")

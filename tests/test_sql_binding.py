@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from imgspec import sqlbinding, validation
+from imgspec.format import validation
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
-from imgspec.sqlexport import export
-from imgspec.upgrade.store import upgrade_store
+from imgspec.sql import binding as sqlbinding
+from imgspec.sql.export import export
+from imgspec.store.upgrade import upgrade_store
 
 from conftest import ROOT
 
@@ -641,10 +642,12 @@ def test_pickled_location_metadata_is_read_as_plain_data_only(tmp_path):
 
 
 def test_the_binding_read_backwards_writes_rows_that_export_reads_back(tmp_path, spec):
-    """imgspec.sqlload (records as rows, for the sizing measurements) inverts export-sql at every version."""
+    """imgspec.sql.load (records as rows, for the sizing measurements) inverts export-sql at every version."""
     import sqlalchemy as sa
 
-    from imgspec import sizing, sqlexport, sqlload
+    from imgspec.sizing import storage as sizing
+    from imgspec.sql import export as sqlexport
+    from imgspec.sql import load as sqlload
     corpus = sizing.corpus(spec, images=40)
     for version in spec.versions:
         layout = BINDING.binding(version)["layout"]
@@ -668,8 +671,8 @@ def test_the_binding_read_backwards_writes_rows_that_export_reads_back(tmp_path,
 
 def test_a_leap_second_is_valid_but_no_glance_column_holds_it(spec):
     """RFC 3339 allows second 60 and so does the format; Glance's DATETIME columns, written from Python's datetime,
-    cannot hold it: imgspec.sqlload says so in one problem instead of a ValueError."""
-    from imgspec import sqlload
+    cannot hold it: imgspec.sql.load says so in one problem instead of a ValueError."""
+    from imgspec.sql import load as sqlload
     record = json.loads((ROOT / "examples/record/2.3/image/valid/active-public.json").read_text())
     record["updated_at"] = "2016-12-31T23:59:60Z"
     assert validation.errors(record, "image", "2.3", spec=spec) == []

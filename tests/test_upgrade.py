@@ -6,12 +6,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imgspec import examples, validation
-from imgspec.generate import Generator
+from imgspec.format import examples, validation
+from imgspec.format.generate import Generator
 from imgspec.problems import ProblemError
-from imgspec.proof import lost_by, text
 from imgspec.spec import Spec
 from imgspec.upgrade import chain, load_steps, upgrade
+from imgspec.upgrade.proof import lost_by, text
 
 from conftest import ROOT
 

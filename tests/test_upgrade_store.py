@@ -9,11 +9,12 @@ import time
 
 import pytest
 
-from imgspec import corpus, validation
+from imgspec.format import validation
 from imgspec.problems import ProblemError
+from imgspec.sizing import corpus
 from imgspec.spec import Spec
+from imgspec.store.upgrade import REPORT, read_manifest, record_files, upgrade_store
 from imgspec.upgrade import upgrade
-from imgspec.upgrade.store import REPORT, read_manifest, record_files, upgrade_store
 
 from conftest import ROOT
 

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import imgspec
-from imgspec import examples, jsonfile, validation
-from imgspec.generate import Generator
+from imgspec import jsonfile
+from imgspec.format import examples, validation
+from imgspec.format.generate import Generator
 from imgspec.problems import ProblemError
 from imgspec.spec import Spec
 
@@ -323,7 +324,7 @@ def test_readers_and_writers_default_to_the_newest_released_version(tmp_path):
 # -- quotas are deployment configuration: an optional profile, never the format ------------------------------
 
 def test_records_over_glances_default_quotas_are_valid_and_the_profile_finds_them():
-    from imgspec import profiles
+    from imgspec.format import profiles
     expect = json.loads((ROOT / "examples/profiles/glance-defaults.expect.json").read_text())
     profile = profiles.load(SPEC, expect["profile"])
     over = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "examples/record").glob("*/image/valid/over-*-quota.json"))
@@ -337,7 +338,7 @@ def test_records_over_glances_default_quotas_are_valid_and_the_profile_finds_the
 
 
 def test_a_negative_quota_is_unlimited_and_the_cli_checks_a_profile():
-    from imgspec import profiles
+    from imgspec.format import profiles
     layer = profiles.layer({"name": "x", "quotas": {"image_tag_quota": -1, "image_location_quota": 2}})
     assert set(layer["properties"]) == {"locations"}
     assert layer["properties"]["locations"]["maxContains"] == 2

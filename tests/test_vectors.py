@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from imgspec import vectors
+from imgspec.release import vectorlock
 from imgspec.spec import Spec
-from imgspec.upgrade import load_steps
+from imgspec.upgrade import load_steps, vectors
 
 from conftest import ROOT
 
@@ -93,10 +93,10 @@ def test_a_locked_vector_cannot_change_but_a_new_one_may_be_added(spec_copy):
     vec = json.loads(path.read_text())
     extra = spec_copy.root / vectors.FOLDER / "2.1-2.2" / "new-case.json"
     extra.write_text(json.dumps(vec))
-    assert vectors.problems(spec_copy) == []
+    assert vectorlock.problems(spec_copy) == []
     vec["readings"]["2.2"]["name"] = "changed"
     path.write_text(json.dumps(vec))
-    lines = [str(p) for p in vectors.problems(spec_copy)]
+    lines = [str(p) for p in vectorlock.problems(spec_copy)]
     assert ("examples/vectors/2.1-2.2/example-active-public.json: (root): frozen-vector-changed: locked with 2.2: its "
             "input, refusal or readings up to 2.2 changed") in lines
     checked = subprocess.run([sys.executable, "-m", "imgspec", "check", "--root", str(spec_copy.root)],

@@ -43,9 +43,9 @@ from pathlib import Path
 
 from sphinx.util import logging
 
-from ..spec import Spec
-from . import api, diff, guide, nodes_util, placement, records, sizing, sqlbinding, upgrades
-from .base import spec_of
+from imgspec.spec import Spec
+from imgspec.sphinxext import api, diff, guide, nodes_util, placement, records, sizing, sqlbinding, upgrades
+from imgspec.sphinxext.base import spec_of
 
 logger = logging.getLogger("imgspec")
 

@@ -12,10 +12,15 @@ from docutils import nodes
 from docutils.parsers.rst import directives as rst
 from sphinxcontrib.openapi.renderers import HttpdomainRenderer
 
-from .. import api, apifields
-from ..problems import ProblemError
-from .base import SpecDirective
-from .nodes_util import inline, para, table
+from imgspec import jsonfile
+from imgspec.api import document as api
+from imgspec.api import fields as apifields
+from imgspec.api import microversions as mv
+from imgspec.diff import api as apidiff
+from imgspec.problems import ProblemError
+from imgspec.release import api as api_release
+from imgspec.sphinxext.base import SpecDirective
+from imgspec.sphinxext.nodes_util import inline, para, table
 
 
 def renderable(node):
@@ -241,10 +246,8 @@ class ApiDiffDirective(SpecDirective):
     required_arguments = 2
 
     def run(self):
-        from .. import apidiff, jsonfile
-        from .nodes_util import table
         old_path, new_path = self.path(self.arguments[0]), self.path(self.arguments[1])
-        for path in (old_path, new_path, self.spec.root / api.RELEASES):
+        for path in (old_path, new_path, self.spec.root / api_release.RELEASES):
             self.shown(path)
         old, new = (api.resolve_local(jsonfile.load(p, display=self.spec.rel(p))) for p in (old_path, new_path))
         changes = apidiff.compare(old, new)
@@ -256,7 +259,7 @@ class ApiDiffDirective(SpecDirective):
         out.append(table(["Class", "Check", "Where", "What"],
                          [[c.severity, f"`{c.check}`", f"`{c.where}`", c.message] for c in changes], [14, 22, 34, 30]))
         try:
-            version, released = api.released_document(self.spec)
+            version, released = api_release.released_document(self.spec)
             current = api.bundled(self.spec)
         except ProblemError as exc:
             self.fail([str(p) for p in exc.problems])
@@ -264,9 +267,9 @@ class ApiDiffDirective(SpecDirective):
         now = apidiff.compare(released, current)
         late = apidiff.unannounced(now, released, current)
         out.append(para(f"The gate today: this document against its last released state, API {version} "
-                        f"(`{api.RELEASES}`): {len(now)} change(s), {len(late)} unannounced."))
+                        f"(`{api_release.RELEASES}`): {len(now)} change(s), {len(late)} unannounced."))
         if late:
-            self.fail([f"{api.RELEASES}: unannounced API change: {c.where}: {c.check}" for c in late])
+            self.fail([f"{api_release.RELEASES}: unannounced API change: {c.where}: {c.check}" for c in late])
         return out
 
 
@@ -274,8 +277,6 @@ class ApiChangelogDirective(SpecDirective):
     """``imgspec-api-changelog``: each API version, newest first, with what it introduced (generated from x-since)."""
 
     def run(self):
-        from .. import microversions as mv
-        from .nodes_util import table
         self.shown(self.spec.root / mv.DATA)
         self.shown(self.spec.root / api.DOCUMENT)
         try:
@@ -307,7 +308,6 @@ class ApiRefDifferencesDirective(SpecDirective):
     """``imgspec-api-ref-differences``: where Glance's api-ref and the document disagree on response codes, and why."""
 
     def run(self):
-        from .nodes_util import table
         rel = "schemas/api/api-ref-differences.json"
         self.shown(self.spec.root / rel)
         rows = [[f"`{e['status']}`", "lists it; Glance never answers it" if e["api_ref"] == "lists" else

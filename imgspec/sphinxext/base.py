@@ -12,10 +12,10 @@ from pathlib import Path
 from docutils import nodes
 from sphinx.util.docutils import SphinxDirective
 
-from .. import examples as ex
-from ..problems import ProblemError
-from ..spec import Spec
-from .nodes_util import inline
+from imgspec.format import examples as ex
+from imgspec.problems import ProblemError
+from imgspec.spec import Spec
+from imgspec.sphinxext.nodes_util import inline
 
 
 def spec_of(app) -> Spec:

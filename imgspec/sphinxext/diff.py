@@ -5,12 +5,12 @@ import itertools
 
 from docutils import nodes
 
-from .. import diff
-from ..problems import ProblemError
-from ..upgrade import load_steps
-from .base import SpecDirective
-from .nodes_util import para, table
-from .records import errata_summary
+from imgspec.diff import schemas as diff
+from imgspec.problems import ProblemError
+from imgspec.sphinxext.base import SpecDirective
+from imgspec.sphinxext.nodes_util import para, table
+from imgspec.sphinxext.records import errata_summary
+from imgspec.upgrade import load_steps
 
 
 def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool = False) -> list[nodes.Node]:

@@ -12,10 +12,11 @@ import json
 
 from docutils import nodes
 
-from .. import guide, sqlbinding
-from ..upgrade.operations import describe
-from .base import SpecDirective
-from .nodes_util import inline, para, table
+from imgspec.sphinxext.base import SpecDirective
+from imgspec.sphinxext.nodes_util import inline, para, table
+from imgspec.sql import binding as sqlbinding
+from imgspec.sql import guide
+from imgspec.upgrade.operations import describe
 
 
 def _version_link(directive: SpecDirective, version: str) -> nodes.reference:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from docutils import nodes
 
-from .. import examples as ex
-from .. import placement
-from .base import SpecDirective, example_nodes
-from .nodes_util import table
+from imgspec.format import examples as ex
+from imgspec.format import placement
+from imgspec.sphinxext.base import SpecDirective, example_nodes
+from imgspec.sphinxext.nodes_util import table
 
 OTHER = {"image-service": "the store keeps one replica of each location",
          "store": "the image service writes one location for it",
@@ -35,7 +35,7 @@ class PlacementDirective(SpecDirective):
 
 
 class PlacementRulesDirective(SpecDirective):
-    """The semantic rules the placement check enforces, from ``imgspec.placement.RULES``."""
+    """The semantic rules the placement check enforces, from ``imgspec.format.placement.RULES``."""
 
     def run(self):
         return [table(["Rule", "Refused when"], [[f"`{k}`", v] for k, v in placement.RULES.items()], [12, 60])]

@@ -4,13 +4,16 @@ from __future__ import annotations
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
-from .. import apifields, bundle, errata, evidence, fields, registry
-from .. import examples as ex
-from ..problems import ProblemError
-from . import schematable
-from .api import field_row
-from .base import SpecDirective, example_nodes
-from .nodes_util import folded, glance_ref, inline, para, table
+from imgspec.api import fields as apifields
+from imgspec.format import bundle, evidence, profiles, registry
+from imgspec.format import examples as ex
+from imgspec.problems import ProblemError
+from imgspec.release import errata
+from imgspec.sphinxext import fieldindex as fields
+from imgspec.sphinxext import schematable
+from imgspec.sphinxext.api import field_row
+from imgspec.sphinxext.base import SpecDirective, example_nodes
+from imgspec.sphinxext.nodes_util import folded, glance_ref, inline, para, table
 
 
 class SchemaDirective(SpecDirective):
@@ -476,7 +479,6 @@ class ProfileDirective(SpecDirective):
     def run(self):
         import json
 
-        from .. import profiles
         try:
             profile = profiles.load(self.spec, self.arguments[0])
         except ProblemError as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ..formats import PATTERNS
+from imgspec.format.formats import PATTERNS
 
 FORMAT_WORDS = {"date-time": "date-time (RFC 3339)", "uuid": "UUID", "uri": "URI"}
 

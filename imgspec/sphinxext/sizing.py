@@ -7,10 +7,10 @@ import json
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
-from .. import corpus as corpus_mod
-from .. import sizing
-from .base import SpecDirective
-from .nodes_util import para, table
+from imgspec.sizing import corpus as corpus_mod
+from imgspec.sizing import storage as sizing
+from imgspec.sphinxext.base import SpecDirective
+from imgspec.sphinxext.nodes_util import para, table
 
 ENGINE_TITLES = {"sqlite": "SQLite", "mariadb": "MariaDB (InnoDB)", "postgresql": "PostgreSQL"}
 

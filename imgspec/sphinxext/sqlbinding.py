@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from docutils import nodes
 
-from ..problems import ProblemError
-from ..sqlbinding import FILE, META, Binding
-from ..text import code
-from .base import SpecDirective
-from .nodes_util import glance_text, para, table
+from imgspec.problems import ProblemError
+from imgspec.sphinxext.base import SpecDirective
+from imgspec.sphinxext.nodes_util import glance_text, para, table
+from imgspec.sql.binding import FILE, META, Binding
+from imgspec.text import code
 
 
 def reading(f: dict, table_name: str, version: str) -> tuple[str, str]:

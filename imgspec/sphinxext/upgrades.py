@@ -5,12 +5,14 @@ import json
 
 from docutils import nodes
 
-from ..problems import ProblemError
-from ..upgrade import language, load_steps
-from ..upgrade.operations import describe
-from ..upgrade.rules import MODES
-from .base import SpecDirective
-from .nodes_util import folded, para, table
+from imgspec.format import contract
+from imgspec.problems import ProblemError
+from imgspec.release import vectorlock
+from imgspec.sphinxext.base import SpecDirective
+from imgspec.sphinxext.nodes_util import folded, para, table
+from imgspec.upgrade import language, load_steps, vectors
+from imgspec.upgrade.operations import describe
+from imgspec.upgrade.rules import MODES
 
 
 def field_modes(step) -> list[nodes.Node]:
@@ -181,9 +183,8 @@ class VectorsDirective(SpecDirective):
     """Every conformance vector, each downloadable, with what it expects and what it covers."""
 
     def run(self):
-        from .. import vectors
-        self.shown(self.spec.root / vectors.LOCK)
-        problems = [str(p) for p in vectors.problems(self.spec)]
+        self.shown(self.spec.root / vectorlock.LOCK)
+        problems = [str(p) for p in vectorlock.problems(self.spec)]
         problems += [str(p) for p in vectors.verdicts(self.spec, lambda data, to: vectors.run_reference(data, to, self.spec))]
         if problems:
             self.fail(problems)
@@ -200,7 +201,7 @@ class VectorsDirective(SpecDirective):
             rows.append([[nodes.reference("", "", nodes.literal(text=rel.removeprefix(vectors.FOLDER + "/")),
                                           refuri=self.site_link(rel))], vec["description"], expect,
                          ", ".join(vec["covers"])])
-        lock = vectors.LOCK
+        lock = vectorlock.LOCK
         return [para(f"{len(rows)} vectors (locks: ", nodes.reference("", "", nodes.literal(text=lock),
                                                                         refuri=self.site_link(lock)), "):"),
                 table(["Vector", "Input", "Expected", "Covers"], rows, [22, 34, 18, 26])]
@@ -210,7 +211,6 @@ class ReaderContractDirective(SpecDirective):
     """The reader contract, from ``schemas/reader/contract.json``: limits, input, refusals in order, output."""
 
     def run(self):
-        from .. import contract, vectors
         path = self.spec.root / contract.FILE
         self.shown(path)
         data = contract.load(self.spec)

@@ -7,11 +7,11 @@ record as the newest version, without writing anything.
 """
 from __future__ import annotations
 
-from ..pointer import render
-from ..problems import Problem, ProblemError
-from ..spec import Spec
-from ..validation import detect_version, errors
-from .rules import Step, canonical_order, chain, json_copy, load_steps
+from imgspec.format.validation import detect_version, errors
+from imgspec.pointer import render
+from imgspec.problems import Problem, ProblemError
+from imgspec.spec import Spec
+from imgspec.upgrade.rules import Step, canonical_order, chain, json_copy, load_steps
 
 __all__ = ["Step", "canonical_order", "chain", "load_steps", "read", "upgrade", "upgrade_manifest"]
 

@@ -12,11 +12,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import pointer as ptr
-from ..problems import Problem, ProblemError
-from ..spec import Spec
-from .operations import json_copy, operation
-from .rules import load_steps, uses_deployment, with_settings
+from imgspec import pointer as ptr
+from imgspec.problems import Problem, ProblemError
+from imgspec.spec import Spec
+from imgspec.upgrade.operations import json_copy, operation
+from imgspec.upgrade.rules import load_steps, uses_deployment, with_settings
 
 STEP_SCHEMA = "schemas/upgrades/step.schema.json"
 EXAMPLES = "examples/rules"

@@ -22,10 +22,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .. import jsonfile
-from .. import pointer as ptr
-from ..problems import Problem, ProblemError
-from ..text import code
+from imgspec import jsonfile
+from imgspec import pointer as ptr
+from imgspec.format.validation import Validator
+from imgspec.problems import Problem, ProblemError
+from imgspec.text import code
 
 Note = Callable[[list], None]
 IsNew = Callable[[str], bool]  # whether the field a pattern names is new in the step's target version
@@ -95,7 +96,6 @@ def _copy_deep(value):
 
 @functools.lru_cache(maxsize=64)
 def _schema_validator(schema_text: str):
-    from ..validation import Validator
     return Validator(json.loads(schema_text))
 
 

@@ -14,10 +14,12 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import pointer as ptr
-from ..problems import Problem, ProblemError
-from ..spec import Spec, version_key
-from .operations import json_copy, operation
+from imgspec import pointer as ptr
+from imgspec.format import registry
+from imgspec.format.validation import FORMAT_CHECKER
+from imgspec.problems import Problem, ProblemError
+from imgspec.spec import Spec, version_key
+from imgspec.upgrade.operations import describe, json_copy, operation
 
 
 @dataclass
@@ -65,7 +67,6 @@ class Step:
     def meanwhile(self, rule: dict, number: int, kind: str = "image", restate: bool = True) -> str:
         """What a reader of the target sees of a rule's field until the store is rewritten (from the rule's mode);
         ``restate`` repeats what the rule does (a page that shows the rule beside it says only its number)."""
-        from .operations import describe
         _, _, what = describe(rule)
         old, new = self.source, self.target
         thing = "manifest" if kind == "store" else "record"
@@ -201,8 +202,6 @@ def read_steps(spec: Spec) -> dict[str, Step]:
     """Read and check every step file now."""
     from jsonschema import Draft202012Validator
 
-    from .. import registry
-    from ..validation import FORMAT_CHECKER
 
     meta = spec.load("schemas/upgrades/step.schema.json")
     checker = Draft202012Validator(meta, registry=registry.of(spec), format_checker=FORMAT_CHECKER)

@@ -1,0 +1,100 @@
+"""Turning command-line paths into documents: files, folders and JSON Lines streams.
+
+Each item is ``(source, line, doc, problems)``: ``problems`` is non-empty when the
+input could not be read as JSON (then ``doc`` is None).  Nothing here raises for
+bad input; every failure is a Problem naming the file (and line).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from imgspec import jsonfile
+from imgspec.problems import Problem, ProblemError
+
+SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]:
+    """Files named, and the record files found below folders named (sorted)."""
+    for raw in paths:
+        path = Path(raw)
+        if raw == "-":
+            yield raw, None, []
+        elif path.is_dir():
+            if (path / "manifest.json").is_file() and (path / "records").is_dir():
+                # a directory store: its manifest and records, not the reports beside them
+                found = [path / "manifest.json", *sorted((path / "records").glob("*.json"))]
+            else:
+                found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+                               and not p.name.endswith(".expect.json"))
+            for p in found:
+                yield str(p), p, []
+        elif path.exists():
+            yield raw, path, []
+        else:
+            yield raw, None, [Problem(raw, "", "unreadable", "no such file or directory")]
+
+
+def _lines(stream, source: str):
+    yield from parsed(source, ((number, line) for number, line in enumerate(stream, 1)))
+
+
+def parsed(source: str, numbered) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
+    """``(source, line, document, problems)`` of numbered JSON Lines (blank lines skipped)."""
+    for number, line in numbered:
+        if line.strip():
+            try:
+                yield source, number, jsonfile.loads(line, source, line=number), []
+            except ProblemError as exc:
+                yield source, number, None, exc.problems
+
+
+def line_batches(paths: list[str], stdin=None, size: int = 2000):
+    """``(source, [(line number, bytes)])`` batches of every JSON Lines input, in order, read lazily.
+
+    Inputs that cannot be read come as ``(source, problems)`` in their place.
+    """
+    import sys
+    for source, path, problems in expand(paths):
+        if problems:
+            yield source, problems
+            continue
+        try:
+            stream = open(path, "rb") if path is not None else (stdin or sys.stdin.buffer)
+        except OSError as exc:
+            yield source, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
+            continue
+        name = source if path is not None else "<stdin>"
+        try:
+            batch: list[tuple[int, bytes]] = []
+            for number, line in enumerate(stream, 1):
+                batch.append((number, line))
+                if len(batch) == size:
+                    yield name, batch
+                    batch = []
+            if batch:
+                yield name, batch
+        finally:
+            if path is not None:
+                stream.close()
+
+
+def documents(paths: list[str], stdin=None) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
+    for source, path, problems in expand(paths):
+        if problems:
+            yield source, None, None, problems
+        elif path is None:  # "-": JSON Lines on standard input
+            import sys
+            yield from _lines(stdin or sys.stdin.buffer, "<stdin>")
+        elif path.suffix in (".jsonl", ".ndjson"):
+            try:
+                with open(path, "rb") as stream:
+                    yield from _lines(stream, source)
+            except OSError as exc:
+                yield source, None, None, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
+        else:
+            try:
+                yield source, None, jsonfile.load(path, display=source), []
+            except ProblemError as exc:
+                yield source, None, None, exc.problems

@@ -1,0 +1,176 @@
+"""Validating records against the format, with errors that carry a path: the one notion of "valid".
+
+A record is valid when its schema accepts it *and* the semantic checks of its kind
+find nothing.  ``validator(kind, version)`` gives the ``jsonschema`` validator (formats
+checked, references resolved from the local registry only); :data:`SEMANTIC_CHECKS`
+is the table of meaning beyond the schema (placement: never both, never neither),
+one function per kind.  ``errors`` and ``check`` apply both and return problems as
+:class:`imgspec.problems.Problem`, one per error; every caller (command line,
+``imgspec check``, the examples, the Sphinx directives, upgrades and the SQL export)
+asks them, so that "valid" means the same everywhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+import regress
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError
+from jsonschema.validators import extend
+
+from imgspec import jsonfile
+from imgspec.format import placement, profiles, registry
+from imgspec.format.formats import FORMATS, PATTERNS
+from imgspec.messages import error_path, message
+from imgspec.problems import Problem, ProblemError, pointer_from_parts
+from imgspec.spec import Spec, version_key
+
+FORMAT_CHECKER = FormatChecker(list(Draft202012Validator.FORMAT_CHECKER.checkers))
+for _name, _check in FORMATS.items():  # one definition for every validator (imgspec.format.formats)
+    FORMAT_CHECKER.checks(_name)(_check)
+
+
+@functools.lru_cache(maxsize=256)
+def _ecma(pattern: str) -> regress.Regex:
+    return regress.Regex(pattern)
+
+
+def _pattern(validator, pattern, instance, schema):
+    """``pattern`` as JSON Schema defines it: an ECMA-262 regular expression (``$`` is the end of the string, never
+    before a final newline as in Python's ``re``), searched anywhere in the string."""
+    if validator.is_type(instance, "string") and _ecma(pattern).find(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# The reference validator: Draft 2020-12 with ECMA-262 patterns (regress), as the fast path and ajv read them.
+Validator = extend(Draft202012Validator, {"pattern": _pattern})
+
+
+def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
+    """The validator for object ``kind`` (image, location, member, tag, store) at ``version``, built once."""
+    spec = spec or Spec.default()
+    return spec.once(("validator", kind, version), lambda: Validator(
+        spec.schema(kind, version), registry=registry.of(spec), format_checker=FORMAT_CHECKER))
+
+
+def fast_validator(kind: str, version: str, spec: Spec):
+    """A jsonschema-rs validator for pass/fail, built once, or None where it is not installed."""
+    def make():
+        try:
+            import jsonschema_rs
+        except ImportError:  # pragma: no cover - the fast path is optional for implementers
+            return None
+        registry.of(spec)  # the same checks as the reference path: broken schemas never validate anything
+        resources = [(s["$id"], s) for s in (spec.load_once(p) for p in spec.schema_files())]
+        return jsonschema_rs.validator_for(spec.schema(kind, version), registry=jsonschema_rs.Registry(resources),
+                                           validate_formats=True, offline=True, formats=FORMATS)
+    return spec.once(("fast-validator", kind, version), make)
+
+
+def is_valid(doc, kind: str, version: str, spec: Spec) -> bool:
+    """Pass/fail against the schema only, on the fast validator when it is installed."""
+    return (fast_validator(kind, version, spec) or validator(kind, version, spec)).is_valid(doc)
+
+
+def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line: int | None = None) -> str:
+    """The format version a record declares in ``format_version``; a clear problem otherwise."""
+    spec = spec or Spec.default()
+    if not isinstance(doc, dict) or "format_version" not in doc:
+        raise ProblemError(Problem(source, "", "format_version", "a record must be an object with a 'format_version'", line))
+    version = doc["format_version"]
+    if not isinstance(version, str):
+        raise ProblemError(Problem(source, "/format_version", "format_version",
+                                   f"format_version must be a string such as {spec.latest_released!r}, not "
+                                   f"{type(version).__name__ if version is not None else 'null'} {version!r}", line))
+    if version not in spec.versions:
+        newest = spec.latest
+        hint = (" (newer than this reader supports)"
+                if isinstance(version, str) and version_key(version) > version_key(newest) else "")
+        raise ProblemError(Problem(source, "/format_version", "unknown-version",
+                                   f"format version {version!r} is not one of {', '.join(spec.versions)}{hint}", line))
+    return version
+
+
+def detect_kind(doc) -> str:
+    """``store`` for a manifest, ``image`` for any other record."""
+    return "store" if isinstance(doc, dict) and doc.get("kind") == "imgspec.store" else "image"
+
+
+def _store_policy(doc: dict, source: str) -> list[Problem]:
+    """A store manifest's placement policy, when it declares one."""
+    policy = doc.get("placement")
+    return placement.check_policy(policy, source, "/placement") if policy else []
+
+
+# Meaning beyond the schema, per record kind: each function gets a schema-valid document.
+SEMANTIC_CHECKS: dict[str, Callable[[dict, str], list[Problem]]] = {
+    "placement": lambda doc, source: placement.check_policy(doc, source),
+    "store": _store_policy,
+}
+
+
+def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
+                  line: int | None = None) -> list[Problem]:
+    """Every error of ``doc`` against its schema alone, sorted by pointer."""
+    spec = spec or Spec.default()
+    if is_valid(doc, kind, version, spec):
+        return []
+    v = validator(kind, version, spec)
+    with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
+        found = reasons(v.iter_errors(doc))
+    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line) for e in found)
+
+
+def reasons(found):
+    """The errors, less a ``pattern`` error where the pattern only states the grammar of the node's ``format``
+    (imgspec.format.formats.PATTERNS): the format check already fails there, and one reason is given once."""
+    found = list(found)
+    failed_format = {tuple(e.absolute_path) for e in found if e.validator == "format"}
+    return [e for e in found if not (e.validator == "pattern" and tuple(e.absolute_path) in failed_format
+                                     and PATTERNS.get(e.schema.get("format")) == e.schema.get("pattern"))]
+
+
+def reference_errors(doc, kind: str, version: str, spec: Spec, source: str = "<record>") -> list[Problem]:
+    """As :func:`errors`, on the reference validator alone (no fast path): the verdict proofs rest on."""
+    v = validator(kind, version, spec)
+    with jsonfile.deep_enough():
+        errors_found = reasons(v.iter_errors(doc))
+    found = sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
+                   for e in errors_found)
+    if found or kind not in SEMANTIC_CHECKS:
+        return found
+    return SEMANTIC_CHECKS[kind](doc, source)
+
+
+def errors(doc, kind: str, version: str, source: str = "<record>", spec: Spec | None = None,
+           line: int | None = None) -> list[Problem]:
+    """Every problem of ``doc`` as a ``kind`` at ``version``: schema errors, else the semantic checks'."""
+    found = schema_errors(doc, kind, version, source, spec, line)
+    if found or kind not in SEMANTIC_CHECKS:
+        return found
+    return [dataclasses.replace(p, line=line) for p in SEMANTIC_CHECKS[kind](doc, source)]
+
+
+def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | None = None,
+          version: str | None = None, line: int | None = None, profile: dict | None = None) -> list[Problem]:
+    """Problems of a record whose kind and version are read from the record unless given.
+
+    ``profile`` (a deployment profile, :mod:`imgspec.format.profiles`) adds its quotas to a valid image record.
+    """
+    try:
+        version = version or detect_version(doc, source, spec, line)
+    except ProblemError as exc:
+        return exc.problems
+    kind = kind or detect_kind(doc)
+    found = errors(doc, kind, version, source, spec, line)
+    if found or profile is None or kind != "image":
+        return found
+    return profiles.errors(doc, profile, source, line)
+
+
+def validate(doc, spec: Spec | None = None) -> None:
+    """Raise ProblemError unless ``doc`` is a valid record of the version it declares."""
+    problems = check(doc, spec=spec)
+    if problems:
+        raise ProblemError(problems)

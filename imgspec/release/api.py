@@ -1,0 +1,101 @@
+"""Releasing the API document and correcting a released one: the content hash of every file the document is made
+of, locked per API version in ``schemas/api/releases.json``; the released document taken back from the git history
+by those hashes; a new release refused unless every change clients would notice is behind its newer version, and a
+correction (the document now says what Glance already did) recorded with its Glance evidence."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from imgspec import atomic, jsonfile
+from imgspec.api import microversions as mv
+from imgspec.api.document import DOCUMENT, bundled, document
+from imgspec.diff import api as apidiff
+from imgspec.problems import Problem, ProblemError
+from imgspec.release.errata import content_hash, previous_content
+from imgspec.spec import Spec, version_key
+from imgspec.text import now
+
+RELEASES = "schemas/api/releases.json"
+
+
+def document_files(spec: Spec) -> list[str]:
+    """The files the document is made of: itself and the served schemas it references."""
+    return [DOCUMENT, *sorted(spec.rel(p) for p in (spec.schemas / "service").rglob("*.json"))]
+
+
+def locked_files(release: dict) -> dict[str, str]:
+    """The content hash of each file of an API release, as its corrections (in order) left it."""
+    files = dict(release["files"])
+    for correction in release.get("corrections", []):
+        files.update(correction["files"])
+    return files
+
+
+def released_document(spec: Spec) -> tuple[str, dict]:
+    """(version, the bundled document) of the last API release recorded in schemas/api/releases.json,
+    with its corrections.  Each file is taken from the git history by the content hash recorded for it.
+    """
+    last = spec.load(RELEASES)["api"][-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(spec.schemas, Path(tmp) / "schemas")
+        for rel, want in locked_files(last).items():
+            path = spec.root / rel
+            data = path.read_bytes() if path.is_file() and content_hash(path.read_bytes()) == want else \
+                previous_content(spec, rel, want)
+            (Path(tmp) / rel).write_bytes(data)
+        return last["version"], bundled(Spec(Path(tmp)))
+
+
+def record_release(spec: Spec, note: str, date: str | None = None) -> tuple[dict, list]:
+    """Record the document as it is as a new API release (its info.version), locking the content hash of each file
+    it is made of.  Refused (nothing written) when info.version is not newer than the last release, when nothing
+    changed, when a change clients would notice is not behind the new version, or when the x-since of an element
+    names a version the API does not have.  Returns the release and the changes since the last one."""
+    data = spec.load(RELEASES)
+    last = data["api"][-1]
+    version = document(spec)["info"]["version"]
+    files = {rel: content_hash((spec.root / rel).read_bytes()) for rel in document_files(spec)}
+    old = released_document(spec)[1]
+    new = bundled(spec)
+    changes = apidiff.compare(old, new)
+    problems = mv.problems(spec)  # first: a version the API does not have is no version to compare
+    why_not = ("; ".join(str(p) for p in problems) if problems else
+               f"info.version {version} is not newer than the last release {last['version']}"
+               if version_key(version) <= version_key(last["version"]) else
+               "nothing of the document changed since its last release" if files == locked_files(last) else
+               "; ".join(f"{c.where}: {c.check}" for c in apidiff.unannounced(changes, old, new)))
+    if why_not:
+        raise ProblemError(Problem(RELEASES, "/api", "release-refused", why_not))
+    release = {"version": version, "date": date or now()[:10], "note": note, "files": files}
+    data["api"].append(release)
+    atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    return release, changes
+
+
+def record_correction(spec: Spec, correction_id: str, what: str, why: str, evidence: list[str],
+                      date: str | None = None) -> tuple[dict, list]:
+    """Record the document's changed files as a correction of the last API release: the document now says what
+    Glance already did (``evidence``: the Glance files that show it), so the change is no API change and needs
+    no newer version.  Returns the correction and the changes it covers (``imgspec.diff.api``), for the review.
+    Refused (nothing written) when nothing changed, the id is taken, or no evidence is named.
+    """
+    data = spec.load(RELEASES)
+    last = data["api"][-1]
+    taken = {c["id"] for r in data["api"] for c in r.get("corrections", [])}
+    locked = locked_files(last)
+    changed = {rel: content_hash((spec.root / rel).read_bytes()) for rel in document_files(spec)
+               if content_hash((spec.root / rel).read_bytes()) != locked.get(rel)}
+    if correction_id in taken or not changed or not evidence or not all(e.startswith("glance/") for e in evidence):
+        why_not = (f"a correction {correction_id!r} exists already" if correction_id in taken else
+                   "nothing of the document changed since its last recorded state" if not changed else
+                   "name the Glance files that show the behaviour (--evidence glance/...)")
+        raise ProblemError(Problem(RELEASES, "/api", "correction-refused", why_not))
+    old = released_document(spec)[1]
+    changes = apidiff.compare(old, bundled(spec))
+    correction = {"id": correction_id, "date": date or now()[:10], "what": what, "why": why, "evidence": evidence,
+                  "files": changed}
+    last.setdefault("corrections", []).append(correction)
+    atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    return correction, changes

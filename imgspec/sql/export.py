@@ -1,0 +1,526 @@
+"""``imgspec export-sql DB_URL OUT_DIR``: a Glance database, read through the binding, as a record store.
+
+1. Open the database read-only (SQLite: ``mode=ro``; others: one transaction that is
+   rolled back) in one snapshot (REPEATABLE READ where the database offers it, an explicit
+   BEGIN on SQLite) and find its migration revision; refuse a revision the binding does
+   not list, and a database whose tables differ from the layout that revision names.
+2. Read the images in batches, each with its child rows, and build each record at
+   the layout's native version exactly as the binding says; validate it.
+3. Upgrade each record to the target version (default: the newest) with the
+   published upgrade rules, and write it to ``records/<id>.json`` of a hidden
+   folder beside OUT_DIR, then the manifest and ``export-report.json``.  An image
+   whose rows make no valid record is written to ``refused/<id>.json`` instead: its
+   problems (pointer, rule, message) and its rows exactly as the database holds them,
+   so nothing is lost and nothing is changed to fit (``strict``: refuse the whole export).
+4. Rename the folder to OUT_DIR: the store appears complete or not at all.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import pickle
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imgspec import atomic, jsonfile
+from imgspec.format.validation import errors
+from imgspec.problems import Problem, ProblemError
+from imgspec.spec import Spec, version_key
+from imgspec.sql.binding import Binding, Layout, load
+from imgspec.text import now
+from imgspec.upgrade import upgrade, upgrade_manifest
+from imgspec.upgrade.operations import operation
+from imgspec.upgrade.rules import canonical_order
+
+BATCH = 500
+GENERATOR = "imgspec export-sql"
+REPORT = "export-report.json"
+
+
+class InvalidRecords(ProblemError):
+    """Rows that do not make valid records: the database was read, the export refused (exit status 1)."""
+
+
+REFUSED = "refused"
+
+
+def raw(value: Any) -> Any:
+    """A column's value as the database holds it, as JSON: bytes as base64, times as the database's text."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+    return str(value)
+
+
+def raw_rows(row, children: dict) -> dict:
+    """The image's row and its child rows (table -> rows), each column as :func:`raw` gives it."""
+    out = {"images": [{k: raw(v) for k, v in row._mapping.items()}]}
+    for table, rows in children.items():
+        out[table] = [{k: raw(v) for k, v in r._mapping.items()} for r in rows]
+    return out
+
+
+@dataclass
+class Summary:
+    url: str
+    revision: str
+    layout: str
+    read_as: str
+    target: str
+    counts: dict = field(default_factory=dict)
+    other_tables: dict = field(default_factory=dict)  # table -> rows: Glance data outside the record format
+
+    def text(self) -> str:
+        c = self.counts
+        other = ", ".join(f"{t} ({n} rows)" for t, n in self.other_tables.items()) or "none"
+        refused = (f"; REFUSED {c['refused_images']} image(s) whose rows make no valid record: each is in "
+                   f"{REFUSED}/<id>.json with its problems and its rows as the database holds them"
+                   if c.get("refused_images") else "")
+        return (f"exported {c['images']} images ({c['deleted_images']} deleted) from {self.url}, revision "
+                f"{self.revision} (layout {self.layout}, read as {self.read_as}), as format {self.target}: "
+                f"{c['locations']} locations, {c['members']} members, {c['properties']} properties, {c['tags']} tags; "
+                f"not exported: {c['deleted_property_rows']} deleted property rows, {c['deleted_tag_rows']} deleted "
+                f"tag rows, {c['orphan_rows']} rows of no image; tables outside the record format, not exported: {other}"
+                f"{refused}")
+
+
+def _need_sqlalchemy():
+    try:
+        import sqlalchemy
+        return sqlalchemy
+    except ImportError:
+        raise ProblemError(Problem("imgspec export-sql", "", "missing-dependency",
+                                   "export-sql needs SQLAlchemy: pip install 'imgspec[sql]'")) from None
+
+
+def _engine(url: str):
+    sa = _need_sqlalchemy()
+    try:
+        parsed = sa.engine.make_url(url)
+    except Exception as exc:  # noqa: BLE001 - any malformed URL is one line
+        raise ProblemError(Problem(url, "", "unusable-database", f"not a database URL: {exc}")) from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if not path or path == ":memory:" or not Path(path).is_file():
+            raise ProblemError(Problem(shown, "", "unusable-database", f"no SQLite database file at {path!r}"))
+        # read-only at the SQLite level: the file is never written, nor created
+        parsed = parsed.set(database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"})
+    try:
+        engine = sa.create_engine(parsed)
+    except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option
+        raise ProblemError(Problem(shown, "", "unusable-database", str(exc))) from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":  # pysqlite starts no transaction for SELECTs: begin one, so every query sees one snapshot
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit(dbapi_connection, record):
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN")
+    elif backend in ("postgresql", "mysql", "mariadb"):  # one snapshot for the whole export
+        options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
+        if backend == "postgresql":
+            options["postgresql_readonly"] = True
+        engine = engine.execution_options(**options)
+    return engine, shown
+
+
+def _sa_type(sa, type_: str):
+    if type_.startswith("VARCHAR"):
+        return sa.String(int(type_[8:-1]))
+    return {"TEXT": sa.Text, "BLOB": sa.LargeBinary, "INTEGER": sa.Integer, "BIGINT": sa.BigInteger,
+            "BOOLEAN": sa.Boolean, "DATETIME": sa.DateTime}[type_]()
+
+
+def tables(layout: Layout) -> dict:
+    """SQLAlchemy ``Table`` objects of a layout (for reading; the DDL on the page is the layout's own)."""
+    sa = _need_sqlalchemy()
+    meta = sa.MetaData()
+    out = {}
+    for t in layout.tables.values():
+        out[t.name] = sa.Table(t.name, meta, *[sa.Column(c.name, _sa_type(sa, c.type), primary_key=c.primary_key,
+                                                         nullable=c.null) for c in t.columns])
+    return out
+
+
+def detect(conn, binding: Binding, shown: str) -> tuple[Layout, str]:
+    """The layout of the database behind ``conn`` and the revision that names it."""
+    sa = _need_sqlalchemy()
+    names = set(sa.inspect(conn).get_table_names())
+    known = {}
+    for layout in binding.layouts.values():
+        for value in layout.revision["values"]:
+            known[(layout.revision["table"], value)] = layout
+    for table in ("alembic_version", "migrate_version"):  # a database converted to alembic keeps migrate_version
+        if table not in names:
+            continue
+        column = next(lay.revision["column"] for lay in binding.layouts.values() if lay.revision["table"] == table)
+        rows = sorted(str(r[0]) for r in conn.execute(sa.text(f"SELECT {column} FROM {table}")))
+        listed = ", ".join(v for (t, v) in known if t == table)
+        if len(rows) != 1:
+            what = "no revision" if not rows else f"{len(rows)} heads ({', '.join(rows)})"
+            raise ProblemError(Problem(shown, f"/{table}", "rolling-upgrade" if rows else "unknown-revision",
+                                       f"{table} holds {what}: a database in the middle of a rolling upgrade "
+                                       "(expand without contract) cannot be exported; finish `glance-manage db sync` "
+                                       f"first. Known revisions: {listed}"))
+        found = known.get((table, rows[0]))
+        refusal = binding.refusal(table, rows[0])
+        if found is None and refusal is not None:
+            raise ProblemError(Problem(shown, f"/{table}/{column}", refusal["rule"],
+                                       f"revision {rows[0]!r}: {refusal['why']}"))
+        if found is None:
+            raise ProblemError(Problem(shown, f"/{table}/{column}", "unknown-revision",
+                                       f"revision {rows[0]!r} is not one the binding knows ({listed}); refusing "
+                                       "to guess its columns"))
+        _check_columns(conn, found, names, shown, f"{table} {rows[0]}")
+        return found, rows[0]
+    raise ProblemError(Problem(shown, "", "unknown-revision", "neither alembic_version nor migrate_version exists: "
+                               "this is not a Glance database, or not one the binding knows"))
+
+
+def _check_columns(conn, layout: Layout, names: set, shown: str, revision: str) -> None:
+    sa = _need_sqlalchemy()
+    inspector = sa.inspect(conn)
+    for t in layout.tables.values():
+        if t.name not in names:
+            raise ProblemError(Problem(shown, f"/{t.name}", "layout-mismatch",
+                                       f"table {t.name} is missing, yet {revision} names layout {layout.name}"))
+        have = {c["name"] for c in inspector.get_columns(t.name)}
+        want = {c.name for c in t.columns}
+        if have != want:
+            parts = []
+            if want - have:
+                parts.append("missing " + ", ".join(sorted(want - have)))
+            if have - want:
+                parts.append("not in the layout " + ", ".join(sorted(have - want)) + " (their data would be lost)")
+            raise ProblemError(Problem(shown, f"/{t.name}", "layout-mismatch",
+                                       f"{t.name}: {'; '.join(parts)}; {revision} names layout {layout.name}"))
+
+
+def rfc3339(value: datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    return text + "Z"
+
+
+FATAL = {"encrypted-location", "decrypt-failed"}  # stop the export at once: one line, not one per image
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def is_ciphertext(value: str) -> bool:
+    """Whether a location value is Glance's encrypted form rather than a URL (a URL has a scheme and a colon)."""
+    if ":" in value or not _BASE64URL.fullmatch(value):
+        return False
+    try:
+        raw = base64.urlsafe_b64decode(value)
+    except (ValueError, TypeError):
+        return False
+    return len(raw) >= 32 and len(raw) % 16 == 0
+
+
+def decrypt(key: str, value: str) -> str:
+    """Glance's ``urlsafe_decrypt`` (glance/common/crypt.py): AES-CBC, 16-byte IV first, text ended by a NUL byte."""
+    try:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    except ImportError:
+        raise ProblemError(Problem("imgspec export-sql", "", "missing-dependency",
+                                   "decrypting location URLs needs the cryptography package "
+                                   "(pip install 'imgspec[sql]')")) from None
+    raw = base64.urlsafe_b64decode(value)
+    decryptor = Cipher(algorithms.AES(key.encode("utf-8")), modes.CBC(raw[:16])).decryptor()
+    padded = decryptor.update(raw[16:]) + decryptor.finalize()
+    if b"\0" not in padded:
+        raise ValueError("no end of text")
+    text = padded[:padded.rfind(b"\0")].decode("utf-8")
+    if not _URL_SCHEME.match(text):  # a wrong key yields bytes that may even decode: only a URL is a location
+        raise ValueError("the text is not a URL")
+    return text
+
+
+class _PlainData(pickle.Unpickler):
+    """An unpickler that builds only dicts, lists, strings and numbers: it never looks up a class or function."""
+
+    def find_class(self, module, name):
+        raise pickle.UnpicklingError(f"the pickle names {module}.{name}; only plain data is read")
+
+
+def unpickle(raw: bytes | str, column: str, where: str, at: str) -> dict:
+    """A location's metadata as Glance's migrations 026-028 stored it (Python 2 pickle of a dict)."""
+    data = raw.encode("latin-1") if isinstance(raw, str) else bytes(raw)
+    try:
+        value = _PlainData(io.BytesIO(data), encoding="utf-8").load()
+    except Exception as exc:  # noqa: BLE001 - any malformed pickle is one refusal
+        raise ProblemError(Problem(where, at, "pickle", f"{column} is not a pickle of plain data ({exc})")) from None
+    if not isinstance(value, dict):
+        raise ProblemError(Problem(where, at, "type", f"{column} holds a pickled {type(value).__name__}, not a dict"))
+    return value
+
+
+class _Reader:
+    """Builds records at one native version from rows, as the binding says."""
+
+    def __init__(self, binding: Binding, layout: Layout, version: str, shown: str, key: str | None = None):
+        self.binding, self.layout, self.version, self.shown = binding, layout, version, shown
+        self.tables = tables(layout)
+        self.key = key  # Glance's metadata_encryption_key, for encrypted location URLs
+
+    def value(self, row, f: dict, table: str, where: str, at: str):
+        raw = row._mapping[f["column"]]
+        if raw is None:
+            return json.loads(json.dumps(f.get("null")))  # a fresh copy of the binding's value
+        if f.get("pickle"):
+            raw = unpickle(raw, f"{table}.{f['column']}", where, at)
+        if isinstance(raw, datetime):
+            raw = rfc3339(raw)
+        elif getattr(self.layout.tables[table].column(f["column"]), "type", None) == "BOOLEAN":
+            raw = bool(raw)
+        if f.get("json") == "object":
+            try:
+                raw = jsonfile.loads(raw, source=where)
+            except ProblemError as exc:
+                raise ProblemError([Problem(where, at + p.pointer, p.rule, f"{table}.{f['column']}: {p.message}")
+                                    for p in exc.problems]) from None
+            if not isinstance(raw, dict):
+                raise ProblemError(Problem(where, at, "type",
+                                           f"{table}.{f['column']} holds {type(raw).__name__} JSON, not an object"))
+        if f.get("encrypted") and isinstance(raw, str) and is_ciphertext(raw):
+            raw = self.decrypted(raw, f"{table}.{f['column']}", where, at)
+        if "values" in f:
+            key = json.dumps(raw) if not isinstance(raw, str) else raw
+            if key not in f["values"]:
+                raise ProblemError(Problem(where, at, "enum",
+                                           f"{table}.{f['column']} holds {raw!r}, which the binding does not map"))
+            raw = f["values"][key]
+        return raw
+
+    def decrypted(self, value: str, column: str, where: str, at: str) -> str:
+        if self.key is None:
+            raise ProblemError(Problem(where, at, "encrypted-location",
+                                       f"{column} is encrypted with Glance's metadata_encryption_key "
+                                       "(glance/common/crypt.py): give it with --metadata-encryption-key or "
+                                       "IMGSPEC_METADATA_ENCRYPTION_KEY; ciphertext is never exported as a URL"))
+        try:
+            return decrypt(self.key, value)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProblemError(Problem(where, at, "decrypt-failed",
+                                       f"{column} does not decrypt with the key given ({exc}): the wrong "
+                                       "metadata_encryption_key?")) from None
+
+    def record(self, row, children: dict, where: str) -> dict:
+        """The image record of ``row``: fields read from the columns, then the rules of fields the layout lacks."""
+        rules: list[str] = []
+        out = self.build("image", row, children, where, rules=rules)
+        for ref in sorted(set(rules), key=lambda r: (version_key(r.split("-")[0]), int(r.rsplit("/", 1)[1]))):
+            _, rule = self.binding.rule(ref)
+            operation(rule).apply(out, rule, lambda tokens: None)
+        return canonical_order(out, self.binding.spec, self.version) if rules else out
+
+    def build(self, obj: str, row, children: dict, where: str, prefix: str = "", rules: list | None = None) -> dict:
+        table = self.binding.table_of(obj)
+        out: dict[str, Any] = {}
+        rules = [] if rules is None else rules
+        for f in self.binding.fields(obj, self.version, self.layout.name):
+            rules += f.get("rules", [])
+            if "computed" in f:
+                out[f["field"]] = self.version
+            elif "value" in f:
+                out[f["field"]] = json.loads(json.dumps(f["value"]))
+            elif "column" in f:
+                out[f.get("read_as", f["field"])] = self.value(row, f, table, where, f"{prefix}/{f['field']}")
+            elif "rows" not in f:
+                continue  # derived by its rules, once the whole record is read
+            else:
+                r = f["rows"]
+                rows = children.get(r["table"], [])
+                if r["include"] == "live":
+                    rows = [c for c in rows if not c._mapping["deleted"]]
+                if "object" in r:
+                    out[f["field"]] = [self.build(r["object"], c, {}, where, f"{prefix}/{f['field']}/{i}", rules)
+                                       for i, c in enumerate(rows)]
+                elif "key" in r:
+                    out[f["field"]] = {c._mapping[r["key"]]: (c._mapping[r["value"]] if c._mapping[r["value"]] is not None
+                                                              else r.get("null")) for c in rows}
+                else:
+                    values = [c._mapping[r["value"]] for c in rows]
+                    out[f["field"]] = list(dict.fromkeys(values)) if r.get("distinct") else values
+        return out
+
+    def child_fields(self) -> list[dict]:
+        return [f["rows"] for f in self.binding.fields("image", self.version, self.layout.name) if "rows" in f]
+
+    def fetch(self, conn, ids: list[str]) -> tuple[list, dict]:
+        sa = _need_sqlalchemy()
+        images = self.tables[self.binding.table_of("image")]
+        order = [images.c[c] for c in self.binding.data["objects"]["image"].get("order", ["id"])]
+        rows = list(conn.execute(sa.select(images).where(images.c.id.in_(ids)).order_by(*order)))
+        children: dict[str, dict[str, list]] = {}
+        for r in self.child_fields():
+            t = self.tables[r["table"]]
+            keys = [t.c[c] for c in r.get("order", [])] + [t.c.id]
+            per = children.setdefault(r["table"], {})
+            for c in conn.execute(sa.select(t).where(t.c.image_id.in_(ids)).order_by(t.c.image_id, *keys)):
+                per.setdefault(c._mapping["image_id"], []).append(c)
+        return rows, children
+
+
+def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
+           progress: Callable[[int, int], None] | None = None, encryption_key: str | None = None,
+           strict: bool = False) -> Summary:
+    """Export the database at ``url`` into the new store ``out_dir``.
+
+    Images whose rows make no valid record are written to ``refused/`` (and counted in the summary) unless
+    ``strict``, which refuses the whole export with every problem (:class:`InvalidRecords`), writing nothing."""
+    spec = spec or Spec.default()
+    binding = load(spec)
+    target = to or spec.latest_released
+    spec.release(target)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ProblemError(Problem(str(out_dir), "", "out-not-empty",
+                                   "OUT_DIR exists and is not an empty folder: refusing to mix an export with other files"))
+    sa = _need_sqlalchemy()
+    engine, shown = _engine(url)
+    work = out_dir.parent / f".{out_dir.name}.export-{os.getpid()}"
+    try:
+        with engine.connect() as conn:
+            try:
+                with conn.begin() as txn:
+                    summary = _export(conn, binding, spec, shown, target, work, durable, progress, encryption_key,
+                                      strict)
+                    txn.rollback()  # nothing was written; never commit to a database we only read
+            except sa.exc.SQLAlchemyError as exc:
+                raise ProblemError(Problem(shown, "", "unusable-database",
+                                           str(getattr(exc, "orig", None) or exc).splitlines()[0])) from None
+        if durable:
+            atomic.sync_dir(work / "records")
+            if (work / REFUSED).is_dir():
+                atomic.sync_dir(work / REFUSED)
+            atomic.sync_dir(work)
+        if out_dir.exists():
+            out_dir.rmdir()  # empty, checked above
+        os.replace(work, out_dir)
+        if durable:
+            atomic.sync_dir(out_dir.parent)
+        return summary
+    finally:
+        engine.dispose()
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _export(conn, binding, spec, shown, target, work: Path, durable, progress, key: str | None = None,
+            strict: bool = False) -> Summary:
+    sa = _need_sqlalchemy()
+    layout, revision = detect(conn, binding, shown)
+    native = binding.native_for_layout(layout.name)
+    if version_key(target) < version_key(native):
+        raise ProblemError(Problem(shown, "", "downgrade-refused",
+                                   f"layout {layout.name} holds format {native} records; they cannot be exported "
+                                   f"as the older {target}"))
+    for name in binding.by_layout[layout.name].get("empty", []):
+        if conn.execute(sa.select(sa.func.count()).select_from(sa.table(name))).scalar_one():
+            raise ProblemError(Problem(shown, f"/{name}", "layout-mismatch",
+                                       f"{name} holds rows, yet at {revision} Glance's migrations leave it empty "
+                                       "(the next migration fills it): refusing to guess which rows are the data"))
+    reader = _Reader(binding, layout, native, shown, key)
+    images = reader.tables[binding.table_of("image")]
+    order = [images.c[c] for c in binding.data["objects"]["image"].get("order", ["id"])]
+    ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
+    counts = dict(images=0, deleted_images=0, locations=0, members=0, properties=0, tags=0,
+                  deleted_property_rows=0, deleted_tag_rows=0, orphan_rows=0, refused_images=0)
+    for r in reader.child_fields():
+        t = reader.tables[r["table"]]
+        counts["orphan_rows"] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
+            t.c.image_id.not_in(sa.select(images.c.id)))).scalar_one()
+        if r["include"] == "live" and r["table"] in ("image_properties", "image_tags"):
+            key = "deleted_property_rows" if r["table"] == "image_properties" else "deleted_tag_rows"
+            counts[key] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
+                t.c.deleted == sa.true(), t.c.image_id.in_(sa.select(images.c.id)))).scalar_one()
+    own = set(layout.tables) | {t["name"] for t in binding.data["revision_tables"]}
+    other_tables = {t: conn.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one()
+                    for t in sorted(set(sa.inspect(conn).get_table_names()) - own)}
+    (work / "records").mkdir(parents=True)
+    problems: list[Problem] = []
+    for start in range(0, len(ids), BATCH):
+        rows, children = reader.fetch(conn, ids[start:start + BATCH])
+        for n, row in enumerate(rows, start + 1):
+            image_id = row._mapping["id"]
+            where = f"{shown}#images/{image_id}"
+            mine = {t: per.get(image_id, []) for t, per in children.items()}
+            try:
+                record = reader.record(row, mine, where)
+                if jsonfile.too_deep(record):  # a store whose reader refuses the record is no export of it
+                    raise ProblemError(Problem(where, "", "max-depth",
+                                               f"the record nests deeper than {jsonfile.MAX_DEPTH} levels"))
+                found = errors(record, "image", native, where, spec)
+                if found:
+                    raise ProblemError(found)
+                record = upgrade(record, target, spec, where)
+            except ProblemError as exc:
+                if any(p.rule in FATAL for p in exc.problems):
+                    raise
+                problems += exc.problems
+                if not strict:
+                    counts["refused_images"] += 1
+                    refusal = {"image_id": raw(image_id), "source": where, "read_as": native,
+                               "problems": [{"pointer": p.pointer, "rule": p.rule, "message": p.message}
+                                            for p in exc.problems],
+                               "rows": raw_rows(row, mine)}
+                    (work / REFUSED).mkdir(exist_ok=True)
+                    atomic.write_text(work / REFUSED / f"{_file_name(image_id)}.json",
+                                      json.dumps(refusal, indent=2, ensure_ascii=False) + "\n", durable)
+                continue
+            counts["images"] += 1
+            counts["deleted_images"] += bool(record["deleted"])
+            counts["locations"] += len(record.get("locations", [])) + (record.get("location") is not None)
+            counts["members"] += len(record["members"])
+            counts["properties"] += len(record["properties"])
+            counts["tags"] += len(record.get("tags", []))
+            if not (strict and problems):
+                atomic.write_text(work / "records" / f"{image_id}.json", jsonfile.dumps(record), durable)
+            if progress:
+                progress(n, len(ids))
+    if strict and problems:
+        raise InvalidRecords(problems)
+    manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
+                "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
+    manifest = upgrade_manifest(manifest, native, target, spec, str(work / "manifest.json"))
+    summary = Summary(shown, revision, layout.name, native, target, counts, other_tables)
+    report = {"source": shown, "revision": {"table": layout.revision["table"], "value": revision},
+              "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,
+              "not_in_the_format": {"tables": other_tables, "why": "Glance's tasks, metadata definitions, image "
+                                    "cache and node tables are not part of the Image Record Format"},
+              "binding": "schemas/bindings/glance-sql.json",
+              "refused": {"images": counts["refused_images"], "folder": REFUSED,
+                          "why": "rows that make no valid record of the format, kept as the database holds them "
+                                 "with each problem's pointer, rule and message: nothing is dropped or changed to fit"}}
+    atomic.write_text(work / REPORT, json.dumps(report, indent=2) + "\n", durable)
+    atomic.write_text(work / "manifest.json", jsonfile.dumps(manifest), durable)
+    return summary
+
+
+def _file_name(image_id: Any) -> str:
+    """A file name for a refused image: its id where that is a safe name, else a hash of it."""
+    text = str(image_id)
+    if re.fullmatch(r"[A-Za-z0-9._-]{1,128}", text) and text not in (".", ".."):
+        return text
+    import hashlib
+    return "id-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]

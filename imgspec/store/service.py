@@ -1,0 +1,240 @@
+"""A directory store as a service uses it: records upgraded on first use, the rest left as they are.
+
+A directory store is ``manifest.json`` and ``records/<id>.json``.  Which versions its records may
+hold follows from the manifest alone:
+
+- ``upgrade_in_progress`` null: every record is at ``format_version``;
+- ``upgrade_in_progress`` ``{from, to}``: each record is at a version from ``from`` to ``to``
+  (``format_version`` is ``from``, the oldest).  When no rule of the steps from ``from`` to ``to``
+  is install-time, the store is being upgraded *lazily* and a service of ``to`` may serve it;
+  otherwise an install-time upgrade is unfinished and only ``imgspec upgrade-store`` may touch it.
+
+The API (one writer process at a time per record: writers hold ``.imgspec-lock`` while they write)::
+
+    s = store.open("DIR")          # refuses a store a service of the newest released version cannot serve
+    s.read(image_id)               # the record as the newest version reads it, in memory: never writes
+    s.get(image_id)                # the same, as the service uses it: a record that a first-use rule
+                                   # still has to change is rewritten now (first use)
+    s.put(record)                  # writes the record at the newest version (upgraded if older)
+
+``begin_first_use(DIR)`` (``imgspec upgrade-store --first-use``) starts a lazy upgrade; it refuses
+while a rule of a step on the way is install-time.  ``imgspec upgrade-store`` finishes a lazy upgrade
+at install time.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import fcntl
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imgspec import atomic, jsonfile
+from imgspec.format.validation import detect_version, errors
+from imgspec.problems import Problem, ProblemError
+from imgspec.spec import Spec, version_key
+from imgspec.text import now
+from imgspec.upgrade import chain, upgrade
+from imgspec.upgrade.operations import describe
+from imgspec.upgrade.rules import strictest
+
+LOCK = ".imgspec-lock"
+GENERATOR = "imgspec.store"
+_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+
+
+@contextlib.contextmanager
+def writing(store: Path) -> Iterator[None]:
+    """Hold the store's write lock (released when the block ends, or when the process dies)."""
+    with builtins.open(store / LOCK, "a") as f:  # this module's open() is the store API's
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def read_manifest(store: Path, spec: Spec) -> dict:
+    """The manifest, valid at the version it declares and consistent with itself."""
+    path = store / "manifest.json"
+    name = str(path)
+    manifest = jsonfile.load(path, display=name)
+    version = detect_version(manifest, name, spec)
+    found = errors(manifest, "store", version, name, spec)
+    if found:
+        raise ProblemError(found)
+    running = manifest["upgrade_in_progress"]
+    if running and running["from"] != manifest["format_version"]:
+        raise ProblemError(Problem(name, "/upgrade_in_progress/from", "store-manifest-inconsistent",
+                                   f"an upgrade from {running['from']} is in progress, but the manifest is at "
+                                   f"{manifest['format_version']}: the manifest stays at the oldest version until "
+                                   "the upgrade finishes"))
+    return manifest
+
+
+def span(manifest: dict) -> tuple[str, str]:
+    """``(oldest, newest)``: the versions the store's records may be at."""
+    running = manifest["upgrade_in_progress"]
+    return (running["from"], running["to"]) if running else (manifest["format_version"],) * 2
+
+
+def blocking_rules(spec: Spec, source: str, target: str) -> list[str]:
+    """Every install-time rule on the way from ``source`` to ``target``, as ``STEP rule N (FIELD)``."""
+    out = []
+    for step in chain(spec, source, target):
+        for kind in ("image", "store"):
+            for number, rule in step.rules_in("install-time", kind):
+                where = "store rule" if kind == "store" else "rule"
+                out.append(f"{step.source}-{step.target} {where} {number} ({describe(rule)[1].strip('`')})")
+    return out
+
+
+def is_lazy(spec: Spec, manifest: dict) -> bool:
+    """Whether an upgrade in progress may go on lazily (no install-time rule on its way)."""
+    oldest, newest = span(manifest)
+    return oldest != newest and not blocking_rules(spec, oldest, newest)
+
+
+def version_problems(manifest: dict, versions: dict[str, str], where: str) -> list[Problem]:
+    """Records (name -> declared version) at a version the manifest says the store cannot hold."""
+    oldest, newest = span(manifest)
+    out = []
+    for name, version in versions.items():
+        if not version_key(oldest) <= version_key(version) <= version_key(newest):
+            allowed = oldest if oldest == newest else f"{oldest} to {newest} (an upgrade is in progress)"
+            out.append(Problem(name, "/format_version", "record-outside-store",
+                               f"record at {version} in a store whose records are at {allowed} ({where})"))
+    return out
+
+
+@dataclass
+class Store:
+    """An open directory store; the service writes ``target`` (the newest released version)."""
+
+    path: Path
+    spec: Spec
+    manifest: dict
+    target: str
+    deployment: dict[str, str] = field(default_factory=dict)
+    durable: bool = True
+
+    def record_path(self, image_id: str) -> Path:
+        if not isinstance(image_id, str) or not _ID.match(image_id):
+            raise ProblemError(Problem(str(self.path / "records"), "/id", "record-id",
+                                       f"{image_id!r} cannot name a record file"))
+        return self.path / "records" / f"{image_id}.json"
+
+    def ids(self) -> list[str]:
+        return sorted(p.stem for p in (self.path / "records").glob("*.json") if not p.name.startswith("."))
+
+    def _load(self, image_id: str) -> tuple[Path, dict, str]:
+        path = self.record_path(image_id)
+        if not path.is_file():
+            raise ProblemError(Problem(str(path), "", "no-such-record", f"the store has no record {image_id}"))
+        doc = jsonfile.load(path, display=str(path))
+        version = detect_version(doc, str(path), self.spec)
+        found = errors(doc, "image", version, str(path), self.spec) + version_problems(
+            self.manifest, {str(path): version}, str(self.path / "manifest.json"))
+        if found:
+            raise ProblemError(found)
+        return path, doc, version
+
+    def _upgraded(self, doc: dict, path: Path) -> dict:
+        return upgrade(doc, self.target, self.spec, str(path), deployment=self.deployment)
+
+    def read(self, image_id: str) -> dict:
+        """The record as the service's version reads it, in memory (read-time): nothing is written."""
+        path, doc, _ = self._load(image_id)
+        return self._upgraded(doc, path)
+
+    def pending(self, version: str) -> str | None:
+        """The strictest mode of the rules a record at ``version`` still needs (None: it needs none)."""
+        steps = chain(self.spec, version, self.target)
+        return strictest(rule["mode"] for step in steps for rule in step.rules) if steps else None
+
+    def get(self, image_id: str) -> dict:
+        """The record as the service uses it: rewritten now if a first-use rule has yet to change it."""
+        with writing(self.path):
+            path, doc, version = self._load(image_id)
+            new = self._upgraded(doc, path)
+            if self.pending(version) == "first-use":
+                atomic.write_text(path, jsonfile.dumps(new), self.durable)
+        return new
+
+    def put(self, record: dict, source: str = "<record>") -> dict:
+        """Write ``record`` (valid at the version it declares, not newer than the store's) at the store's version."""
+        if not isinstance(record, dict):
+            raise ProblemError(Problem(source, "", "type", "a record is a JSON object"))
+        version = detect_version(record, source, self.spec)
+        if version_key(version) > version_key(self.target):
+            raise ProblemError(Problem(source, "/format_version", "newer-record",
+                                       f"record is at {version}, newer than the store's {self.target}"))
+        new = upgrade(record, self.target, self.spec, source, deployment=self.deployment)
+        path = self.record_path(new["id"])  # valid: the schema requires a string id
+        with writing(self.path):
+            atomic.write_text(path, jsonfile.dumps(new), self.durable)
+        return new
+
+
+def open(path: Path | str, spec: Spec | None = None, deployment: dict[str, str] | None = None,
+         durable: bool = True, version: str | None = None) -> Store:
+    """The store as a service of ``version`` (default: the newest released) uses it; refused when it cannot serve it yet."""
+    spec = spec or Spec.default()
+    path = Path(path)
+    manifest = read_manifest(path, spec)
+    target = version or spec.latest_released
+    spec.release(target)
+    newest = _usable(spec, path, manifest, target)
+    if newest != target:
+        raise ProblemError(Problem(str(path / "manifest.json"), "/format_version", "store-not-upgraded",
+                                   f"the store is at {newest}; a {target} service serves it once its upgrade has "
+                                   f"started: imgspec upgrade-store {path} (install time) or --first-use (lazily)"))
+    return Store(path, spec, manifest, target, dict(deployment or {}), durable)
+
+
+def _usable(spec: Spec, path: Path, manifest: dict, target: str) -> str:
+    """The newest version the store's records may be at; refused if newer than ``target`` or mid install-time upgrade."""
+    name = str(path / "manifest.json")
+    oldest, newest = span(manifest)
+    if version_key(newest) > version_key(target):
+        raise ProblemError(Problem(name, "/format_version", "newer-store",
+                                   f"the store holds records at {newest}, newer than {target}"))
+    blocking = blocking_rules(spec, oldest, newest)
+    if blocking:
+        raise ProblemError(Problem(name, "/upgrade_in_progress", "upgrade-in-progress",
+                                   f"an install-time upgrade to {newest} is unfinished ({blocking[0]} is install-time): "
+                                   f"finish it first: imgspec upgrade-store {path} --to {newest}"))
+    return newest
+
+
+def begin_first_use(path: Path | str, to: str | None = None, spec: Spec | None = None,
+                    durable: bool = True) -> tuple[str, str]:
+    """Start (or extend) a lazy upgrade of the store to ``to``: only the manifest is written.
+
+    Refused while any rule on the way is install-time (that part needs ``upgrade-store --to``),
+    and while an install-time upgrade is unfinished.  Returns ``(oldest, to)``.
+    """
+    spec = spec or Spec.default()
+    path = Path(path)
+    to = to or spec.latest_released
+    spec.release(to)
+    with writing(path):
+        manifest = read_manifest(path, spec)
+        name = str(path / "manifest.json")
+        oldest, _ = span(manifest)
+        newest = _usable(spec, path, manifest, to)
+        blocking = blocking_rules(spec, newest, to)
+        if blocking:
+            last = blocking[-1].split(" ")[0].split("-")[1]
+            raise ProblemError(Problem(name, "/format_version", "install-time-rule",
+                                       f"{blocking[0]} is install-time: upgrade every record first "
+                                       f"(imgspec upgrade-store {path} --to {last}), then start the lazy upgrade"))
+        if oldest == to:
+            return oldest, to
+        started = manifest["upgrade_in_progress"]["started_at"] if manifest["upgrade_in_progress"] else now()
+        manifest = dict(manifest, upgrade_in_progress={"from": oldest, "to": to, "started_at": started},
+                        generator=GENERATOR)
+        atomic.write_text(path / "manifest.json", jsonfile.dumps(manifest), durable)
+    return oldest, to
