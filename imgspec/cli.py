@@ -367,7 +367,7 @@ def cmd_diff(args) -> int:
     if args.versions and len(args.versions) != 2:
         print("imgspec diff: give two versions (or folders), or none", file=sys.stderr)
         return UNUSABLE
-    released = [r.version for r in spec.releases if r.status == "released"]
+    released = spec.released
     old, new = args.versions or ((released[-1], spec.latest) if spec.latest != released[-1] else spec.versions[-2:])
     ov, nv, changes = diff.diff(old, new, spec)
     steps = load_steps(spec)
@@ -453,19 +453,12 @@ def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool, microversions: 
 
 
 def prove_steps(spec: Spec, steps: list, out=sys.stdout) -> list:
-    """Run the proof of each step (imgspec.upgrade.proof), print its verdict, return the problems."""
-    try:
-        import hypothesis  # noqa: F401 - the proof draws with it
-    except ImportError:
-        raise ProblemError(Problem("imgspec", "", "missing-dependency",
-                                   "the proof needs hypothesis (pip install hypothesis)")) from None
+    """Print the verdict of each step's proof (:func:`imgspec.upgrade.proof.prove_steps`); return the problems."""
     problems = []
-    for step in steps:
-        found = [p for kind in proof.KINDS for p in proof.prove(step, kind)]
-        if found:
-            for p in found:
-                print(f"not proven: {p}", file=sys.stderr)
-        else:
+    for step, found in proof.prove_steps(spec, steps):
+        for p in found:
+            print(f"not proven: {p}", file=sys.stderr)
+        if not found:
             print(f"proven: {step.source} -> {step.target} on {proof.BUDGET} image and {proof.BUDGET} store documents "
                   f"drawn from the {step.source} schemas (valid, lossless, idempotent)", file=out)
         problems += found

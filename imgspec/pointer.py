@@ -103,3 +103,10 @@ def move(doc, src, dst, value) -> None:
         return
     set_(doc, dst, value)
     remove(doc, src)
+
+
+@functools.lru_cache(maxsize=256)
+def matcher(pattern: str, below: bool = False) -> re.Pattern:
+    """A regular expression for the concrete pointers a ``*`` pattern names (``*``: any array index); with
+    ``below``, the pointers inside them too."""
+    return re.compile("^" + re.escape(pattern).replace(r"\*", "[0-9]+") + ("(/|$)" if below else "$"))

@@ -109,8 +109,13 @@ class Spec:
         return self.versions[-1]
 
     @property
+    def released(self) -> list[str]:
+        """The released versions, oldest first (a draft is not one)."""
+        return [r.version for r in self.releases if r.status == "released"]
+
+    @property
     def latest_released(self) -> str:
-        return [r.version for r in self.releases if r.status == "released"][-1]
+        return self.released[-1]
 
     def release(self, version: str) -> Release:
         for r in self.releases:

@@ -13,7 +13,8 @@ from imgspec.api import microversions as mv
 from imgspec.api.document import DOCUMENT, bundled, document
 from imgspec.diff import api as apidiff
 from imgspec.problems import Problem, ProblemError
-from imgspec.release.errata import content_hash, previous_content
+from imgspec.release import history
+from imgspec.release.history import content_hash, previous_content
 from imgspec.spec import Spec, version_key
 from imgspec.text import now
 
@@ -27,10 +28,7 @@ def document_files(spec: Spec) -> list[str]:
 
 def locked_files(release: dict) -> dict[str, str]:
     """The content hash of each file of an API release, as its corrections (in order) left it."""
-    files = dict(release["files"])
-    for correction in release.get("corrections", []):
-        files.update(correction["files"])
-    return files
+    return history.locked(release, "corrections")
 
 
 def released_document(spec: Spec) -> tuple[str, dict]:

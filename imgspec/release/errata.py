@@ -19,9 +19,7 @@ new version.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,14 +27,11 @@ from imgspec.diff.schemas import NOT_COMPATIBLE, Change, compare_schemas
 from imgspec.format import examples as ex
 from imgspec.format.validation import errors
 from imgspec.problems import Problem, ProblemError
+from imgspec.release.history import content_hash, previous_content
 from imgspec.spec import Spec
 from imgspec.upgrade.rules import Step, load_steps
 
 RELEASES = "schemas/releases.json"
-
-
-def content_hash(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def errata(spec: Spec, version: str | None = None) -> list[tuple[str, dict]]:
@@ -44,25 +39,6 @@ def errata(spec: Spec, version: str | None = None) -> list[tuple[str, dict]]:
     data = spec.load(RELEASES)
     return [(e["version"], x) for e in data["record"] for x in e.get("errata", [])
             if version is None or e["version"] == version]
-
-
-def previous_content(spec: Spec, rel: str, want: str) -> bytes:
-    """The content of ``rel`` whose hash is ``want``, from the git history of the spec tree."""
-    def git(*args: str) -> bytes:
-        return subprocess.run(["git", "-C", str(spec.root), *args], capture_output=True, check=True).stdout
-    try:
-        revisions = git("log", "--format=%H", "--", rel).decode().split()
-        for rev in revisions:
-            try:
-                blob = git("show", f"{rev}:{rel}")
-            except subprocess.CalledProcessError:
-                continue  # the file was removed in that commit
-            if content_hash(blob) == want:
-                return blob
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    raise ProblemError(Problem(rel, "", "erratum-base-unknown",
-                               f"the content this erratum replaces ({want[:19]}…) is not in the git history here"))
 
 
 @dataclass

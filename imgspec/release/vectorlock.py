@@ -10,7 +10,7 @@ from imgspec import atomic
 from imgspec.problems import Problem, ProblemError
 from imgspec.release.errata import errata
 from imgspec.spec import Spec, version_key
-from imgspec.upgrade.vectors import files, released
+from imgspec.upgrade.vectors import files
 
 LOCK = "examples/vectors/lock.json"
 
@@ -67,7 +67,7 @@ def problems(spec: Spec) -> list[Problem]:
     """Locked vectors that changed or vanished; released versions without a lock."""
     data = locked(spec)
     out = []
-    for version in released(spec):
+    for version in spec.released:
         if version not in data:
             out.append(Problem(LOCK, "", "unlocked-vectors", f"released {version} locks no vectors"))
             continue

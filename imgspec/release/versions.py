@@ -13,8 +13,9 @@ from pathlib import Path
 from imgspec import atomic, jsonfile
 from imgspec.diff.schemas import undeclared_meaning_changes
 from imgspec.problems import Problem, ProblemError
-from imgspec.release import errata, vectorlock
-from imgspec.release.errata import RELEASES, content_hash
+from imgspec.release import errata, history, vectorlock
+from imgspec.release.errata import RELEASES
+from imgspec.release.history import content_hash
 from imgspec.spec import Spec, version_key
 from imgspec.text import now
 
@@ -97,11 +98,7 @@ def release(version: str, spec: Spec) -> dict:
 
 def locks(spec: Spec, version: str) -> dict[str, str]:
     """The hash each file of a released version is locked at now (the release, then its errata in order)."""
-    entry = next(e for e in spec.load(RELEASES)["record"] if e["version"] == version)
-    out = dict(entry.get("files", {}))
-    for erratum in entry.get("errata", []):
-        out.update(erratum["files"])
-    return out
+    return history.locked(next(e for e in spec.load(RELEASES)["record"] if e["version"] == version), "errata")
 
 
 def record_erratum(version: str, erratum_id: str, what: str, why: str, evidence: list[str], spec: Spec,

@@ -109,7 +109,7 @@ class ValueJourneyDirective(SpecDirective):
         field, *files = self.arguments[0].split()
         files += [name for line in self.content for name in line.split()]
         target = self.spec.latest_released
-        versions = [r.version for r in self.spec.releases if r.status == "released"]
+        versions = self.spec.released
         rows = []
         for rel in files:
             path = self.path(rel)

@@ -91,12 +91,6 @@ def blocking_rules(spec: Spec, source: str, target: str) -> list[str]:
     return out
 
 
-def is_lazy(spec: Spec, manifest: dict) -> bool:
-    """Whether an upgrade in progress may go on lazily (no install-time rule on its way)."""
-    oldest, newest = span(manifest)
-    return oldest != newest and not blocking_rules(spec, oldest, newest)
-
-
 def version_problems(manifest: dict, versions: dict[str, str], where: str) -> list[Problem]:
     """Records (name -> declared version) at a version the manifest says the store cannot hold."""
     oldest, newest = span(manifest)

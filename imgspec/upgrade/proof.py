@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 from imgspec.format.generate import Generator
 from imgspec.format.validation import reference_errors
-from imgspec.problems import Problem
+from imgspec.pointer import matcher
+from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec
 from imgspec.upgrade import load_steps, upgrade
+from imgspec.upgrade.rules import Step
 
 BUDGET = 120  # examples per step and kind in `make test` and `imgspec diff`
 KINDS = ("image", "store")
@@ -44,8 +46,7 @@ def lost(current, reverted, at: str = "") -> list[str]:
 
 def lost_by(step, doc, reverted) -> list[str]:
     """:func:`lost`, less the members the step declares irreversible (matched with ``*`` for any index)."""
-    import re
-    patterns = [re.compile("^" + re.escape(d["path"]).replace(r"\*", "[0-9]+") + "$") for d in step.irreversible]
+    patterns = [matcher(d["path"]) for d in step.irreversible]
     return [p for p in lost(doc, reverted) if not any(r.match(p) for r in patterns)]
 
 
@@ -108,6 +109,14 @@ def prove(step, kind: str = "image", budget: int = BUDGET) -> list[Problem]:
     return []
 
 
-def prove_all(spec: Spec, steps=None, budget: int = BUDGET) -> list[Problem]:
+def prove_steps(spec: Spec, steps=None, budget: int = BUDGET) -> list[tuple[Step, list[Problem]]]:
+    """Each step (default: all) with what its proof found on image and store documents (empty: proven).
+
+    Refused with one problem (``missing-dependency``) where hypothesis, which draws the documents, is not installed."""
+    try:
+        import hypothesis  # noqa: F401 - the proof draws with it (an optional dependency: probed here)
+    except ImportError:
+        raise ProblemError(Problem("imgspec", "", "missing-dependency",
+                                   "the proof needs hypothesis (pip install hypothesis)")) from None
     steps = list(load_steps(spec).values()) if steps is None else steps
-    return [p for step in steps for kind in KINDS for p in prove(step, kind, budget)]
+    return [(step, [p for kind in KINDS for p in prove(step, kind, budget)]) for step in steps]

@@ -28,16 +28,13 @@ from pathlib import Path
 from imgspec import atomic, jsonfile
 from imgspec import pointer as ptr
 from imgspec.format.validation import detect_version
+from imgspec.pointer import matcher
 from imgspec.problems import Problem, ProblemError, exit_status
 from imgspec.spec import Spec, version_key
 from imgspec.upgrade import chain, upgrade
 from imgspec.upgrade.operations import operation, same
 
 FOLDER = "examples/vectors"
-
-
-def released(spec: Spec) -> list[str]:
-    return [r.version for r in spec.releases if r.status == "released"]
 
 
 def input_bytes(vector: dict) -> bytes:
@@ -161,7 +158,7 @@ def _contract_cases(v22: str, v23: str) -> list[Case]:
 def cases(spec: Spec) -> list[Case]:
     """Every valid image example of a released version, then the boundary cases."""
     out = []
-    for v in released(spec):
+    for v in spec.released:
         for path in sorted((spec.examples / "record" / v / "image" / "valid").glob("*.json")):
             out.append(Case(f"example-{path.stem}", f"the valid example {spec.rel(path)}", spec.rel(path)))
     return out + _boundaries()
@@ -188,7 +185,7 @@ def make(case: Case, spec: Spec) -> tuple[str, dict]:
     if case.read_at:
         vec["read_at"] = list(case.read_at)
     data = input_bytes(vec)
-    versions = released(spec)
+    versions = spec.released
     try:
         doc = jsonfile.loads(data, "<stdin>")
         start = detect_version(doc, "<stdin>", spec)
@@ -219,7 +216,6 @@ def make(case: Case, spec: Spec) -> tuple[str, dict]:
 
 def _rules_touching(spec: Spec, start: str | None, to: str, touched: list[str]) -> set[str]:
     """``step#/rules/N`` of every rule whose paths a touched pointer falls under."""
-    import re
 
     if start is None:
         return set()
@@ -227,7 +223,7 @@ def _rules_touching(spec: Spec, start: str | None, to: str, touched: list[str]) 
     for step in chain(spec, start, to):
         for i, rule in enumerate(step.rules):
             for pattern in operation(rule).paths(rule):
-                rx = re.compile("^" + re.escape(pattern).replace(r"\*", "[0-9]+") + "(/|$)")
+                rx = matcher(pattern, below=True)
                 if any(rx.match(t) for t in touched):
                     out.add(f"{step.source}-{step.target}#/rules/{i}")
                     break
@@ -304,7 +300,7 @@ def targets(rel: str, spec: Spec, vec: dict | None = None) -> list[str]:
         return list(vec["read_at"])
     folder = rel.split("/")[-2]
     start = None if folder == "reader" else folder.split("-")[0]
-    return [v for v in released(spec) if start is None or version_key(v) >= version_key(start)]
+    return [v for v in spec.released if start is None or version_key(v) >= version_key(start)]
 
 
 def verdicts(spec: Spec, runner) -> list[Problem]:
