@@ -31,11 +31,11 @@ from imgspec.api import document as api
 from imgspec.api import microversions as mv
 from imgspec.diff import api as apidiff
 from imgspec.diff import schemas as diff
-from imgspec.format import bundle, examples, inputs, placement, profiles, registry, validation
+from imgspec.format import batch, bundle, examples, placement, profiles, registry, validation
 from imgspec.problems import INVALID, OK, UNUSABLE, Problem, ProblemError, exit_status
 from imgspec.progress import Progress
 from imgspec.release import api as api_release
-from imgspec.release import errata, vectorlock
+from imgspec.release import errata, history, vectorlock
 from imgspec.release import versions as release
 from imgspec.sizing import storage as sizing
 from imgspec.spec import RECORD_KINDS, Spec
@@ -67,62 +67,7 @@ def cmd_check(args) -> int:
     return INVALID if lines else OK
 
 
-def check_documents(items, kind: str | None = None, version: str | None = None,
-                    profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
-    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count, declared versions.
-
-    ``kind`` and ``version``, when given, say what every document is (a fragment such as a
-    location has no ``format_version`` of its own); otherwise each record says it.
-    """
-    spec = Spec.default()
-    layer = profiles.load(spec, profile) if profile else None
-    lines, status, count, versions = [], OK, 0, {}
-    for source, line, doc, problems in items:
-        count += 1
-        if line is None and isinstance(doc, dict) and isinstance(doc.get("format_version"), str):
-            versions[source] = doc["format_version"]  # what a store check needs of each file
-        if not problems:
-            problems = validation.check(doc, source, spec, kind=kind, version=version, line=line, profile=layer)
-        for p in problems:
-            lines.append(str(p))
-            status = max(status, exit_status([p]))
-    return lines, status, count, versions
-
-
-def _check_files(names: list[str], kind: str | None = None, version: str | None = None,
-                 profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
-    """Worker: validate whole files (runs in a process pool)."""
-    return check_documents(inputs.documents(names), kind, version, profile)
-
-
-def _check_lines(batch: tuple, kind: str | None = None, version: str | None = None,
-                 profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
-    """Worker: validate one batch of JSON Lines (runs in a process pool), or report an unreadable input."""
-    source, lines = batch
-    if lines and isinstance(lines[0], Problem):
-        return check_documents([(source, None, None, lines)], kind, version, profile)
-    return check_documents(inputs.parsed(source, lines), kind, version, profile)
-
-
-def ordered_map(pool, fn, items, window: int):
-    """``pool.map`` that keeps at most ``window`` tasks in flight (a stream is never read ahead whole)."""
-    from collections import deque
-    pending: deque = deque()
-    for item in items:
-        pending.append((item, pool.submit(fn, item)))
-        if len(pending) >= window:
-            first, future = pending.popleft()
-            yield first, future.result()
-    while pending:
-        first, future = pending.popleft()
-        yield first, future.result()
-
-
 def cmd_validate(args) -> int:
-    import functools
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
     spec = Spec.default()
     if args.version is not None:
         spec.release(args.version)  # an unknown version is unusable input (exit 2)
@@ -134,47 +79,17 @@ def cmd_validate(args) -> int:
         return UNUSABLE
     if args.profile:
         profiles.load(spec, args.profile)  # an unknown profile is unusable input (exit 2)
-    work = functools.partial(_check_files, kind=args.kind, version=args.version, profile=args.profile)
-    files, streams = [], []
-    for source, path, problems in inputs.expand(args.paths):
-        if path is not None and path.suffix == ".json" and not problems:
-            files.append(source)
-        else:
-            streams.append(source)
-    jobs = args.jobs or os.cpu_count() or 1
+    run = batch.Run(args.paths, args.kind, args.version, args.profile, args.jobs or os.cpu_count() or 1)
     progress = Progress("file", args.quiet)
     status, count, done = OK, 0, 0
     versions: dict[str, str] = {}
-
-    def take(result, size):
-        nonlocal status, count, done
-        lines, st, n, found = result
-        versions.update(found)
-        for line in lines:
-            print(line)
-        status, count, done = max(status, st), count + n, done + size
-        progress(done, len(files))
-
-    chunk = 256
-    chunks = [files[i:i + chunk] for i in range(0, len(files), chunk)]
     with progress:
-        if jobs > 1 and len(chunks) > 1:
-            with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for part, result in zip(chunks, pool.map(work, chunks), strict=True):
-                    take(result, len(part))
-        else:
-            for part in chunks:
-                take(work(part), len(part))
-        if streams:  # JSON Lines: batches of lines on every core, results in input order
-            lines_work = functools.partial(_check_lines, kind=args.kind, version=args.version, profile=args.profile)
-            batches = inputs.line_batches(streams)
-            if jobs > 1:
-                with ProcessPoolExecutor(max_workers=jobs) as pool:
-                    for _, result in ordered_map(pool, lines_work, batches, jobs * 3):
-                        take(result, 0)
-            else:
-                for batch in batches:
-                    take(lines_work(batch), 0)
+        for found in run.results():
+            versions.update(found.versions)
+            for line in found.lines:
+                print(line)
+            status, count, done = max(status, found.status), count + found.count, done + found.files
+            progress(done, len(run.files))
     for line in store_lines(args.paths, versions, spec):
         print(line)
         status = max(status, INVALID)
@@ -398,11 +313,6 @@ def cmd_diff(args) -> int:
 
 def api_document(spec: Spec, source: str) -> dict:
     """An OpenAPI document to compare: a file (its references inside a spec tree inlined) or a git revision of this tree."""
-    import shutil
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
     path = Path(source)
     if path.is_file():
         root = path.resolve().parents[2] if path.resolve().parent.parts[-2:] == ("schemas", "api") else None
@@ -410,13 +320,8 @@ def api_document(spec: Spec, source: str) -> dict:
             return api.bundled(Spec(root)) if path.resolve() == (root / api.DOCUMENT).resolve() else \
                 api.resolve_local(jsonfile.load(path, display=source))
         return api.resolve_local(jsonfile.load(path, display=source))
-    with tempfile.TemporaryDirectory() as tmp:
-        shown = subprocess.run(["git", "-C", str(spec.root), "archive", source, "schemas"], capture_output=True)
-        if shown.returncode:
-            raise ProblemError(Problem(source, "", "unreadable", "neither a file nor a git revision of this tree"))
-        subprocess.run(["tar", "-x", "-C", tmp], input=shown.stdout, check=True)
-        shutil.rmtree(Path(tmp) / "schemas" / "bundled", ignore_errors=True)
-        return api.bundled(Spec(Path(tmp)))
+    with history.schemas_at(spec, source) as tree:
+        return api.bundled(tree)
 
 
 def cmd_api_diff(spec: Spec, sources: list[str], markdown: bool, microversions: bool = False) -> int:

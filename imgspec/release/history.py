@@ -3,8 +3,13 @@ a file whose hash a lock names, taken back from git.  Format errata, the vectors
 files this way."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec
@@ -40,3 +45,16 @@ def locked(entry: dict, corrections: str) -> dict[str, str]:
     for correction in entry.get(corrections, []):
         out.update(correction["files"])
     return out
+
+
+@contextlib.contextmanager
+def schemas_at(spec: Spec, revision: str) -> Iterator[Spec]:
+    """The spec tree's ``schemas/`` as git revision ``revision`` holds it (without its generated bundles), as a
+    spec tree in a temporary folder for as long as the context lasts."""
+    shown = subprocess.run(["git", "-C", str(spec.root), "archive", revision, "schemas"], capture_output=True)
+    if shown.returncode:
+        raise ProblemError(Problem(revision, "", "unreadable", "neither a file nor a git revision of this tree"))
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["tar", "-x", "-C", tmp], input=shown.stdout, check=True)
+        shutil.rmtree(Path(tmp) / "schemas" / "bundled", ignore_errors=True)
+        yield Spec(Path(tmp))
