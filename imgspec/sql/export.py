@@ -17,10 +17,8 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
-import pickle
 import re
 import shutil
 from collections.abc import Callable
@@ -34,6 +32,8 @@ from imgspec.format.validation import errors
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
 from imgspec.sql.binding import Binding, Layout, load
+from imgspec.sql.engines import need_sqlalchemy, open_engine
+from imgspec.sql.glancecrypt import decrypt, is_ciphertext, unpickle
 from imgspec.text import now
 from imgspec.upgrade import upgrade, upgrade_manifest
 from imgspec.upgrade.operations import operation
@@ -96,49 +96,6 @@ class Summary:
                 f"{refused}")
 
 
-def _need_sqlalchemy():
-    try:
-        import sqlalchemy
-        return sqlalchemy
-    except ImportError:
-        raise ProblemError(Problem("imgspec export-sql", "", "missing-dependency",
-                                   "export-sql needs SQLAlchemy: pip install 'imgspec[sql]'")) from None
-
-
-def _engine(url: str):
-    sa = _need_sqlalchemy()
-    try:
-        parsed = sa.engine.make_url(url)
-    except Exception as exc:  # noqa: BLE001 - any malformed URL is one line
-        raise ProblemError(Problem(url, "", "unusable-database", f"not a database URL: {exc}")) from None
-    shown = parsed.render_as_string(hide_password=True)
-    if parsed.get_backend_name() == "sqlite":
-        path = parsed.database
-        if not path or path == ":memory:" or not Path(path).is_file():
-            raise ProblemError(Problem(shown, "", "unusable-database", f"no SQLite database file at {path!r}"))
-        # read-only at the SQLite level: the file is never written, nor created
-        parsed = parsed.set(database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"})
-    try:
-        engine = sa.create_engine(parsed)
-    except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option
-        raise ProblemError(Problem(shown, "", "unusable-database", str(exc))) from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":  # pysqlite starts no transaction for SELECTs: begin one, so every query sees one snapshot
-        @sa.event.listens_for(engine, "connect")
-        def _no_implicit(dbapi_connection, record):
-            dbapi_connection.isolation_level = None
-
-        @sa.event.listens_for(engine, "begin")
-        def _begin(conn):
-            conn.exec_driver_sql("BEGIN")
-    elif backend in ("postgresql", "mysql", "mariadb"):  # one snapshot for the whole export
-        options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
-        if backend == "postgresql":
-            options["postgresql_readonly"] = True
-        engine = engine.execution_options(**options)
-    return engine, shown
-
-
 def _sa_type(sa, type_: str):
     if type_.startswith("VARCHAR"):
         return sa.String(int(type_[8:-1]))
@@ -148,7 +105,7 @@ def _sa_type(sa, type_: str):
 
 def tables(layout: Layout) -> dict:
     """SQLAlchemy ``Table`` objects of a layout (for reading; the DDL on the page is the layout's own)."""
-    sa = _need_sqlalchemy()
+    sa = need_sqlalchemy()
     meta = sa.MetaData()
     out = {}
     for t in layout.tables.values():
@@ -159,7 +116,7 @@ def tables(layout: Layout) -> dict:
 
 def detect(conn, binding: Binding, shown: str) -> tuple[Layout, str]:
     """The layout of the database behind ``conn`` and the revision that names it."""
-    sa = _need_sqlalchemy()
+    sa = need_sqlalchemy()
     names = set(sa.inspect(conn).get_table_names())
     known = {}
     for layout in binding.layouts.values():
@@ -193,7 +150,7 @@ def detect(conn, binding: Binding, shown: str) -> tuple[Layout, str]:
 
 
 def _check_columns(conn, layout: Layout, names: set, shown: str, revision: str) -> None:
-    sa = _need_sqlalchemy()
+    sa = need_sqlalchemy()
     inspector = sa.inspect(conn)
     for t in layout.tables.values():
         if t.name not in names:
@@ -221,59 +178,6 @@ def rfc3339(value: datetime) -> str:
 
 
 FATAL = {"encrypted-location", "decrypt-failed"}  # stop the export at once: one line, not one per image
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
-_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-
-
-def is_ciphertext(value: str) -> bool:
-    """Whether a location value is Glance's encrypted form rather than a URL (a URL has a scheme and a colon)."""
-    if ":" in value or not _BASE64URL.fullmatch(value):
-        return False
-    try:
-        raw = base64.urlsafe_b64decode(value)
-    except (ValueError, TypeError):
-        return False
-    return len(raw) >= 32 and len(raw) % 16 == 0
-
-
-def decrypt(key: str, value: str) -> str:
-    """Glance's ``urlsafe_decrypt`` (glance/common/crypt.py): AES-CBC, 16-byte IV first, text ended by a NUL byte."""
-    try:
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-    except ImportError:
-        raise ProblemError(Problem("imgspec export-sql", "", "missing-dependency",
-                                   "decrypting location URLs needs the cryptography package "
-                                   "(pip install 'imgspec[sql]')")) from None
-    raw = base64.urlsafe_b64decode(value)
-    decryptor = Cipher(algorithms.AES(key.encode("utf-8")), modes.CBC(raw[:16])).decryptor()
-    padded = decryptor.update(raw[16:]) + decryptor.finalize()
-    if b"\0" not in padded:
-        raise ValueError("no end of text")
-    text = padded[:padded.rfind(b"\0")].decode("utf-8")
-    if not _URL_SCHEME.match(text):  # a wrong key yields bytes that may even decode: only a URL is a location
-        raise ValueError("the text is not a URL")
-    return text
-
-
-class _PlainData(pickle.Unpickler):
-    """An unpickler that builds only dicts, lists, strings and numbers: it never looks up a class or function."""
-
-    def find_class(self, module, name):
-        raise pickle.UnpicklingError(f"the pickle names {module}.{name}; only plain data is read")
-
-
-def unpickle(raw: bytes | str, column: str, where: str, at: str) -> dict:
-    """A location's metadata as Glance's migrations 026-028 stored it (Python 2 pickle of a dict)."""
-    data = raw.encode("latin-1") if isinstance(raw, str) else bytes(raw)
-    try:
-        value = _PlainData(io.BytesIO(data), encoding="utf-8").load()
-    except Exception as exc:  # noqa: BLE001 - any malformed pickle is one refusal
-        raise ProblemError(Problem(where, at, "pickle", f"{column} is not a pickle of plain data ({exc})")) from None
-    if not isinstance(value, dict):
-        raise ProblemError(Problem(where, at, "type", f"{column} holds a pickled {type(value).__name__}, not a dict"))
-    return value
-
-
 class _Reader:
     """Builds records at one native version from rows, as the binding says."""
 
@@ -367,7 +271,7 @@ class _Reader:
         return [f["rows"] for f in self.binding.fields("image", self.version, self.layout.name) if "rows" in f]
 
     def fetch(self, conn, ids: list[str]) -> tuple[list, dict]:
-        sa = _need_sqlalchemy()
+        sa = need_sqlalchemy()
         images = self.tables[self.binding.table_of("image")]
         order = [images.c[c] for c in self.binding.data["objects"]["image"].get("order", ["id"])]
         rows = list(conn.execute(sa.select(images).where(images.c.id.in_(ids)).order_by(*order)))
@@ -396,8 +300,8 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise ProblemError(Problem(str(out_dir), "", "out-not-empty",
                                    "OUT_DIR exists and is not an empty folder: refusing to mix an export with other files"))
-    sa = _need_sqlalchemy()
-    engine, shown = _engine(url)
+    sa = need_sqlalchemy()
+    engine, shown = open_engine(url)
     work = out_dir.parent / f".{out_dir.name}.export-{os.getpid()}"
     try:
         with engine.connect() as conn:
@@ -428,7 +332,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
 
 def _export(conn, binding, spec, shown, target, work: Path, durable, progress, key: str | None = None,
             strict: bool = False) -> Summary:
-    sa = _need_sqlalchemy()
+    sa = need_sqlalchemy()
     layout, revision = detect(conn, binding, shown)
     native = binding.native_for_layout(layout.name)
     if version_key(target) < version_key(native):
