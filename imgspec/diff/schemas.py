@@ -76,25 +76,45 @@ class _Walker:
         self.out.append(Change(self.kind, render(pointer), render(record), category, rule, detail))
 
     def compare(self, old: dict, new: dict, at: list, record: list, open_parent: bool = False):
+        """Every keyword check of :data:`KEYWORD_CHECKS` in order; a check that returns True ends the comparison
+        (a different kind of value: its other keywords are not comparable)."""
+        for check in KEYWORD_CHECKS:
+            if check(self, old, new, at, record):
+                return
+
+    def _id(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``$id``: a version step, or a changed identity."""
         if old.get("$id") != new.get("$id") and "$id" in old | new:
             expected = str(old.get("$id", "")).replace(f"/{self.old_v}/", f"/{self.new_v}/")
             if new.get("$id") == expected:
                 self.add(at + ["$id"], record, "version", "id-version", f"{old.get('$id')} -> {new.get('$id')}")
             else:
                 self.add(at + ["$id"], record, "breaking", "id-changed", f"{old.get('$id')} -> {new.get('$id')}")
+        return False
+
+    def _const(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``const``: the format version, or a changed constant."""
         if ("const" in old or "const" in new) and old.get("const") != new.get("const"):
             moved = f"{json_text(old.get('const'))} -> {json_text(new.get('const'))}"
             if record == ["format_version"] or old.get("const") == self.old_v:
                 self.add(at + ["const"], record, "version", "format-version", moved)
             else:
                 self.add(at + ["const"], record, "breaking", "const-changed", moved)
+        return False
+
+    def _ref(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``$ref``: another schema."""
         if old.get("$ref") != new.get("$ref"):
             self.add(at + ["$ref"], record, "breaking", "ref-changed", f"{old.get('$ref')} -> {new.get('$ref')}")
+        return False
+
+    def _type(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``type``: widened, narrowed or changed."""
         ot, nt = _types(old), _types(new)
         was, now = json_text(sorted(ot or ())), json_text(sorted(nt)) if nt else "any"
         if ot and nt and not ot & nt and not ("$ref" in old or "$ref" in new):
             self.add(at + ["type"], record, "breaking", "type-changed", f"{was} -> {now}")
-            return  # a different kind of value: its other keywords are not comparable
+            return True  # a different kind of value: its other keywords are not comparable
         if ot != nt and not ("$ref" in old or "$ref" in new):
             if ot is None:
                 self.add(at + ["type"], record, "breaking", "type-narrowed", f"any -> {json_text(sorted(nt or ()))}")
@@ -104,6 +124,10 @@ class _Walker:
                 self.add(at + ["type"], record, "breaking", "type-narrowed", f"{was} -> {now}")
             else:
                 self.add(at + ["type"], record, "breaking", "type-changed", f"{was} -> {now}")
+        return False
+
+    def _enum(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``enum``: values added or removed."""
         if "enum" in old or "enum" in new:
             oe, ne = old.get("enum"), new.get("enum")
             if oe is None:
@@ -117,6 +141,10 @@ class _Walker:
                     self.add(at + ["enum"], record, "breaking", "enum-narrowed", f"removed {json_text(gone)}")
                 if extra:
                     self.add(at + ["enum"], record, "compatible", "enum-extended", f"added {json_text(extra)}")
+        return False
+
+    def _limits(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """bounds (``maxLength``, ``minimum``...): loosened or tightened."""
         for key in UPPER + LOWER:
             a, b = old.get(key), new.get(key)
             if a == b:
@@ -125,6 +153,10 @@ class _Walker:
             rule = "limit-added" if a is None else "limit-removed" if b is None else (
                 "limit-narrowed" if tighter else "limit-loosened")
             self.add(at + [key], record, "breaking" if tighter else "compatible", rule, f"{key} {a} -> {b}")
+        return False
+
+    def _pattern_format(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``pattern`` and ``format``."""
         for key in ("pattern", "format"):
             a, b = old.get(key), new.get(key)
             if a == b:
@@ -137,13 +169,25 @@ class _Walker:
             else:
                 self.add(at + [key], record, "compatible" if b is None else "breaking",
                          f"{key}-{'removed' if b is None else 'added' if a is None else 'changed'}", f"{a} -> {b}")
+        return False
+
+    def _unique(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``uniqueItems``."""
         if bool(old.get("uniqueItems")) != bool(new.get("uniqueItems")):
             tight = bool(new.get("uniqueItems"))
             self.add(at + ["uniqueItems"], record, "breaking" if tight else "compatible",
                      "unique-added" if tight else "unique-removed", f"{old.get('uniqueItems')} -> {new.get('uniqueItems')}")
+        return False
+
+    def _default(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``default``: what writers write."""
         if old.get("default") != new.get("default") and ("default" in old or "default" in new):
             self.add(at + ["default"], record, "compatible", "default-changed",
                      f"writers' default {json_text(old.get('default'))} -> {json_text(new.get('default'))}")
+        return False
+
+    def _subschemas(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """subschemas (``items``, ``propertyNames``...), compared in turn."""
         for key in SUBSCHEMAS:
             a, b = old.get(key), new.get(key)
             if isinstance(a, dict) or isinstance(b, dict):
@@ -154,7 +198,12 @@ class _Walker:
                     self.add(at + [key], record, "compatible", "constraint-removed", f"{key}: {json_text(a)}")
                 else:
                     self.compare(a, b, at + [key], sub_record)
+        return False
+
+    def _object_check(self, old: dict, new: dict, at: list, record: list) -> bool:
+        """``additionalProperties``, ``properties`` and ``required``."""
         self._object(old, new, at, record)
+        return False
 
     def _object(self, old, new, at, record):
         oa, na = old.get("additionalProperties", True), new.get("additionalProperties", True)
@@ -205,6 +254,13 @@ class _Walker:
                 elif k in oreq and k not in nreq:
                     self.add(at + ["required"], record + [k], "compatible", "no-longer-required", f"{k} is now optional")
                 self.compare(op[k], np_[k], at + ["properties", k], record + [k])
+
+
+# The keyword checks of a schema comparison, in the order their changes are reported: one function per keyword
+# (or family of keywords), as the API diff's CHECKS table has one per part of the document.
+KEYWORD_CHECKS = (_Walker._id, _Walker._const, _Walker._ref, _Walker._type, _Walker._enum, _Walker._limits,
+                  _Walker._pattern_format, _Walker._unique, _Walker._default, _Walker._subschemas,
+                  _Walker._object_check)
 
 
 def _charset(items) -> set[int] | None:
