@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from imgspec.pointer import render
+from imgspec.problems import Problem
+
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number",
                type(None): "null"}
 
@@ -58,3 +61,10 @@ def error_path(error) -> list:
             if error.message.startswith(repr(name)):
                 return [*error.absolute_path, name]
     return list(error.absolute_path)
+
+
+def problem(error, source: str, line: int | None = None, note: str = "") -> Problem:
+    """A jsonschema error as the one problem imgspec reports for it: the file, the pointer (:func:`error_path`),
+    the keyword as its rule and the short :func:`message` (with ``note`` after it).  Every conversion of a
+    jsonschema error into a problem goes through here."""
+    return Problem(source, render(error_path(error)), str(error.validator), message(error) + note, line)

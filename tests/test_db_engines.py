@@ -139,7 +139,7 @@ def test_a_concurrent_writer_cannot_tear_the_export(engine, tmp_path, monkeypatc
     import sqlalchemy as sa
     monkeypatch.setattr(sqlexport, "BATCH", 1)  # one image per batch: the writer acts between queries
     if not isolated:
-        monkeypatch.setattr(sqlexport, "_engine", lambda url: (sa.create_engine(url, isolation_level="READ COMMITTED"), url))
+        monkeypatch.setattr(sqlexport, "open_engine", lambda url: (sa.create_engine(url, isolation_level="READ COMMITTED"), url))
     writer = sa.create_engine(engine["url"], isolation_level="AUTOCOMMIT")
     marker = f"torn-{tmp_path.name[-12:]}"
 

@@ -24,9 +24,9 @@ from imgspec import jsonfile
 from imgspec import pointer as ptr
 from imgspec.format import registry as record_registry
 from imgspec.format.validation import FORMAT_CHECKER
-from imgspec.messages import error_path, message
+from imgspec.messages import problem
 from imgspec.pointer import render
-from imgspec.problems import Problem, ProblemError, mismatch, pointer_from_parts
+from imgspec.problems import Problem, ProblemError, mismatch
 from imgspec.spec import BASE_URI, Spec
 
 DOCUMENT = "schemas/api/images-v2.openapi.json"
@@ -103,7 +103,7 @@ def body_errors(body, op: Operation, part: str, status: str | None = None, media
     """Every problem of a request or response body against the operation's schema."""
     pointer, _ = media_of(op, part, status, media)
     v = validator(spec, pointer)
-    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
+    return sorted(problem(e, source)
                   for e in v.iter_errors(body))
 
 

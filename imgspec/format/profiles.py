@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from jsonschema import Draft202012Validator
 
-from imgspec.messages import error_path, message
-from imgspec.problems import Problem, ProblemError, pointer_from_parts
+from imgspec.messages import problem
+from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec
 
 LIVE = {"type": "object", "properties": {"deleted": {"const": False}}, "required": ["deleted"]}
@@ -57,5 +57,4 @@ def layer(profile: dict) -> dict:
 def errors(doc, profile: dict, source: str = "<record>", line: int | None = None) -> list[Problem]:
     """Where an (otherwise valid) image record exceeds the profile's quotas."""
     validator = Draft202012Validator(layer(profile))
-    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator),
-                          message(e) + f" (profile {profile['name']})", line) for e in validator.iter_errors(doc))
+    return sorted(problem(e, source, line, f" (profile {profile['name']})") for e in validator.iter_errors(doc))

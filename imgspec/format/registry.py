@@ -18,6 +18,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT202012
 
+from imgspec.messages import message
 from imgspec.problems import Problem, ProblemError, pointer_from_parts
 from imgspec.spec import BASE_URI, Spec
 
@@ -87,7 +88,7 @@ def check_schema_file(spec: Spec, path: Path) -> tuple[dict | None, list[Problem
         try:
             Draft202012Validator.check_schema(schema)
         except SchemaError as exc:
-            problems.append(Problem(name, pointer_from_parts(exc.absolute_path), "metaschema", exc.message))
+            problems.append(Problem(name, pointer_from_parts(exc.absolute_path), "metaschema", message(exc)))
     want = expected_id(spec, path)
     if schema.get("$id") != want:
         problems.append(Problem(name, "/$id", "$id", f"is {schema.get('$id')!r}; a schema's $id must name its own path: {want}"))

@@ -22,8 +22,8 @@ from jsonschema.validators import extend
 from imgspec import jsonfile
 from imgspec.format import placement, profiles, registry
 from imgspec.format.formats import FORMATS, PATTERNS
-from imgspec.messages import error_path, message
-from imgspec.problems import Problem, ProblemError, pointer_from_parts
+from imgspec.messages import problem
+from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
 
 FORMAT_CHECKER = FormatChecker(list(Draft202012Validator.FORMAT_CHECKER.checkers))
@@ -119,7 +119,7 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
     v = validator(kind, version, spec)
     with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
         found = reasons(v.iter_errors(doc))
-    return sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e), line) for e in found)
+    return sorted(problem(e, source, line) for e in found)
 
 
 def reasons(found):
@@ -136,7 +136,7 @@ def reference_errors(doc, kind: str, version: str, spec: Spec, source: str = "<r
     v = validator(kind, version, spec)
     with jsonfile.deep_enough():
         errors_found = reasons(v.iter_errors(doc))
-    found = sorted(Problem(source, pointer_from_parts(error_path(e)), str(e.validator), message(e))
+    found = sorted(problem(e, source)
                    for e in errors_found)
     if found or kind not in SEMANTIC_CHECKS:
         return found

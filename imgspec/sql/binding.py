@@ -15,7 +15,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from imgspec import pointer
-from imgspec.pointer import render
+from imgspec.messages import problem
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec
 from imgspec.upgrade.operations import operation
@@ -106,7 +106,7 @@ class Binding:
         from jsonschema import Draft202012Validator
 
         meta = self.spec.load(META)
-        problems = [Problem(FILE, render(e.absolute_path), str(e.validator), e.message)
+        problems = [problem(e, FILE)
                     for e in Draft202012Validator(meta).iter_errors(self.data)]
         if problems:
             raise ProblemError(problems)

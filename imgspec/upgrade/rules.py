@@ -14,9 +14,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgspec import pointer as ptr
 from imgspec.format import registry
 from imgspec.format.validation import FORMAT_CHECKER
+from imgspec.messages import problem
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
 from imgspec.upgrade.operations import describe, json_copy, operation
@@ -210,7 +210,7 @@ def read_steps(spec: Spec) -> dict[str, Step]:
         name = spec.rel(path)
         data = spec.load(path)
         for e in checker.iter_errors(data):
-            problems.append(Problem(name, ptr.render(e.absolute_path), str(e.validator), e.message))
+            problems.append(problem(e, name))
         if not problems:
             problems += mode_problems(name, data)
         if not problems and path.stem != f"{data['from']}-{data['to']}":
