@@ -91,7 +91,7 @@ test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP)
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html
-	$(PY) -m imgspec.linkcheck _build/html
+	$(PY) tools/linkcheck.py _build/html
 
 serve: $(STAMP)
 	$(VENV)/bin/sphinx-autobuild -c . docs _build/html --watch schemas --watch examples --watch imgspec
@@ -111,7 +111,7 @@ fuzz: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP)
 	  cp _build/fuzz/last-failure.json $$name && echo "kept the failing plan as $$name"; exit 1; }
 
 bench: $(STAMP)
-	$(PY) -m imgspec.bench
+	$(PY) tools/bench.py
 
 clean:
 	rm -rf _build

@@ -4,8 +4,11 @@
     imgspec validate PATH...           records (files, folders, JSON Lines, - for stdin)
     imgspec upgrade RECORD [--to V]    print the record upgraded to V (default: newest)
     imgspec read RECORD                print the record as the newest version reads it
+    imgspec bundle                     write the self-contained schemas under schemas/bundled
+    imgspec vectors [--command CMD]    hold an implementation (default: this one) to the conformance vectors
     imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable; --first-use: lazily)
-    imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders)
+    imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders; --api: the API document)
+    imgspec prove [STEP...]            prove each upgrade step on records drawn from its old schema
     imgspec release VERSION            freeze a draft: lock its files by content hash
     imgspec erratum VERSION --id ...   record a widening correction of a released version
     imgspec api-correction --id ...    record a change of the API document that describes what Glance did

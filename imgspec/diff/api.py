@@ -1,7 +1,7 @@
 """What a change of the OpenAPI document means for clients: every change classified, as oasdiff's checks do.
 
-``compare(old, new)`` walks two OpenAPI 3.1 documents (references resolved with ``imgspec.api.bundle_document``)
-and reports each change with its class:
+``compare(old, new)`` walks two OpenAPI 3.1 documents (each first resolved into one:
+``imgspec.api.document.resolve_local``) and reports each change with its class:
 
 ``breaking``                 a client written against the old document can fail: an operation, a response status,
                              a media type or a response field removed; a parameter or request field made required;

@@ -10,7 +10,8 @@ lossless   reverting the result gives back every value of the input (the input, 
 idempotent reading the result at ``B`` changes nothing.
 
 The budget (examples per step and kind) and the seed are fixed, so a run is reproducible; a
-failure names the step, the property and the smallest counterexample hypothesis found.
+failure names the step, the property and the first counterexample drawn (there is no shrinking: the
+pointer it names says where the step breaks).
 """
 from __future__ import annotations
 

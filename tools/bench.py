@@ -1,6 +1,6 @@
 """``make bench``: throughput figures, printed (never asserted by the tests).
 
-    python -m imgspec.bench [--records N] [--only upgrade|validate]
+    python tools/bench.py [--records N] [--only upgrade|validate]
 
 upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor of
           reading, strictly parsing and atomically rewriting the same files
@@ -146,7 +146,7 @@ def bench_cli(records: int) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m imgspec.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--only", choices=["upgrade", "validate", "cli"])
     p.add_argument("--fsync", action="store_true", help="fsync every record (durable against power loss)")

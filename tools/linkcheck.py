@@ -1,7 +1,7 @@
 """Offline check of a built site's internal links: every relative href/src names a file that
 exists and, with a fragment, an element with that id.  External links are not followed.
 
-    python -m imgspec.linkcheck _build/html
+    python tools/linkcheck.py _build/html
 """
 from __future__ import annotations
 
