@@ -45,25 +45,9 @@ from sphinx.util import logging
 
 from imgspec.spec import Spec
 from imgspec.sphinxext import api, diff, guide, nodes_util, placement, records, sizing, sqlbinding, upgrades
-from imgspec.sphinxext.base import spec_of
+from imgspec.sphinxext.base import SpecDomain, spec_of
 
 logger = logging.getLogger("imgspec")
-
-
-def _purge(app, env, docname):
-    for attr in ("imgspec_shown", "imgspec_failures"):
-        getattr(env, attr, {}).pop(docname, None)
-
-
-def _merge(app, env, docnames, other):
-    for attr in ("imgspec_shown", "imgspec_failures"):
-        mine = getattr(env, attr, None)
-        if mine is None:
-            mine = {}
-            setattr(env, attr, mine)
-        for doc in docnames:
-            if doc in getattr(other, attr, {}):
-                mine[doc] = getattr(other, attr)[doc]
 
 
 def all_shown_candidates(spec: Spec) -> set[str]:
@@ -79,9 +63,8 @@ def _finished(app, exc):
         return
     env = app.env
     spec = spec_of(app)
-    shown = set().union(*getattr(env, "imgspec_shown", {}).values()) if getattr(env, "imgspec_shown", None) else set()
-    failures = [(doc, lineno, line) for doc, found in sorted(getattr(env, "imgspec_failures", {}).items())
-                for lineno, line in found]
+    domain = env.get_domain("imgspec")
+    shown, failures = domain.shown(), domain.failures()
     if app.builder.format == "html":
         for source in (spec.schemas, spec.examples):  # every file a page links to is served at its own path
             target = Path(app.outdir) / source.name
@@ -110,8 +93,7 @@ def setup(app):
     app.add_config_value("imgspec_glance_tags", {"": "33.0.0"}, "env", types=[dict])
     for module in MODULES:
         module.setup(app)
-    app.connect("env-purge-doc", _purge)
-    app.connect("env-merge-info", _merge)
+    app.add_domain(SpecDomain)
     app.connect("build-finished", _finished)
     app.add_css_file("imgspec.css")
-    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True, "env_version": 2}

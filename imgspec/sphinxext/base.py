@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import functools
 import posixpath
+import weakref
 from pathlib import Path
 
 from docutils import nodes
+from sphinx.domains import Domain
 from sphinx.util.docutils import SphinxDirective
 
 from imgspec.format import examples as ex
@@ -18,12 +20,41 @@ from imgspec.spec import Spec
 from imgspec.sphinxext.nodes_util import inline
 
 
+class SpecDomain(Domain):
+    """The per-page state of the spec's pages, kept by Sphinx as a domain's data (as ``sphinx.ext.todo`` keeps its
+    todos): which files each page shows (``shown``) and the drift each page found (``failures``), forgotten with
+    the page when it is re-read, merged from parallel readers."""
+
+    name = "imgspec"
+    label = "imgspec"
+    initial_data = {"shown": {}, "failures": {}}  # Sphinx deep-copies it for each build
+
+    def clear_doc(self, docname: str) -> None:
+        for part in ("shown", "failures"):
+            self.data[part].pop(docname, None)
+
+    def merge_domaindata(self, docnames, otherdata: dict) -> None:
+        for part in ("shown", "failures"):
+            for doc in docnames:
+                if doc in otherdata[part]:
+                    self.data[part][doc] = otherdata[part][doc]
+
+    def shown(self) -> set[str]:
+        return set().union(*self.data["shown"].values()) if self.data["shown"] else set()
+
+    def failures(self) -> list[tuple[str, int, str]]:
+        return [(doc, lineno, line) for doc, found in sorted(self.data["failures"].items()) for lineno, line in found]
+
+
+_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # each build's spec tree, gone with its app
+
+
 def spec_of(app) -> Spec:
     """The spec tree the build reads (``imgspec_root``, default: the configuration folder), one per build."""
     root = Path(app.config.imgspec_root or app.confdir).resolve()
-    spec = getattr(app, "_imgspec_spec", None)
+    spec = _SPECS.get(app)
     if spec is None or spec.root != root:
-        spec = app._imgspec_spec = Spec(root)
+        spec = _SPECS[app] = Spec(root)
     return spec
 
 
@@ -62,8 +93,7 @@ class SpecDirective(SphinxDirective):
     def shown(self, path: Path):
         rel = self.spec.rel(path)
         self.env.note_dependency(str(path.resolve()))
-        shown = vars(self.env).setdefault("imgspec_shown", {})  # per-build data kept on the environment
-        shown.setdefault(self.env.docname, set()).add(rel)
+        self.env.get_domain("imgspec").data["shown"].setdefault(self.env.docname, set()).add(rel)
 
     def example(self, what: str = "examples live in examples/record/<version>/<kind>/<valid|invalid>/"):
         """The record example the directive's argument names, recorded as shown; an error if it is none."""
@@ -75,7 +105,7 @@ class SpecDirective(SphinxDirective):
         return matches[0]
 
     def fail(self, lines: list[str]):
-        fails = vars(self.env).setdefault("imgspec_failures", {})
+        fails = self.env.get_domain("imgspec").data["failures"]
         for line in lines:  # reported when the build finishes, also by builds that do not re-read this page
             fails.setdefault(self.env.docname, []).append((self.lineno, line))
 
