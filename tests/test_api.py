@@ -4,14 +4,11 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
+from support import ROOT, SPEC
 
 from imgspec.api import document as api
 from imgspec.problems import ProblemError
-from imgspec.spec import Spec
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 OPS = api.operations(SPEC)
 EXAMPLES = api.api_examples(SPEC)
 

@@ -6,8 +6,7 @@ import re
 import subprocess
 
 import pytest
-
-from conftest import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.glance
 VERSIONS = {("GET", "/"), ("GET", "/versions")}  # served by glance/api/versions.py, before the v2 router

@@ -9,8 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
+from support import ROOT
 
 REDOCLY = ROOT / "_build" / "redocly" / "node_modules" / ".bin" / "redocly"
 ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true", NO_COLOR="1")

@@ -7,15 +7,13 @@ import subprocess
 import sys
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.api import document as api
 from imgspec.diff import api as apidiff
 from imgspec.release import api as api_release
 from imgspec.spec import Spec
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 BEFORE, AFTER = ROOT / "examples/api-diff/before.json", ROOT / "examples/api-diff/after.json"
 
 

@@ -6,13 +6,9 @@ import re
 
 import pytest
 from apiref import api_ref, sections
+from support import ROOT, SPEC
 
 from imgspec.api import document as api
-from imgspec.spec import Spec
-
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 
 
 def norm(path: str) -> str:

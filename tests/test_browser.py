@@ -13,8 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT, built_site
+from support import ROOT, built_site
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -5,11 +5,10 @@ import sys
 import uuid
 
 import pytest
+from support import ROOT
 
 from imgspec.api import conformance
 from imgspec.spec import Spec
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.glance
 

@@ -15,13 +15,10 @@ from collections import defaultdict
 import jsonschema_rs
 import pytest
 from jsonschema import Draft202012Validator
+from support import ROOT, SPEC
 
 from imgspec.format import bundle, examples
-from imgspec.spec import Spec
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 KEYWORDS = set(Draft202012Validator.VALIDATORS)
 AJV_HOME = ROOT / "_build" / "ajv"
 OFFLINE = {"HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": "",

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from dbservers import ENGINES
 from glance_scenarios import Api, make_images
+from support import ROOT
 
 from imgspec.format import validation
 from imgspec.sql import export as sqlexport
 
-from conftest import ROOT
 from glance_live import GlanceServer
 
 pytestmark = pytest.mark.glance

@@ -6,14 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.diff import schemas as diff
 from imgspec.spec import Spec
 from imgspec.upgrade import load_steps
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 STEPS = load_steps(SPEC)
 BASE = SPEC.schema("image", "2.3")
 

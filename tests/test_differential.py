@@ -22,8 +22,7 @@ from differential import check, run_plan
 from glance_scenarios import Api
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from conftest import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.glance
 KEPT = sorted((ROOT / "examples" / "differential").glob("*.json"))

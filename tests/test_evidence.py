@@ -9,13 +9,11 @@ import re
 
 import pytest
 from apiref import SOURCE
+from support import ROOT, SPEC
 
 from imgspec.format import evidence
 from imgspec.spec import Spec
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 DATA = json.loads((ROOT / evidence.FILE).read_text())
 
 

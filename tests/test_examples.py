@@ -2,13 +2,10 @@
 import json
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.format import examples, validation
-from imgspec.spec import Spec
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 ALL = examples.record_examples(SPEC)
 VALID = [e for e in ALL if e.valid]
 INVALID = [e for e in ALL if not e.valid]

@@ -9,11 +9,10 @@ import sys
 import pytest
 from differential import disagreements
 from glance_scenarios import MEMBERS, Api, make_images
+from support import ROOT
 
 from imgspec.format import validation
 from imgspec.sql import binding as sqlbinding
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.glance
 

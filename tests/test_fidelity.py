@@ -6,14 +6,10 @@ corrections to released versions are the errata recorded in schemas/releases.jso
 import json
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.format import validation
-from imgspec.spec import Spec
 from imgspec.upgrade import upgrade
-
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 
 
 def example(path):

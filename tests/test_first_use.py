@@ -18,21 +18,18 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import ROOT, SPEC
 
 from imgspec import jsonfile
 from imgspec.format import validation
 from imgspec.problems import ProblemError
 from imgspec.sizing import corpus
-from imgspec.spec import Spec
 from imgspec.store import service as store
 from imgspec.store.upgrade import read_manifest, record_files, upgrade_store
 from imgspec.upgrade import load_steps, upgrade
 from imgspec.upgrade.rules import MODES, strictest
 
-from conftest import ROOT
-
 pytestmark = pytest.mark.first_use
-SPEC = Spec(ROOT)
 STEPS = load_steps(SPEC)
 
 
@@ -96,7 +93,7 @@ def test_a_rule_without_a_mode_is_refused(spec_copy):
     del data["rules"][0]["mode"]
     path.write_text(json.dumps(data))
     p = problem(lambda: load_steps(spec_copy))
-    assert (p.file, p.pointer, p.rule) == ("schemas/upgrades/2.3-2.4.json", "/rules/0", "required")
+    assert (p.file, p.pointer, p.rule) == ("schemas/upgrades/2.3-2.4.json", "/rules/0/mode", "required")  
 
 
 @pytest.mark.parametrize("where, mode, message", [

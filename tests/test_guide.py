@@ -3,15 +3,12 @@ between them in glance-manage's terms, and what a value becomes across the steps
 import json
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.problems import ProblemError
-from imgspec.spec import Spec, version_key
+from imgspec.spec import version_key
 from imgspec.sql import guide
 from imgspec.upgrade import upgrade
-
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 
 
 def test_every_series_reads_as_the_format_its_revision_is_bound_to_and_formats_never_go_back():

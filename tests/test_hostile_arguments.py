@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 import pytest
-
-from conftest import ROOT
+from support import ROOT
 
 RELEASES = ROOT / "schemas" / "releases.json"
 CASES = [  # (arguments, a part of the one line it says); {tmp} is a private folder

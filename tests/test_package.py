@@ -11,8 +11,7 @@ import venv
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
+from support import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -5,14 +5,11 @@ import subprocess
 import sys
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.format import placement
-from imgspec.spec import Spec
 from imgspec.upgrade import upgrade
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 POLICIES = ROOT / "examples/record/2.4/placement/valid"
 HYBRID = json.loads((POLICIES / "hybrid-swift-per-site.json").read_text())
 EVERYWHERE = json.loads((POLICIES / "image-service-everywhere.json").read_text())

@@ -7,14 +7,11 @@ import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from support import ROOT, SPEC
 
 from imgspec.format import formats, generate, validation
-from imgspec.spec import Spec
 from imgspec.upgrade import load_steps, proof
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 STEPS = list(load_steps(SPEC).values())
 
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec import jsonfile
 from imgspec.format import contract
@@ -20,9 +21,6 @@ from imgspec.problems import Problem, exit_status
 from imgspec.spec import Spec
 from imgspec.upgrade import vectors
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 DATA = contract.load(SPEC)
 AJV_HOME = ROOT / "_build" / "ajv"
 READER = ROOT / "tests" / "reader-js" / "reader.mjs"

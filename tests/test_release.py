@@ -1,10 +1,10 @@
 """Released versions are frozen by content hash; drafts are free."""
 import json
 
+from support import ROOT
+
 from imgspec.release import versions as release
 from imgspec.spec import Spec
-
-from conftest import ROOT
 
 
 def test_every_released_file_matches_its_lock():

@@ -4,15 +4,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import SPEC
 
 from imgspec.problems import ProblemError
-from imgspec.spec import Spec
 from imgspec.upgrade import language, load_steps
 from imgspec.upgrade.operations import OPERATIONS
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 FILES = language.example_files(SPEC)
 
 

@@ -4,11 +4,10 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 from referencing.exceptions import Unresolvable
+from support import ROOT
 
 from imgspec.format import registry
 from imgspec.spec import BASE_URI, RECORD_KINDS
-
-from conftest import ROOT
 
 SCHEMAS = sorted((ROOT / "schemas").rglob("*.json"))
 RECORD_SCHEMAS = [p for p in SCHEMAS if "record" in p.parts]

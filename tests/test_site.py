@@ -4,10 +4,9 @@ import json
 import re
 
 import pytest
+from support import ROOT, built_site, sphinx_build
 
 from imgspec.sphinxext import all_shown_candidates
-
-from conftest import ROOT, built_site, sphinx_build
 
 pytestmark = pytest.mark.site
 

@@ -4,14 +4,10 @@ import subprocess
 import sys
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.format import validation
 from imgspec.sizing import storage as sizing
-from imgspec.spec import Spec
-
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT
 
 from imgspec.format import validation
 from imgspec.problems import ProblemError
@@ -17,8 +18,6 @@ from imgspec.spec import Spec
 from imgspec.sql import binding as sqlbinding
 from imgspec.sql.export import export
 from imgspec.store.upgrade import upgrade_store
-
-from conftest import ROOT
 
 BINDING = sqlbinding.load(Spec(ROOT))
 LAYOUTS = list(BINDING.layouts)

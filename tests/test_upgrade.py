@@ -5,17 +5,14 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import ROOT, SPEC
 
 from imgspec.format import examples, validation
 from imgspec.format.generate import Generator
 from imgspec.problems import ProblemError
-from imgspec.spec import Spec
 from imgspec.upgrade import chain, load_steps, upgrade
 from imgspec.upgrade.proof import lost_by, text
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 STEPS = load_steps(SPEC)
 IMAGES = [e for e in examples.record_examples(SPEC) if e.kind == "image" and e.valid]
 PAIRS = [(e, to) for e in IMAGES for to in SPEC.versions if SPEC.versions.index(to) > SPEC.versions.index(e.version)]

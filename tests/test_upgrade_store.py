@@ -8,17 +8,13 @@ import sys
 import time
 
 import pytest
+from support import SPEC
 
 from imgspec.format import validation
 from imgspec.problems import ProblemError
 from imgspec.sizing import corpus
-from imgspec.spec import Spec
 from imgspec.store.upgrade import REPORT, read_manifest, record_files, upgrade_store
 from imgspec.upgrade import upgrade
-
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 
 
 def snapshot(store):

@@ -8,17 +8,14 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import ROOT, SPEC
 
 import imgspec
 from imgspec import jsonfile
 from imgspec.format import examples, validation
 from imgspec.format.generate import Generator
 from imgspec.problems import ProblemError
-from imgspec.spec import Spec
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 ALL = examples.record_examples(SPEC)
 
 

@@ -6,14 +6,11 @@ import subprocess
 import sys
 
 import pytest
+from support import ROOT, SPEC
 
 from imgspec.release import vectorlock
-from imgspec.spec import Spec
 from imgspec.upgrade import load_steps, vectors
 
-from conftest import ROOT
-
-SPEC = Spec(ROOT)
 FILES = vectors.files(SPEC)
 
 
