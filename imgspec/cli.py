@@ -43,7 +43,7 @@ from imgspec.release import versions as release
 from imgspec.sizing import storage as sizing
 from imgspec.spec import RECORD_KINDS, Spec
 from imgspec.sql import binding as sqlbinding
-from imgspec.sql.export import InvalidRecords, export
+from imgspec.sql.export import export
 from imgspec.store.service import begin_first_use, read_manifest, version_problems
 from imgspec.store.upgrade import record_files, upgrade_store
 from imgspec.upgrade import load_steps, proof, vectors
@@ -231,14 +231,10 @@ def settings(pairs: list[str] | None) -> dict[str, str]:
 
 def cmd_export_sql(args) -> int:
     draft_warning(args.to)
-    try:
-        with Progress("image", args.quiet) as progress:
-            key = args.metadata_encryption_key or os.environ.get("IMGSPEC_METADATA_ENCRYPTION_KEY") or None
-            summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress,
-                             encryption_key=key, strict=args.strict)
-    except InvalidRecords as exc:
-        print(exc, file=sys.stderr)
-        return INVALID
+    with Progress("image", args.quiet) as progress:
+        key = args.metadata_encryption_key or os.environ.get("IMGSPEC_METADATA_ENCRYPTION_KEY") or None
+        summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress,
+                         encryption_key=key, strict=args.strict)
     if not args.quiet:
         print(summary.text(), file=sys.stderr)
     refused = summary.counts.get("refused_images", 0)
@@ -676,7 +672,7 @@ def main(argv=None) -> int:
         return args.func(args)
     except ProblemError as exc:
         print(exc, file=sys.stderr)
-        return exit_status(exc.problems)
+        return exc.status
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader of our output went away (| head): nothing more to say

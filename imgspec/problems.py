@@ -36,13 +36,21 @@ class Problem:
 
 
 class ProblemError(Exception):
-    """An error that carries one or more problems; ``str()`` is one line per problem."""
+    """An error that carries one or more problems; ``str()`` is one line per problem.
 
-    def __init__(self, problems):
+    Its exit status (:attr:`status`) is the one its rules carry (:func:`exit_status`), unless the raiser knows
+    better: an export refused for its records read the database, so it is 1 whatever rules the records break."""
+
+    def __init__(self, problems, status: int | None = None):
         if isinstance(problems, Problem):
             problems = [problems]
         self.problems = list(problems)
+        self._status = status
         super().__init__("\n".join(str(p) for p in self.problems))
+
+    @property
+    def status(self) -> int:
+        return self._status if self._status is not None else exit_status(self.problems)
 
 
 def mismatch(name: str, expected: dict, found: list[Problem]) -> list[str]:

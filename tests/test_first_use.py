@@ -93,7 +93,7 @@ def test_a_rule_without_a_mode_is_refused(spec_copy):
     del data["rules"][0]["mode"]
     path.write_text(json.dumps(data))
     p = problem(lambda: load_steps(spec_copy))
-    assert (p.file, p.pointer, p.rule) == ("schemas/upgrades/2.3-2.4.json", "/rules/0/mode", "required")  
+    assert (p.file, p.pointer, p.rule) == ("schemas/upgrades/2.3-2.4.json", "/rules/0/mode", "required")
 
 
 @pytest.mark.parametrize("where, mode, message", [

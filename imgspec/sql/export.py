@@ -29,7 +29,7 @@ from typing import Any
 
 from imgspec import atomic, jsonfile
 from imgspec.format.validation import errors
-from imgspec.problems import Problem, ProblemError
+from imgspec.problems import INVALID, Problem, ProblemError
 from imgspec.spec import Spec, version_key
 from imgspec.sql.binding import Binding, Layout, load
 from imgspec.sql.engines import need_sqlalchemy, open_engine
@@ -42,10 +42,6 @@ from imgspec.upgrade.rules import canonical_order
 BATCH = 500
 GENERATOR = "imgspec export-sql"
 REPORT = "export-report.json"
-
-
-class InvalidRecords(ProblemError):
-    """Rows that do not make valid records: the database was read, the export refused (exit status 1)."""
 
 
 REFUSED = "refused"
@@ -291,7 +287,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
     """Export the database at ``url`` into the new store ``out_dir``.
 
     Images whose rows make no valid record are written to ``refused/`` (and counted in the summary) unless
-    ``strict``, which refuses the whole export with every problem (:class:`InvalidRecords`), writing nothing."""
+    ``strict``, which refuses the whole export with every problem (exit status 1), writing nothing."""
     spec = spec or Spec.default()
     binding = load(spec)
     target = to or spec.latest_released
@@ -403,7 +399,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
             if progress:
                 progress(n, len(ids))
     if strict and problems:
-        raise InvalidRecords(problems)
+        raise ProblemError(problems, status=INVALID)  # the database was read: its rows are what is wrong
     manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
                 "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
     manifest = upgrade_manifest(manifest, native, target, spec, str(work / "manifest.json"))

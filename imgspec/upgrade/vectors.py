@@ -29,7 +29,7 @@ from imgspec import atomic, jsonfile
 from imgspec import pointer as ptr
 from imgspec.format.validation import detect_version
 from imgspec.pointer import matcher
-from imgspec.problems import Problem, ProblemError, exit_status
+from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
 from imgspec.upgrade import chain, upgrade
 from imgspec.upgrade.operations import operation, same
@@ -204,7 +204,7 @@ def make(case: Case, spec: Spec) -> tuple[str, dict]:
             covers |= _rules_touching(spec, start, to, touched)
         except ProblemError as exc:
             p = exc.problems[0]
-            vec["refused"] = {"pointer": p.pointer, "rule": p.rule, "exit": exit_status(exc.problems)}
+            vec["refused"] = {"pointer": p.pointer, "rule": p.rule, "exit": exc.status}
             covers.add(f"reader: {p.rule}")
             readings = {}
             break
@@ -259,7 +259,7 @@ def run_reference(data: bytes, to: str, spec: Spec) -> Outcome:
     try:
         return Outcome(read(data, to, spec), 0, "")
     except ProblemError as exc:
-        return Outcome(None, exit_status(exc.problems), str(exc))
+        return Outcome(None, exc.status, str(exc))
 
 
 def check_command(command: str) -> None:
