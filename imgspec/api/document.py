@@ -166,52 +166,49 @@ def example_verdict(example: ApiExample, spec: Spec) -> list[str]:
     return mismatch(name, exp, found)
 
 
-def bundled(spec: Spec) -> dict:
-    """The document with every reference to another file inlined (for tools that would fetch them)."""
-    reg = registry(spec)
-    doc = copy.deepcopy(document(spec))
-    resolver = reg.resolver(base_uri=uri(spec))
-
-    def inline(node, resolver, depth=0, elsewhere=False):
-        # a reference to another file is inlined, and so is every reference inside what was inlined (a served
-        # schema's own "#/definitions/..." means its file, not the document it lands in)
+def _inlined(doc, follow, where):
+    """``doc`` with each ``$ref`` that ``follow(ref, where)`` resolves, to ``(target, where inside it)``, replaced by
+    its target (the reference's siblings kept), and every reference inside what was inlined followed in turn; a
+    reference ``follow`` gives None for stays.  The one reference inliner of the API document."""
+    def walk(node, where, depth):
         if depth > 50:
             raise ProblemError(Problem(DOCUMENT, "", "ref-depth", "references nest deeper than 50"))
         if isinstance(node, dict):
             ref = node.get("$ref")
-            if isinstance(ref, str) and (elsewhere or not ref.startswith("#")):
-                resolved = resolver.lookup(ref)
-                target = copy.deepcopy(resolved.contents)
-                if isinstance(target, dict):
-                    target.pop("$id", None)
-                    target.pop("$schema", None)
-                    target.pop("$comment", None)
-                merged = {**{k: v for k, v in node.items() if k != "$ref"},
-                          **inline(target, resolved.resolver, depth + 1, True)}
-                return merged
-            return {k: inline(v, resolver, depth, elsewhere) for k, v in node.items()}
+            found = follow(ref, where) if isinstance(ref, str) else None
+            if found is not None:
+                target, inner = found
+                return {**{k: v for k, v in node.items() if k != "$ref"}, **walk(target, inner, depth + 1)}
+            return {k: walk(v, where, depth) for k, v in node.items()}
         if isinstance(node, list):
-            return [inline(v, resolver, depth, elsewhere) for v in node]
+            return [walk(v, where, depth) for v in node]
         return node
+    return walk(doc, where, 0)
 
-    return inline(doc, resolver)
+
+def bundled(spec: Spec) -> dict:
+    """The document with every reference to another file inlined (for tools that would fetch them), through the
+    local registry: a served schema's own ``#/definitions/...`` means its file, not the document it lands in."""
+    def follow(ref: str, where):
+        resolver, elsewhere = where
+        if not (elsewhere or not ref.startswith("#")):
+            return None
+        resolved = resolver.lookup(ref)
+        target = copy.deepcopy(resolved.contents)
+        if isinstance(target, dict):
+            for key in ("$id", "$schema", "$comment"):
+                target.pop(key, None)
+        return target, (resolved.resolver, True)
+    return _inlined(copy.deepcopy(document(spec)), follow, (registry(spec).resolver(base_uri=uri(spec)), False))
 
 
 def resolve_local(doc: dict) -> dict:
     """``doc`` with every reference inside it (``#/...``) replaced by what it points at (for comparing documents)."""
-
-    def inline(node, depth=0):
-        if depth > 50:
-            raise ProblemError(Problem(DOCUMENT, "", "ref-depth", "references nest deeper than 50"))
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#"):
-                target = ptr.get(doc, ptr.parse(ref[1:]), None)
-                if target is None:
-                    raise ProblemError(Problem(DOCUMENT, ref[1:], "broken-ref", f"{ref} points at nothing"))
-                return {**{k: v for k, v in node.items() if k != "$ref"}, **inline(copy.deepcopy(target), depth + 1)}
-            return {k: inline(v, depth) for k, v in node.items()}
-        if isinstance(node, list):
-            return [inline(v, depth) for v in node]
-        return node
-    return inline(doc)
+    def follow(ref: str, where):
+        if not ref.startswith("#"):
+            return None
+        target = ptr.get(doc, ptr.parse(ref[1:]), None)
+        if target is None:
+            raise ProblemError(Problem(DOCUMENT, ref[1:], "broken-ref", f"{ref} points at nothing"))
+        return copy.deepcopy(target), None
+    return _inlined(doc, follow, None)
