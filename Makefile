@@ -83,7 +83,7 @@ dbservers:
 
 # Lint (ruff: pyflakes, pycodestyle, import order, bugbear, pyupgrade) and types (mypy), configured in pyproject.toml.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check imgspec tests conf.py
+	$(VENV)/bin/ruff check imgspec tests tools conf.py
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.

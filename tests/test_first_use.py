@@ -92,7 +92,7 @@ def test_a_rule_without_a_mode_is_refused(spec_copy):
     data = json.loads(path.read_text())
     del data["rules"][0]["mode"]
     path.write_text(json.dumps(data))
-    p = problem(lambda: load_steps(spec_copy))
+    p = problem(lambda: load_steps(spec_copy))  # reported where the member would be, as for a record
     assert (p.file, p.pointer, p.rule) == ("schemas/upgrades/2.3-2.4.json", "/rules/0/mode", "required")
 
 
