@@ -38,7 +38,7 @@ from imgspec.spec import Spec, version_key
 from imgspec.text import now
 from imgspec.upgrade import chain, upgrade
 from imgspec.upgrade.operations import describe
-from imgspec.upgrade.rules import strictest
+from imgspec.upgrade.rules import Step, strictest
 
 LOCK = ".imgspec-lock"
 GENERATOR = "imgspec.store"
@@ -80,15 +80,23 @@ def span(manifest: dict) -> tuple[str, str]:
     return (running["from"], running["to"]) if running else (manifest["format_version"],) * 2
 
 
-def blocking_rules(spec: Spec, source: str, target: str) -> list[str]:
-    """Every install-time rule on the way from ``source`` to ``target``, as ``STEP rule N (FIELD)``."""
-    out = []
-    for step in chain(spec, source, target):
-        for kind in ("image", "store"):
-            for number, rule in step.rules_in("install-time", kind):
-                where = "store rule" if kind == "store" else "rule"
-                out.append(f"{step.source}-{step.target} {where} {number} ({describe(rule)[1].strip('`')})")
-    return out
+@dataclass(frozen=True)
+class Blocking:
+    """An install-time rule on the way of a lazy upgrade: it must be applied to every record first."""
+    step: Step
+    kind: str  # image or store
+    number: int
+    rule: dict
+
+    def __str__(self) -> str:
+        where = "store rule" if self.kind == "store" else "rule"
+        return f"{self.step.source}-{self.step.target} {where} {self.number} ({describe(self.rule)[1].strip('`')})"
+
+
+def blocking_rules(spec: Spec, source: str, target: str) -> list[Blocking]:
+    """Every install-time rule on the way from ``source`` to ``target``."""
+    return [Blocking(step, kind, number, rule) for step in chain(spec, source, target)
+            for kind in ("image", "store") for number, rule in step.rules_in("install-time", kind)]
 
 
 def version_problems(manifest: dict, versions: dict[str, str], where: str) -> list[Problem]:
@@ -221,7 +229,7 @@ def begin_first_use(path: Path | str, to: str | None = None, spec: Spec | None =
         newest = _usable(spec, path, manifest, to)
         blocking = blocking_rules(spec, newest, to)
         if blocking:
-            last = blocking[-1].split(" ")[0].split("-")[1]
+            last = blocking[-1].step.target
             raise ProblemError(Problem(name, "/format_version", "install-time-rule",
                                        f"{blocking[0]} is install-time: upgrade every record first "
                                        f"(imgspec upgrade-store {path} --to {last}), then start the lazy upgrade"))
