@@ -218,7 +218,7 @@ def test_a_second_reader_in_javascript_agrees_with_every_vector(tmp_path):
         if r["status"] == 0:
             with jsonfile.deep_enough():
                 reading = json.loads(r["stdout"])
-        return vectors.Outcome(reading, r["status"], r["stderr"])
+        return vectors.Reading(reading, r["status"], r["stderr"])
     assert len(jobs) >= 130
     assert vectors.verdicts(SPEC, runner) == []
 

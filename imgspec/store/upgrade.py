@@ -28,14 +28,14 @@ from imgspec.store.service import read_manifest, version_problems, writing
 from imgspec.text import now
 from imgspec.upgrade import upgrade, upgrade_manifest
 
-__all__ = ["Outcome", "read_manifest", "read_store", "record_files", "upgrade_store"]
+__all__ = ["StoreUpgrade", "read_manifest", "read_store", "record_files", "upgrade_store"]
 
 REPORT = "upgrade-report.jsonl"
 GENERATOR = "imgspec upgrade-store"
 
 
 @dataclass
-class Outcome:
+class StoreUpgrade:
     source: str
     target: str
     upgraded: int = 0
@@ -58,7 +58,7 @@ def record_files(store: Path) -> list[Path]:
 
 def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
                   progress: Callable[[int, int], None] | None = None,
-                  deployment: dict[str, str] | None = None) -> Outcome:
+                  deployment: dict[str, str] | None = None) -> StoreUpgrade:
     spec = spec or Spec.default()
     store = Path(store)
     manifest = read_manifest(store, spec)
@@ -74,7 +74,7 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
         raise ProblemError(Problem(mpath, "/format_version", "newer-store",
                                    f"the store is at {current}, newer than {target}: refusing to downgrade"))
     files = record_files(store)
-    outcome = Outcome(current, target, total=len(files), resumed=bool(running))
+    outcome = StoreUpgrade(current, target, total=len(files), resumed=bool(running))
     if current == target and not running:
         return outcome
     if not running:

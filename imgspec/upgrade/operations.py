@@ -1,6 +1,6 @@
 """The operations of the upgrade rule language: one entry per operation, in one table.
 
-Each :class:`Operation` says everything the project knows about one ``op`` of
+Each :class:`RuleOperation` says everything the project knows about one ``op`` of
 ``schemas/upgrades/*.json``, the way ``jsonschema`` keeps one function per keyword:
 
 ``apply``     what the upgrade does to a record (in place; ``note`` receives each token path it sets or removes)
@@ -317,7 +317,7 @@ def _rename_describe(rule) -> tuple[str, str]:
 # -- the table ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Operation:
+class RuleOperation:
     name: str
     label: str  # how the step pages name it
     apply: Callable[[dict, dict, Note], None]
@@ -330,15 +330,15 @@ def _keys(*names: str) -> Callable[[dict], list[str]]:
     return lambda rule: [rule[n] for n in names if rule.get(n)]
 
 
-OPERATIONS: dict[str, Operation] = {op.name: op for op in (
-    Operation("add", "default", _add_apply, _add_revert, _add_describe, _keys("path")),
-    Operation("map", "derivation", _map_apply, _map_revert, _map_describe, _map_paths),
-    Operation("wrap", "restructure", _wrap_apply, _wrap_revert, _wrap_describe, _keys("from", "to")),
-    Operation("rename", "rename", _rename_apply, _rename_revert, _rename_describe, _keys("from", "to", "conflict")),
+OPERATIONS: dict[str, RuleOperation] = {op.name: op for op in (
+    RuleOperation("add", "default", _add_apply, _add_revert, _add_describe, _keys("path")),
+    RuleOperation("map", "derivation", _map_apply, _map_revert, _map_describe, _map_paths),
+    RuleOperation("wrap", "restructure", _wrap_apply, _wrap_revert, _wrap_describe, _keys("from", "to")),
+    RuleOperation("rename", "rename", _rename_apply, _rename_revert, _rename_describe, _keys("from", "to", "conflict")),
 )}
 
 
-def operation(rule: dict) -> Operation:
+def operation(rule: dict) -> RuleOperation:
     try:
         return OPERATIONS[rule["op"]]
     except KeyError:

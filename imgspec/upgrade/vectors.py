@@ -249,17 +249,17 @@ def files(spec: Spec) -> list[Path]:
 # -- holding an implementation to them ------------------------------------------------------------
 
 @dataclass
-class Outcome:
+class Reading:
     reading: dict | None
     status: int
     stderr: str
 
 
-def run_reference(data: bytes, to: str, spec: Spec) -> Outcome:
+def run_reference(data: bytes, to: str, spec: Spec) -> Reading:
     try:
-        return Outcome(read(data, to, spec), 0, "")
+        return Reading(read(data, to, spec), 0, "")
     except ProblemError as exc:
-        return Outcome(None, exc.status, str(exc))
+        return Reading(None, exc.status, str(exc))
 
 
 def check_command(command: str) -> None:
@@ -275,22 +275,22 @@ def check_command(command: str) -> None:
         raise ProblemError(Problem("--command", "", "command-not-found", f"{words[0]!r} is not a program found here"))
 
 
-def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Outcome:
+def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Reading:
     """Run an implementation under the runner contract (``{to}`` in ``command`` is the version); a run that takes
     longer than ``timeout`` seconds is killed and is a disagreement."""
     try:
         ran = subprocess.run(shlex.split(command.replace("{to}", to)), input=data, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return Outcome(None, -1, f"no answer within {timeout:g} s: killed")
+        return Reading(None, -1, f"no answer within {timeout:g} s: killed")
     except OSError as exc:
-        return Outcome(None, -1, f"cannot run: {exc.strerror or exc}")
+        return Reading(None, -1, f"cannot run: {exc.strerror or exc}")
     reading = None
     if ran.returncode == 0:
         try:
             reading = json.loads(ran.stdout)
         except (ValueError, RecursionError):  # not JSON (or not a reading any record has): a disagreement
             reading = None
-    return Outcome(reading, ran.returncode, ran.stderr.decode("utf-8", "replace"))
+    return Reading(reading, ran.returncode, ran.stderr.decode("utf-8", "replace"))
 
 
 def targets(rel: str, spec: Spec, vec: dict | None = None) -> list[str]:
@@ -304,7 +304,7 @@ def targets(rel: str, spec: Spec, vec: dict | None = None) -> list[str]:
 
 
 def verdicts(spec: Spec, runner) -> list[Problem]:
-    """Every disagreement of ``runner(data, to) -> Outcome`` with the vectors, one problem each."""
+    """Every disagreement of ``runner(data, to) -> Reading`` with the vectors, one problem each."""
     out = []
     for path in files(spec):
         rel = spec.rel(path)
