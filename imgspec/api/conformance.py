@@ -29,7 +29,7 @@ from pathlib import Path
 
 from imgspec import jsonfile
 from imgspec.api import document as api
-from imgspec.problems import ProblemError
+from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec
 
 OWNER = "7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b"
@@ -49,7 +49,7 @@ class Exchange:
 @dataclass
 class Report:
     exchanges: int = 0
-    mismatches: list[str] = field(default_factory=list)
+    mismatches: list[Problem] = field(default_factory=list)
     operations: set[str] = field(default_factory=set)
 
     @property
@@ -98,8 +98,12 @@ class Checker:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(jsonfile.dumps(doc), encoding="utf-8")
 
-    def mismatch(self, ex: Exchange, text: str):
-        self.report.mismatches.append(f"{ex.method} {ex.path}: {ex.status}: {text}")
+    def mismatch(self, ex: Exchange, pointer: str, rule: str, message: str) -> None:
+        """What an exchange shows the service does unlike the spec: a problem of ``METHOD PATH: STATUS``."""
+        self.found(f"{ex.method} {ex.path}: {ex.status}", pointer, rule, message)
+
+    def found(self, where: str, pointer: str, rule: str, message: str) -> None:
+        self.report.mismatches.append(Problem(where, pointer, rule, message))
 
     def run(self, operation_id: str, expect: int, path: str, body=None, content_type: str | None = None,
             headers: dict | None = None, as_member: bool = False) -> Exchange:
@@ -117,29 +121,29 @@ class Checker:
         self.report.operations.add(operation_id)
         documented = op.node.get("responses", {})
         if str(ex.status) not in documented:
-            self.mismatch(ex, f"(root): status: {ex.status} is not a documented response of {operation_id} "
+            self.mismatch(ex, "", "status", f"{ex.status} is not a documented response of {operation_id} "
                               f"({', '.join(documented)})")
         elif ex.status != expect:
-            self.mismatch(ex, f"(root): status: expected {expect}, got {ex.status}")
+            self.mismatch(ex, "", "status", f"expected {expect}, got {ex.status}")
         response = documented.get(str(ex.status), {})
         if "$ref" in response:  # a shared response (components/responses), such as Keystone's 401
             response = api.bundled(self.spec)["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
         ctype = ex.headers.get("Content-Type", "").split(";")[0].strip()
         media = response.get("content", {})
         if media and ex.body and ctype not in media:
-            self.mismatch(ex, f"(root): content-type: {ctype or 'none'} where {', '.join(media)} is documented")
+            self.mismatch(ex, "", "content-type", f"{ctype or 'none'} where {', '.join(media)} is documented")
         elif ctype == "application/json" and "application/json" in media and ex.body:
             try:
                 doc = json.loads(ex.body)
             except ValueError as exc:
-                self.mismatch(ex, f"(root): malformed-json: {exc}")
+                self.mismatch(ex, "", "malformed-json", f"{exc}")
             else:
                 for p in api.body_errors(doc, op, "response", str(ex.status), "application/json", spec=self.spec):
-                    self.mismatch(ex, f"{p.pointer or '(root)'}: {p.rule}: {p.message}")
+                    self.mismatch(ex, p.pointer, p.rule, p.message)
         for name in response.get("headers", {}):
             if name not in ex.headers and name.lower() not in {k.lower() for k in ex.headers}:
                 if name in ("Location", "Accept-Patch", "Content-MD5", "Content-Range"):
-                    self.mismatch(ex, f"(root): header: {name} is documented but missing")
+                    self.mismatch(ex, "", "header", f"{name} is documented but missing")
         return ex
 
     def json(self, ex: Exchange):
@@ -162,17 +166,17 @@ def scenario(check: Checker) -> Report:
             mine = check.spec.load(f"schemas/service/{name}.json")
             missing = sorted(set(served.get("properties", {})) - set(mine["properties"]))
             if missing:
-                check.mismatch(ex, "/properties: served-schema: properties the spec's "
+                check.mismatch(ex, "/properties", "served-schema", "properties the spec's "
                                    f"schemas/service/{name}.json lacks: {missing}")
             if name == "image" and served.get("additionalProperties") != mine["additionalProperties"]:
-                check.mismatch(ex, "/additionalProperties: served-schema: differs from schemas/service/image.json")
+                check.mismatch(ex, "/additionalProperties", "served-schema", "differs from schemas/service/image.json")
     created = check.json(run("createImage", 201, "/v2/images", {
         "name": "imgspec-conformance", "disk_format": "raw", "container_format": "bare", "tags": ["imgspec"],
         "min_ram": 64, "os_distro": "cirros"}))
     image_id = created.get("id") or str(uuid.uuid4())
     base = f"/v2/images/{image_id}"
     if created.get("visibility") != "shared":
-        check.report.mismatches.append(f"POST /v2/images: 201: /visibility: default: the spec says new images are "
+        check.found("POST /v2/images: 201", "/visibility", "default", f"the spec says new images are "
                                        f"shared, got {created.get('visibility')!r}")
     run("createImage", 403, "/v2/images", {"name": "x", "status": "active"})
     run("createImage", 400, "/v2/images", {"name": "x", "hw_cpu_cores": 4})
@@ -181,16 +185,16 @@ def scenario(check: Checker) -> Report:
     run("uploadImageData", 204, f"{base}/file", DATA, "application/octet-stream")
     shown = check.json(run("showImage", 200, base))
     if shown.get("status") != "active" or shown.get("size") != len(DATA):
-        check.report.mismatches.append(f"GET {base}: 200: /status: upload: expected active with size {len(DATA)}, "
+        check.found(f"GET {base}: 200", "/status", "upload", f"expected active with size {len(DATA)}, "
                                        f"got {shown.get('status')!r} with {shown.get('size')!r}")
     if shown.get("checksum") != hashlib.md5(DATA).hexdigest() or shown.get("os_hash_value") != hashlib.sha512(DATA).hexdigest():
-        check.report.mismatches.append(f"GET {base}: 200: /checksum: hashes do not match the uploaded data")
+        check.found(f"GET {base}: 200", "/checksum", "upload", "hashes do not match the uploaded data")
     ex = run("downloadImageData", 200, f"{base}/file")
     if ex.body != DATA:
-        check.mismatch(ex, "(root): body: the downloaded data differs from the upload")
+        check.mismatch(ex, "", "body", "the downloaded data differs from the upload")
     ex = run("downloadImageData", 206, f"{base}/file", headers={"Range": "bytes=0-99"})
     if ex.body != DATA[:100]:
-        check.mismatch(ex, "(root): body: the range differs from the uploaded bytes 0-99")
+        check.mismatch(ex, "", "body", "the range differs from the uploaded bytes 0-99")
     run("listImages", 200, "/v2/images?limit=2&sort=name:asc")
     run("listImages", 400, "/v2/images?sort_key=nonexistent_key")
     run("updateImage", 200, base, [{"op": "replace", "path": "/name", "value": "imgspec-conformance-2"},
@@ -258,7 +262,7 @@ def versions(check: Checker, ex: Exchange, example_of: str = "listVersionsOk/res
     example = check.spec.load(f"examples/api/{name}")
     shown = [(v["id"], v["status"]) for v in example["versions"]]
     if sorted(listed) != sorted(shown):
-        check.mismatch(ex, f"/versions: versions: the service lists {sorted(set(listed) - set(shown))} and not "
+        check.mismatch(ex, "/versions", "versions", f"the service lists {sorted(set(listed) - set(shown))} and not "
                            f"{sorted(set(shown) - set(listed))} of examples/api/{name}")
 
 
@@ -284,7 +288,7 @@ def imports_done(check: Checker, base: str) -> bool:
                         IMPORT_SECONDS)
     if imported.get("status") == "active" and not imported.get("os_glance_import_task"):
         return True
-    check.report.mismatches.append(f"GET {base}: 200: /status: import: not active (or still locked) after "
+    check.found(f"GET {base}: 200", "/status", "import", f"not active (or still locked) after "
                                    f"{IMPORT_SECONDS} s: {imported.get('status')!r}")
     return False
 
@@ -295,14 +299,14 @@ def stores(check: Checker, base: str) -> None:
     image_id = base.rsplit("/", 1)[1]
     names = [s.get("id") for s in check.json(run("listStores", 200, "/v2/info/stores")).get("stores", [])]
     if len(names) < 2:
-        check.report.mismatches.append("GET /v2/info/stores: 200: /stores: scenario: two stores are needed")
+        check.found("GET /v2/info/stores: 200", "/stores", "scenario", "two stores are needed")
         return
     run("importImage", 202, f"{base}/import", {"method": {"name": "copy-image"}, "stores": [names[1]]})
     shown = wait_for(check, base, lambda b: names[1] in (b.get("stores") or "").split(",")
                      and not b.get("os_glance_import_task") and not b.get("os_glance_importing_to_stores"),
                      IMPORT_SECONDS)
     if names[1] not in (shown.get("stores") or "").split(",") or shown.get("os_glance_import_task"):
-        check.report.mismatches.append(f"GET {base}: 200: /stores: copy-image: not copied to {names[1]} (or still "
+        check.found(f"GET {base}: 200", "/stores", "copy-image", f"not copied to {names[1]} (or still "
                                        f"locked) after {IMPORT_SECONDS} s")
         return
     run("deleteImageFromStore", 204, f"/v2/stores/{names[1]}/{image_id}")
@@ -333,7 +337,7 @@ def list_filters(check: Checker) -> None:
                "visibility=all&member_status=all": True}
     for query, listed in selects.items():
         if (image_id in ids(query)) != listed:
-            check.report.mismatches.append(f"GET /v2/images?{query}: 200: (root): filter: the image is "
+            check.found(f"GET /v2/images?{query}: 200", "", "filter", f"the image is "
                                            f"{'missing' if listed else 'listed'}")
     for query in ("created_at=bogus", "changes-since=2000-01-01T00:00:00Z", "size_min=x", "name=gt:x",
                   "sort=name:asc&sort_key=name", "sort_key=name&sort_key=size&sort_dir=asc&sort_dir=desc&sort_dir=asc",
@@ -397,7 +401,7 @@ def metadefs(check: Checker) -> None:
             rel, mine = found
             ex = run(op.operation_id, 200, op.path)
             if ex.status == 200 and check.json(ex) != mine:
-                check.mismatch(ex, f"(root): served-schema: differs from {rel}")
+                check.mismatch(ex, "", "served-schema", f"differs from {rel}")
     ns = "imgspec-conformance"
     base = f"/v2/metadefs/namespaces/{ns}"
     run("createMetadefNamespace", 201, "/v2/metadefs/namespaces", {
@@ -416,8 +420,8 @@ def metadefs(check: Checker) -> None:
     run("showMetadefNamespace", 200, base)
     shown = check.json(run("showMetadefNamespace", 200, f"{base}?resource_type=OS::Glance::Image"))
     if "imgspec_cpu_policy" not in shown.get("properties", {}):
-        check.report.mismatches.append(f"GET {base}?resource_type=OS::Glance::Image: 200: /properties: prefix: "
-                                       "the association's prefix is not applied")
+        check.found(f"GET {base}?resource_type=OS::Glance::Image: 200", "/properties", "prefix",
+                    "the association's prefix is not applied")
     run("updateMetadefNamespace", 200, base, {"namespace": ns, "display_name": "imgspec conformance (updated)",
                                               "visibility": "public", "protected": False})
     objects = f"{base}/objects"
@@ -446,7 +450,7 @@ def metadefs(check: Checker) -> None:
     run("createMetadefTags", 201, tags, {"tags": [{"name": "nvme"}]}, headers={"X-Openstack-Append": "true"})
     kept = {t.get("name") for t in check.json(run("listMetadefTags", 200, tags)).get("tags", [])}
     if kept != {"gpu", "ssd", "nvme"}:
-        check.report.mismatches.append(f"GET {tags}: 200: /tags: append: expected gpu, ssd and nvme, got {sorted(kept)}")
+        check.found(f"GET {tags}: 200", "/tags", "append", f"expected gpu, ssd and nvme, got {sorted(kept)}")
     run("createMetadefTags", 409, tags, {"tags": [{"name": "dup"}, {"name": "dup"}]})
     run("createMetadefTag", 201, f"{tags}/hdd")
     run("createMetadefTag", 409, f"{tags}/hdd")
@@ -490,7 +494,7 @@ def cache(check: Checker) -> None:
     wait_for(check, "/v2/cache", lambda b: any(c.get("image_id") == image.get("id") for c in b.get("cached_images", [])))
     nodes = check.json(run("listCachedNodes", 200, f"/v2/cache/nodes/{image.get('id')}"))
     if not nodes:
-        check.report.mismatches.append(f"GET /v2/cache/nodes/{image.get('id')}: 200: (root): cache: the image was "
+        check.found(f"GET /v2/cache/nodes/{image.get('id')}: 200", "", "cache", "the image was "
                                        "never cached")
     run("listCachedImages", 403, "/v2/cache", as_member=True)
     run("cleanCache", 200, "/v2/cache/clean")
@@ -513,8 +517,8 @@ def conform(endpoint: str, headers: dict[str, str] | None = None, spec: Spec | N
     try:
         return scenario(checker)
     except (urllib.error.URLError, OSError) as exc:
-        checker.report.mismatches.append(f"{endpoint}: (root): unreachable: {exc}")
+        checker.found(endpoint, "", "unreachable", str(exc))
         return checker.report
     except ProblemError as exc:  # a broken spec file
-        checker.report.mismatches += [str(p) for p in exc.problems]
+        checker.report.mismatches += exc.problems
         return checker.report
