@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 from imgspec import jsonfile
 from imgspec.problems import Problem, ProblemError
@@ -158,6 +159,18 @@ class Spec:
                 return v
         return None
 
+    def referenced(self, version: str, ref: str) -> tuple[str, dict]:
+        """``(kind, schema)`` that a record schema's ``$ref`` names, resolved against the schema's ``$id`` as JSON
+        Schema resolves it (a sibling file of the version's folder).  The one place a record schema's reference is
+        followed outside the validator's registry."""
+        base = f"{BASE_URI}schemas/record/{version}/"
+        target = urljoin(base, ref)
+        if not target.startswith(base) or "#" in target or "/" in target[len(base):]:
+            raise ProblemError(Problem(f"schemas/record/{version}", "", "unsupported-ref",
+                                       f"{ref}: a record schema references only sibling schemas of its version"))
+        kind = target[len(base):].removesuffix(".json")
+        return kind, self.schema(kind, version)
+
     def field_schema(self, version: str, pointer: str, kind: str = "image") -> dict | None:
         """The schema of the field a (``*``-wildcard) pointer names in ``kind`` at ``version``, or None."""
         node: dict | None = self.schema(kind, version)
@@ -165,7 +178,7 @@ class Spec:
             if node is None:
                 return None
             if "$ref" in node and "properties" not in node and "items" not in node:
-                node = self.schema(node["$ref"].removesuffix(".json"), version)
+                node = self.referenced(version, node["$ref"])[1]
             if token == "*":
                 node = node.get("items")
             else:

@@ -187,8 +187,8 @@ def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") ->
     for key, node in props.items():
         ref = node.get("items", {}).get("$ref") if isinstance(node, dict) else None
         if ref and isinstance(out.get(key), list):
-            sub = ref.removesuffix(".json")
-            if spec.schema(sub, version).get("type") == "object":
+            sub, target = spec.referenced(version, ref)
+            if target.get("type") == "object":
                 out[key] = [canonical_order(i, spec, version, sub) if isinstance(i, dict) else i for i in out[key]]
     return out
 
