@@ -297,7 +297,7 @@ def cmd_diff(args) -> int:
             print(c.line() + (f"  [upgrade rule {n}]" if n else ""))
     bad = diff.uncovered(changes, rules)
     for c in bad:
-        print(f"uncovered: {c.kind} {c.record or '/'}: {c.category} {c.rule}: needs an upgrade rule in "
+        print(f"uncovered: {c.kind} {c.shown or '/'}: {c.category} {c.rule}: needs an upgrade rule in "
               f"schemas/upgrades/{ov}-{nv}.json", file=sys.stderr)
     if not args.markdown:
         for c in meaning:

@@ -53,13 +53,24 @@ def states_format(node: dict, pattern: str) -> bool:
 class Change:
     kind: str
     pointer: str          # where in the schema (new one; old one for removals)
-    record: str           # the record field it concerns, as a pointer pattern (``*`` for every item)
+    record: str           # the record field it concerns, as a pointer pattern (``*`` for every item), in the new version
     category: str
     rule: str
     detail: str
+    was: str | None = None  # the same field's pointer in the old version, where the object moved (``location``)
+
+    @property
+    def records(self) -> tuple[str, ...]:
+        """Every pointer the change concerns: the old one first where it differs."""
+        return (self.record,) if self.was is None else (self.was, self.record)
+
+    @property
+    def shown(self) -> str:
+        """The field as a reader of the change reads it: ``old|new`` where the object moved."""
+        return "|".join(self.records)
 
     def line(self) -> str:
-        return f"{self.category.upper():13} {self.kind:8} {self.record or '/':34} {self.rule}: {self.detail}"
+        return f"{self.category.upper():13} {self.kind:8} {self.shown or '/':34} {self.rule}: {self.detail}"
 
 
 def _types(node: dict) -> set[str] | None:
@@ -380,18 +391,17 @@ def diff(old: str, new: str, spec: Spec) -> tuple[str, str, list[Change]]:
     nv, ndocs = _load_dir(new, spec)
     changes = []
     for kind in [k for k in odocs if k in ndocs]:
-        prefix = kind_prefix(ndocs, kind) if kind_prefix(ndocs, kind) == kind_prefix(odocs, kind) else None
+        before, after = kind_prefix(odocs, kind), kind_prefix(ndocs, kind)
         for c in compare_schemas(kind, odocs[kind], ndocs[kind], ov, nv):
-            record = (kind_prefix(odocs, kind) + "|" + kind_prefix(ndocs, kind)) if prefix is None else prefix
-            changes.append(Change(c.kind, c.pointer, record + c.record if prefix is not None else
-                                  "|".join(p + c.record for p in record.split("|")), c.category, c.rule, c.detail))
+            changes.append(Change(c.kind, c.pointer, after + c.record, c.category, c.rule, c.detail,
+                                  was=None if before == after else before + c.record))
     for kind in odocs:
         if kind not in ndocs:
             changes.append(Change(kind, "", kind_prefix(odocs, kind), "breaking", "object-removed", f"{kind}.json is gone"))
     for kind in ndocs:
         if kind not in odocs:
             changes.append(Change(kind, "", kind_prefix(ndocs, kind), "compatible", "object-added", f"{kind}.json is new"))
-    return ov, nv, sorted(changes, key=lambda c: (ORDER[c.category], c.kind != "image", c.kind, c.record, c.rule))
+    return ov, nv, sorted(changes, key=lambda c: (ORDER[c.category], c.kind != "image", c.kind, c.shown, c.rule))
 
 
 def covering_rule(change: Change, ruleset: dict[str, list[dict]] | None) -> int | None:
@@ -404,7 +414,7 @@ def covering_rule(change: Change, ruleset: dict[str, list[dict]] | None) -> int 
     rules = ruleset["store"] if change.kind in ("store", "placement") else ruleset["image"]
     for i, rule in enumerate(rules, 1):
         for path in operation(rule).paths(rule):
-            for record in change.record.split("|"):
+            for record in change.records:
                 if path == record or path.startswith(record + "/") or record.startswith(path + "/") or record == "":
                     if record == "" and path != "":
                         continue
@@ -428,7 +438,7 @@ def markdown(old: str, new: str, changes: list[Change], rules: dict[str, list[di
             cover = (f"store rule {n}" if c.kind in ("store", "placement") else f"rule {n}") if n else "**not covered**"
         elif c.category == "meaning-changed":
             cover = "declared" if c.record in (declared or {}) else "**not declared**"
-        lines.append(f"| {c.category} | {c.kind} | `{c.record or '/'}` | {c.rule}: {c.detail} | {cover} |")
+        lines.append(f"| {c.category} | {c.kind} | `{c.shown or '/'}` | {c.rule}: {c.detail} | {cover} |")
     bad = uncovered(changes, rules)
     lines += ["", f"{len(bad)} non-compatible change(s) not covered by an upgrade rule."]
     return "\n".join(lines) + "\n"

@@ -90,7 +90,7 @@ def classify(spec: Spec, version: str, erratum: dict) -> Classification:
             for c in changes:
                 if c.category in NOT_COMPATIBLE:
                     out.problems.append(Problem(rel, c.pointer, "erratum-narrows",
-                                                f"{erratum['id']}: {c.category} {c.rule} at {c.record or '/'}: an "
+                                                f"{erratum['id']}: {c.category} {c.rule} at {c.shown or '/'}: an "
                                                 "erratum may only widen what readers accept; this needs a new version"))
         elif rel.startswith("schemas/upgrades/"):
             out.rule_files.append(rel)

@@ -88,7 +88,7 @@ def release(version: str, spec: Spec) -> dict:
     if previous:
         for c in undeclared_meaning_changes(previous[-1], version, spec):
             raise ProblemError(Problem(RELEASES, "/record", "meaning-undeclared",
-                                       f"{c.record}: the {previous[-1]} -> {version} upgrade changes what a value means "
+                                       f"{c.shown}: the {previous[-1]} -> {version} upgrade changes what a value means "
                                        f"({c.detail}); declare it under meaning_changes in the {version} entry"))
     entry["status"] = "released"
     entry["files"] = {spec.rel(p): digest(p) for p in owned_files(spec, version)}

@@ -40,12 +40,12 @@ def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool 
                 nodes.strong(text="not covered")]
             if not n:
                 directive.fail([f"schemas/upgrades/{old}-{new}.json: (root): uncovered-change: {c.kind} "
-                                f"{c.record or '/'}: {c.category} {c.rule} needs an upgrade rule"])
+                                f"{c.shown or '/'}: {c.category} {c.rule} needs an upgrade rule"])
         if c.category == "meaning-changed":
             cover = [nodes.Text("declared")] if c.record in declared else [nodes.strong(text="not declared")]
             if c.record not in declared:
                 directive.fail([f"schemas/releases.json: /record: meaning-undeclared: {c.kind} {c.record}: {c.detail}"])
-        rows.append([c.category, c.kind, f"`{c.record or '/'}`", f"{c.rule}: {c.detail}", cover])
+        rows.append([c.category, c.kind, f"`{c.shown or '/'}`", f"{c.rule}: {c.detail}", cover])
     hidden = sum(c.category == "version" for c in changes) if not show_version else 0
     kinds = [k for k in diff.ORDER if k != "version" and any(c.category == k for c in changes)]
     words = {"breaking": "breaking (each change covered by an upgrade rule)",

@@ -326,7 +326,7 @@ class ErrataDirective(SpecDirective):
                 if i:
                     evidence_para += nodes.Text(", ")
                 evidence_para += glance_ref(self.config, path, path.rsplit("/", 1)[-1])
-            changed = [f"`{c.record or '/'}` {c.rule}" for changes in result.schema_changes.values() for c in changes]
+            changed = [f"`{c.shown or '/'}` {c.rule}" for changes in result.schema_changes.values() for c in changes]
             detail = [para(nodes.emphasis(text="Why: "), x["why"]), evidence_para]
             if changed:
                 detail.append(para(f"{len(changed)} schema change(s), each compatible: " + "; ".join(changed)))
