@@ -207,6 +207,14 @@ class Binding:
         """The ``refused`` entry for a revision no layout binds, if the file names it."""
         return next((r for r in self.data.get("refused", []) if r["table"] == table and value in r["values"]), None)
 
+    def image_order(self) -> list[str]:
+        """The columns images are read in the order of (an export's batches follow it)."""
+        return self.data["objects"]["image"].get("order", ["id"])
+
+    def revision_tables(self) -> set[str]:
+        """The tables that record a database's migration revision (not image data)."""
+        return {t["name"] for t in self.data["revision_tables"]}
+
     def table_of(self, obj: str) -> str:
         return self.data["objects"][obj]["table"]
 

@@ -269,7 +269,7 @@ class _Reader:
     def fetch(self, conn, ids: list[str]) -> tuple[list, dict]:
         sa = need_sqlalchemy()
         images = self.tables[self.binding.table_of("image")]
-        order = [images.c[c] for c in self.binding.data["objects"]["image"].get("order", ["id"])]
+        order = [images.c[c] for c in self.binding.image_order()]
         rows = list(conn.execute(sa.select(images).where(images.c.id.in_(ids)).order_by(*order)))
         children: dict[str, dict[str, list]] = {}
         for r in self.child_fields():
@@ -342,7 +342,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
                                        "(the next migration fills it): refusing to guess which rows are the data"))
     reader = _Reader(binding, layout, native, shown, key)
     images = reader.tables[binding.table_of("image")]
-    order = [images.c[c] for c in binding.data["objects"]["image"].get("order", ["id"])]
+    order = [images.c[c] for c in binding.image_order()]
     ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
     counts = dict(images=0, deleted_images=0, locations=0, members=0, properties=0, tags=0,
                   deleted_property_rows=0, deleted_tag_rows=0, orphan_rows=0, refused_images=0)
@@ -354,7 +354,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
             key = "deleted_property_rows" if r["table"] == "image_properties" else "deleted_tag_rows"
             counts[key] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
                 t.c.deleted == sa.true(), t.c.image_id.in_(sa.select(images.c.id)))).scalar_one()
-    own = set(layout.tables) | {t["name"] for t in binding.data["revision_tables"]}
+    own = set(layout.tables) | binding.revision_tables()
     other_tables = {t: conn.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one()
                     for t in sorted(set(sa.inspect(conn).get_table_names()) - own)}
     (work / "records").mkdir(parents=True)

@@ -51,10 +51,9 @@ class Upgrade:
 def _layouts(spec: Spec) -> dict[tuple[str, str], str]:
     """(revision table, revision) -> layout name, from the binding."""
     out = {}
-    for layout in sqlbinding.load(spec).data["layouts"]:
-        rev = layout["revision"]
-        for value in rev["values"]:
-            out[(rev["table"], value)] = layout["name"]
+    for layout in sqlbinding.load(spec).layouts.values():
+        for value in layout.revision["values"]:
+            out[(layout.revision["table"], value)] = layout.name
     return out
 
 
