@@ -62,7 +62,7 @@ def cmd_check(args) -> int:
     cases = examples.record_examples(spec)
     if not problems:
         for case in cases:
-            lines += examples.verdict(case, spec)
+            lines += examples.verdict(spec, case)
     for line in lines:
         print(line)
     print(f"{len(spec.schema_files())} schemas, {len(cases)} examples: "
@@ -93,7 +93,7 @@ def cmd_validate(args) -> int:
                 print(line)
             status, count, done = max(status, found.status), count + found.count, done + found.files
             progress(done, len(run.files))
-    for line in store_lines(args.paths, versions, spec):
+    for line in store_lines(spec, args.paths, versions):
         print(line)
         status = max(status, INVALID)
     if not args.quiet:
@@ -101,7 +101,7 @@ def cmd_validate(args) -> int:
     return status
 
 
-def store_lines(paths: list[str], versions: dict[str, str], spec: Spec) -> list[str]:
+def store_lines(spec: Spec, paths: list[str], versions: dict[str, str]) -> list[str]:
     """Each directory store named: its manifest consistent, and every record at a version the manifest allows."""
     from pathlib import Path
 
@@ -111,7 +111,7 @@ def store_lines(paths: list[str], versions: dict[str, str], spec: Spec) -> list[
         if not ((root / "manifest.json").is_file() and (root / "records").is_dir()):
             continue
         try:
-            manifest = read_manifest(root, spec)
+            manifest = read_manifest(spec, root)
         except ProblemError as exc:  # an invalid manifest is reported above; its consistency only here
             out += [str(p) for p in exc.problems if p.rule == "store-manifest-inconsistent"]
             continue
@@ -192,7 +192,7 @@ def cmd_vectors(args) -> int:
             return vectors.run_command(args.command, data, to)
     else:
         def runner(data, to):
-            return vectors.run_reference(data, to, spec)
+            return vectors.run_reference(spec, data, to)
     problems = vectorlock.problems(spec) + vectors.verdicts(spec, runner)
     for p in problems:
         print(p)
@@ -283,10 +283,10 @@ def cmd_diff(args) -> int:
         return UNUSABLE
     released = spec.released
     old, new = args.versions or ((released[-1], spec.latest) if spec.latest != released[-1] else spec.versions[-2:])
-    ov, nv, changes = diff.diff(old, new, spec)
+    ov, nv, changes = diff.diff(spec, old, new)
     steps = load_steps(spec)
     rules = steps[ov].ruleset() if ov in steps and steps[ov].target == nv else None
-    meaning = diff.meaning_changes(ov, nv, spec) if rules is not None else []
+    meaning = diff.meaning_changes(spec, ov, nv) if rules is not None else []
     declared = diff.declared_meaning_changes(spec, nv)
     if args.markdown:
         sys.stdout.write(diff.markdown(ov, nv, changes + meaning, rules, declared))
@@ -472,7 +472,7 @@ def cmd_erratum(args) -> int:
     if not args.id.startswith(f"{args.version}-E"):
         raise ProblemError(Problem("--id", "", "usage", f"{args.id!r} is not an erratum of {args.version} "
                                    f"({args.version}-E1, {args.version}-E2, ...)"))
-    entry = release.record_erratum(args.version, args.id, args.what, args.why, args.evidence, Spec.default())
+    entry = release.record_erratum(Spec.default(), args.version, args.id, args.what, args.why, args.evidence)
     print(f"recorded erratum {entry['id']} to {args.version}: {', '.join(entry['files'])}", file=sys.stderr)
     return OK
 
@@ -495,7 +495,7 @@ def cmd_api_release(args) -> int:
 
 def cmd_release(args) -> int:
     spec = Spec.default()
-    entry = release.release(args.version, spec)
+    entry = release.release(spec, args.version)
     vectorlock.write_lock(spec, [args.version])
     print(f"released {args.version}: {len(entry['files'])} file(s) locked in {release.RELEASES}, its vectors in "
           f"{vectorlock.LOCK}", file=sys.stderr)

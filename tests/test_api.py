@@ -80,11 +80,11 @@ def test_every_operation_with_a_json_body_has_examples():
         json_2xx = [s for s, r in op.node["responses"].items()
                     if s.startswith("2") and "application/json" in r.get("content", {})]
         if json_2xx and op.operation_id not in ("createTask",):  # creating a task needs an admin-only import flow
-            assert (op.operation_id, "response") in have or api.served_schema(op, SPEC), op.operation_id
+            assert (op.operation_id, "response") in have or api.served_schema(SPEC, op), op.operation_id
 
 
 def test_a_served_schema_the_spec_keeps_is_its_operations_example():
-    served = {op.operation_id: api.served_schema(op, SPEC) for op in OPS.values() if api.served_schema(op, SPEC)}
+    served = {op.operation_id: api.served_schema(SPEC, op) for op in OPS.values() if api.served_schema(SPEC, op)}
     assert len(served) == 10  # /v2/schemas/metadefs/*
     for op_id, (rel, body) in served.items():
         assert api.body_errors(body, OPS[op_id], "response", "200", spec=SPEC) == [], rel
@@ -94,7 +94,7 @@ def test_a_served_schema_the_spec_keeps_is_its_operations_example():
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: SPEC.rel(e.path))
 def test_api_example_is_as_declared(example):
     assert len(EXAMPLES) >= 35
-    assert api.example_verdict(example, SPEC) == []
+    assert api.example_verdict(SPEC, example) == []
 
 
 def test_a_broken_api_example_is_one_clear_line(spec_copy):
@@ -103,7 +103,7 @@ def test_a_broken_api_example_is_one_clear_line(spec_copy):
     doc["visibility"] = "everyone"
     path.write_text(json.dumps(doc))
     (case,) = [e for e in api.api_examples(spec_copy) if e.path == path]
-    assert api.example_verdict(case, spec_copy) == [
+    assert api.example_verdict(spec_copy, case) == [
         "examples/api/showImage/response-200.json: /visibility: enum: 'everyone' is not one of "
         "['community', 'public', 'private', 'shared']"]
 

@@ -29,7 +29,7 @@ def cases() -> dict[str, list[tuple[str, bool]]]:
     """bundle -> [(record example, valid?)] for every example a JSON Schema validator can judge."""
     out: dict[str, list[tuple[str, bool]]] = defaultdict(list)
     for e in examples.record_examples(SPEC):
-        if e.valid or examples.expectation(e, SPEC)["rule"] in KEYWORDS:
+        if e.valid or examples.expectation(SPEC, e)["rule"] in KEYWORDS:
             out[f"{bundle.FOLDER}/{e.version}/{e.kind}.json"].append((SPEC.rel(e.path), e.valid))
     return dict(out)
 

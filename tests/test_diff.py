@@ -74,11 +74,11 @@ def test_nested_object_changes_name_the_record_field():
 
 
 def test_history_diffs_match_the_release_notes():
-    _, _, changes = diff.diff("2.0", "2.1", SPEC)
+    _, _, changes = diff.diff(SPEC, "2.0", "2.1")
     assert [(c.record, c.category, c.rule) for c in changes if c.category != "version"] == [
         ("/status", "compatible", "enum-extended"),  # uploading and importing: in 2.1 by erratum 2.1-E2 (Pike)
         ("/visibility", "compatible", "default-changed"), ("/visibility", "compatible", "enum-extended")]
-    _, _, changes = diff.diff("1.0", "2.0", SPEC)
+    _, _, changes = diff.diff(SPEC, "1.0", "2.0")
     removed = {c.record for c in changes if c.rule == "field-removed"}
     assert removed == {"/is_public", "/location"}
     assert ("/location|/locations/*", "type-changed") in {(c.shown, c.rule) for c in changes}
@@ -86,17 +86,17 @@ def test_history_diffs_match_the_release_notes():
 
 @pytest.mark.parametrize("old,new", list(itertools.pairwise(SPEC.versions)))
 def test_gate_every_non_compatible_change_is_covered_by_an_upgrade_rule(old, new):
-    _, _, changes = diff.diff(old, new, SPEC)
+    _, _, changes = diff.diff(SPEC, old, new)
     assert [c.line() for c in diff.uncovered(changes, STEPS[old].ruleset())] == []
     assert any(c.category in diff.NOT_COMPATIBLE for c in changes) or old == "2.0"
 
 
 def test_gate_catches_a_rule_that_goes_missing():
     rules = [r for r in STEPS["2.1"].rules if r["path"] != "/os_hidden"]
-    _, _, changes = diff.diff("2.1", "2.2", SPEC)
+    _, _, changes = diff.diff(SPEC, "2.1", "2.2")
     assert [(c.record, c.rule) for c in diff.uncovered(changes, {"image": rules, "store": []})] == [
         ("/os_hidden", "field-added-required")]
-    _, _, changes = diff.diff("2.3", "2.4", SPEC)
+    _, _, changes = diff.diff(SPEC, "2.3", "2.4")
     assert [(c.kind, c.record) for c in diff.uncovered(changes, {"image": STEPS["2.3"].rules, "store": []})] == [
         ("store", "/placement")]
 
@@ -135,7 +135,7 @@ def test_a_pattern_widened_by_an_alternative(old, new, widens):
 def test_a_change_of_meaning_is_found_from_the_upgrade_rules():
     """2.0 -> 2.1 keeps `private` valid but rewrites it to `shared` for an image with members: a schema diff sees an
     enum extended (compatible); the upgrade rules show that the same value means something else."""
-    found = {(a, b): diff.meaning_changes(a, b, SPEC) for a, b in itertools.pairwise(SPEC.versions)}
+    found = {(a, b): diff.meaning_changes(SPEC, a, b) for a, b in itertools.pairwise(SPEC.versions)}
     assert [(c.record, c.category) for c in found[("2.0", "2.1")]] == [("/visibility", "meaning-changed")]
     assert '"private" -> "shared"' in found[("2.0", "2.1")][0].detail
     assert not [c for step, changes in found.items() if step != ("2.0", "2.1") for c in changes]
@@ -152,9 +152,9 @@ def test_an_undeclared_change_of_meaning_fails_diff_and_release(spec_copy):
     entry["status"] = "draft"  # as it stood before its release
     path.write_text(json.dumps(data))
     spec = Spec(spec_copy.root)
-    assert [c.record for c in diff.undeclared_meaning_changes("2.0", "2.1", spec)] == ["/visibility"]
+    assert [c.record for c in diff.undeclared_meaning_changes(spec, "2.0", "2.1")] == ["/visibility"]
     with pytest.raises(ProblemError) as info:
-        release("2.1", spec)
+        release(spec, "2.1")
     (p,) = info.value.problems
     assert p.rule == "meaning-undeclared" and "/visibility" in p.message
     assert json.loads(path.read_text()) == data  # nothing written

@@ -27,16 +27,16 @@ def test_there_are_enough_examples():
 
 @pytest.mark.parametrize("example", VALID, ids=ident)
 def test_valid_example_passes(example):
-    assert examples.verdict(example, SPEC) == []
-    assert examples.problems_of(example, SPEC) == []
+    assert examples.verdict(SPEC, example) == []
+    assert examples.problems_of(SPEC, example) == []
 
 
 @pytest.mark.parametrize("example", INVALID, ids=ident)
 def test_invalid_example_fails_with_its_declared_error(example):
-    exp = examples.expectation(example, SPEC)
-    found = examples.problems_of(example, SPEC)
+    exp = examples.expectation(SPEC, example)
+    found = examples.problems_of(SPEC, example)
     assert [(p.pointer, p.rule) for p in found] == [(exp["pointer"], exp["rule"])]
-    assert examples.verdict(example, SPEC) == []
+    assert examples.verdict(SPEC, example) == []
 
 
 def test_every_expectation_belongs_to_an_invalid_example():
@@ -76,7 +76,7 @@ def test_a_wrong_expectation_is_a_failure(spec_copy):
     case = next(e for e in examples.record_examples(spec_copy) if not e.valid and e.slug == "name-too-long")
     exp = json.loads(case.expect_path.read_text())
     case.expect_path.write_text(json.dumps(dict(exp, pointer="/owner")))
-    (msg,) = examples.verdict(case, spec_copy)
+    (msg,) = examples.verdict(spec_copy, case)
     assert "expected only /owner: maxLength, got: /name: maxLength" in msg
 
 
@@ -86,5 +86,5 @@ def test_an_invalid_example_that_validates_is_a_failure(spec_copy):
     doc = json.loads(case.path.read_text())
     doc["name"] = "ok"
     case.path.write_text(json.dumps(doc))
-    assert examples.verdict(case, spec_copy) == [
+    assert examples.verdict(spec_copy, case) == [
         "examples/record/2.2/image/invalid/name-too-long.json: /name: maxLength: expected this error, but the example is valid"]

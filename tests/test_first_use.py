@@ -61,7 +61,7 @@ def mixed_store(folder: Path, count: int, versions: list[str], oldest: str, to: 
 
 def upgrade_manifest_to(manifest, version):
     from imgspec.upgrade import upgrade_manifest
-    return upgrade_manifest(manifest, manifest["format_version"], version, SPEC, "manifest.json")
+    return upgrade_manifest(SPEC, manifest, manifest["format_version"], version, "manifest.json")
 
 
 def records(folder: Path) -> dict[str, dict]:
@@ -159,7 +159,7 @@ def test_a_mixed_store_reads_the_same_through_all_three_paths(tmp_path):
     outcome = upgrade_store(folder, "2.4", SPEC)
     assert outcome.resumed and outcome.upgraded == 10
     assert records(folder) == expected
-    manifest = read_manifest(folder, SPEC)
+    manifest = read_manifest(SPEC, folder)
     assert (manifest["format_version"], manifest["upgrade_in_progress"], manifest["placement"]) == ("2.4", None, None)
 
 
@@ -185,12 +185,12 @@ def test_a_lazy_upgrade_starts_only_where_no_rule_is_install_time(tmp_path):
     assert out.stderr.strip().splitlines() == [
         f"{folder}/manifest.json: /format_version: install-time-rule: 1.0-2.0 rule 1 (/visibility) is install-time: "
         f"upgrade every record first (imgspec upgrade-store {folder} --to 2.1), then start the lazy upgrade"]
-    assert read_manifest(folder, SPEC)["upgrade_in_progress"] is None  # nothing written
+    assert read_manifest(SPEC, folder)["upgrade_in_progress"] is None  # nothing written
     assert problem(lambda: store.open(folder, SPEC)).rule == "store-not-upgraded"
     assert cli("upgrade-store", folder, "--to", "2.1", "-q").returncode == 0
     out = cli("upgrade-store", folder, "--first-use")
     assert out.returncode == 0 and "lazy upgrade to 2.3: records from 2.1" in out.stderr
-    manifest = read_manifest(folder, SPEC)
+    manifest = read_manifest(SPEC, folder)
     assert (manifest["format_version"], manifest["upgrade_in_progress"]["from"],
             manifest["upgrade_in_progress"]["to"]) == ("2.1", "2.1", "2.3")
     assert set(disk_versions(folder).values()) == {"2.1"}  # no record written
@@ -291,7 +291,7 @@ def test_any_interleaving_ends_in_the_store_a_clean_install_time_upgrade_makes(o
                     upgrade_store(mixed, "2.3", SPEC, durable=False, progress=crash)
                 except Crash:
                     pass
-                if read_manifest(mixed, SPEC)["upgrade_in_progress"] is None:
+                if read_manifest(SPEC, mixed)["upgrade_in_progress"] is None:
                     s = store.open(mixed, SPEC, durable=False)  # a finished store is served as it is
             assert cli_free_validate(mixed)
         upgrade_store(mixed, "2.3", SPEC, durable=False)
@@ -300,13 +300,13 @@ def test_any_interleaving_ends_in_the_store_a_clean_install_time_upgrade_makes(o
         for key, name in puts:
             put_name(done, key, name)
         assert records(mixed) == records(clean)
-        assert {k: v for k, v in read_manifest(mixed, SPEC).items() if k != "created_at"} == {
-            k: v for k, v in read_manifest(clean, SPEC).items() if k != "created_at"}
+        assert {k: v for k, v in read_manifest(SPEC, mixed).items() if k != "created_at"} == {
+            k: v for k, v in read_manifest(SPEC, clean).items() if k != "created_at"}
 
 
 def cli_free_validate(folder: Path) -> bool:
     """The store valid in process: manifest consistent, every record valid and within the manifest's span."""
-    manifest = read_manifest(folder, SPEC)
+    manifest = read_manifest(SPEC, folder)
     versions = {}
     for path in record_files(folder):
         doc = json.loads(path.read_text())

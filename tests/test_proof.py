@@ -118,7 +118,7 @@ def test_one_date_time_verdict_for_the_reference_and_the_fast_validator(value, o
     doc = {"member": "p", "can_share": False, "status": "pending", "created_at": value, "updated_at": None,
            "deleted": False, "deleted_at": None}
     assert schema.is_valid(doc) == ok
-    assert validation.fast_validator("member", "2.3", SPEC).is_valid(doc) == ok
+    assert validation.fast_validator(SPEC, "member", "2.3").is_valid(doc) == ok
 
 
 def test_imgspec_diff_proves_the_step_it_reviews():

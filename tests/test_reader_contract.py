@@ -208,7 +208,7 @@ def test_a_second_reader_in_javascript_agrees_with_every_vector(tmp_path):
     for path in vectors.files(SPEC):
         vec = json.loads(path.read_text())
         data = vectors.input_bytes(vec)
-        for to in (vectors.targets(SPEC.rel(path), SPEC, vec) if "refused" in vec else vec["readings"]):
+        for to in (vectors.targets(SPEC, SPEC.rel(path), vec) if "refused" in vec else vec["readings"]):
             jobs.append((data, to))
     results = js_batch(jobs, tmp_path)
 
@@ -229,7 +229,7 @@ def test_the_second_reader_keeps_the_runner_contract_one_process_per_input():
     command = f"{NODE} {READER} --root {ROOT} --to {{to}} -"
     for name in ("reader/duplicate-key", "2.3-2.4/several-problems", "2.2-2.3/example-active-public"):
         vec = json.loads((ROOT / vectors.FOLDER / f"{name}.json").read_text())
-        to = vectors.targets(f"{vectors.FOLDER}/{name}.json", SPEC, vec)[-1]
+        to = vectors.targets(SPEC, f"{vectors.FOLDER}/{name}.json", vec)[-1]
         os.environ["AJV_HOME"] = str(AJV_HOME)
         got = vectors.run_command(command, vectors.input_bytes(vec), to)
         if "refused" in vec:

@@ -41,7 +41,7 @@ def test_releasing_the_draft_locks_its_files(spec_copy):
     draft = data["record"][-1]
     assert draft["status"] == "draft" and "files" not in draft
     version = draft["version"]
-    entry = release.release(version, spec_copy)
+    entry = release.release(spec_copy, version)
     assert entry["status"] == "released"
     assert f"schemas/record/{version}/image.json" in entry["files"]
     assert any(name.startswith("schemas/upgrades/") and name.endswith(f"-{version}.json") for name in entry["files"])
@@ -100,8 +100,7 @@ def test_a_widening_erratum_is_recorded_and_then_locks_the_file(spec_copy):
     doc["properties"]["member"]["minLength"] = 0
     path.write_text(json.dumps(doc, indent=2) + "\n")
     assert [p.rule for p in release.check(spec)] == ["frozen-file-changed"]
-    erratum = release.record_erratum("2.3", "2.3-E9", "empty member ids", "because", ["glance/db/sqlalchemy/models.py"],
-                                     spec)
+    erratum = release.record_erratum(spec, "2.3", "2.3-E9", "empty member ids", "because", ["glance/db/sqlalchemy/models.py"])
     assert erratum["files"] == {"schemas/record/2.3/member.json": release.digest(path)}
     spec = Spec(spec.root)
     assert release.check(spec) == []
@@ -117,7 +116,7 @@ def test_a_narrowing_erratum_is_refused_and_nothing_is_written(spec_copy):
     doc["properties"]["tags"]["maxItems"] = 64
     path.write_text(json.dumps(doc, indent=2) + "\n")
     try:
-        release.record_erratum("2.3", "2.3-E9", "fewer tags", "no reason", ["glance/common/config.py"], spec)
+        release.record_erratum(spec, "2.3", "2.3-E9", "fewer tags", "no reason", ["glance/common/config.py"])
     except release.ProblemError as exc:
         assert [(p.pointer, p.rule) for p in exc.problems] == [("/properties/tags/maxItems", "erratum-narrows")]
     else:
@@ -130,7 +129,7 @@ def test_an_erratum_for_a_draft_or_that_adds_a_file_is_refused(spec_copy):
     draft = spec.versions[-1]
     for version, rule in ((draft, "not-released"), ("2.2", "erratum-empty")):
         try:
-            release.record_erratum(version, "X-E1", "w", "w", ["glance/x.py"], spec)
+            release.record_erratum(spec, version, "X-E1", "w", "w", ["glance/x.py"])
         except release.ProblemError as exc:
             assert [p.rule for p in exc.problems] == [rule]
         else:

@@ -16,7 +16,7 @@ FILES = language.example_files(SPEC)
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_every_worked_example_does_what_its_file_says(path):
     assert len(FILES) >= 20
-    assert language.check(path, SPEC) == []
+    assert language.check(SPEC, path) == []
 
 
 def test_a_wrong_after_or_refusal_is_drift(spec_copy):
@@ -24,12 +24,12 @@ def test_a_wrong_after_or_refusal_is_drift(spec_copy):
     data = json.loads(path.read_text())
     data["after"]["virtual_size"] = 0
     path.write_text(json.dumps(data))
-    assert [p.rule for p in language.check(path, spec_copy)] == ["example-drift"]
+    assert [p.rule for p in language.check(spec_copy, path)] == ["example-drift"]
     path = spec_copy.root / language.EXAMPLES / "rename-onto-a-value.json"
     data = json.loads(path.read_text())
     data["refused"]["rule"] = "other"
     path.write_text(json.dumps(data))
-    assert "rename-conflict" in language.check(path, spec_copy)[0].message
+    assert "rename-conflict" in language.check(spec_copy, path)[0].message
 
 
 def test_every_term_is_defined_in_the_schema_and_has_an_example():

@@ -35,7 +35,7 @@ def test_upgrades_every_record_and_the_manifest(store):
     before = originals(store)
     outcome = upgrade_store(store, "2.3", SPEC)
     assert (outcome.upgraded, outcome.already, outcome.total) == (60, 0, 60)
-    manifest = read_manifest(store, SPEC)
+    manifest = read_manifest(SPEC, store)
     assert (manifest["format_version"], manifest["upgrade_in_progress"]) == ("2.3", None)
     for name, doc in before.items():
         after = json.loads((store / "records" / name).read_text())
@@ -100,7 +100,7 @@ def test_an_invalid_record_stops_the_upgrade_and_nothing_is_lost(store):
     p = problem_of(lambda: upgrade_store(store, "2.3", SPEC))
     assert (p.file, p.pointer, p.rule) == (str(victim), "/name", "type")
     assert json.loads(victim.read_text())["name"] == 5  # untouched
-    assert read_manifest(store, SPEC)["upgrade_in_progress"]["to"] == "2.3"
+    assert read_manifest(SPEC, store)["upgrade_in_progress"]["to"] == "2.3"
     versions = {json.loads(p.read_text())["format_version"] for p in record_files(store) if p != victim}
     assert versions == {"1.0", "2.3"}
     victim.write_text(json.dumps(doc))
@@ -110,7 +110,7 @@ def test_an_invalid_record_stops_the_upgrade_and_nothing_is_lost(store):
 
 def check_store(store, expected):
     """Readable and complete: every record valid at its own version and reading as its upgraded original."""
-    manifest = read_manifest(store, SPEC)
+    manifest = read_manifest(SPEC, store)
     assert sorted(p.name for p in record_files(store)) == sorted(expected)
     for path in record_files(store):
         doc = json.loads(path.read_text())

@@ -68,13 +68,13 @@ SEMANTIC_RULES = {"within-site-both", "within-site-neither", "across-sites-both"
 def test_fast_and_reference_validators_agree_on_every_example(example):
     assert len(PARSED) >= 190
     doc = jsonfile.load(example.path)
-    fast = validation.fast_validator(example.kind, example.version, SPEC)
+    fast = validation.fast_validator(SPEC, example.kind, example.version)
     reference = validation.validator(example.kind, example.version, SPEC)
     assert fast.is_valid(doc) == reference.is_valid(doc)
     if example.valid:
         assert fast.is_valid(doc)
     else:  # invalid by the schema, or (placement rules) by meaning only
-        assert fast.is_valid(doc) == (examples.expectation(example, SPEC)["rule"] in SEMANTIC_RULES)
+        assert fast.is_valid(doc) == (examples.expectation(SPEC, example)["rule"] in SEMANTIC_RULES)
 
 
 @pytest.mark.parametrize("version", SPEC.versions)
@@ -85,7 +85,7 @@ def test_fast_and_reference_validators_agree_on_generated_and_mutated_records(ve
     key = data.draw(st.sampled_from(sorted(doc)))
     doc[key] = data.draw(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=300), st.just([]),
                                    st.just({}), st.just(doc[key])))
-    fast = validation.fast_validator("image", version, SPEC)
+    fast = validation.fast_validator(SPEC, "image", version)
     assert fast.is_valid(doc) == validation.validator("image", version, SPEC).is_valid(doc)
 
 
@@ -271,7 +271,7 @@ def test_the_command_line_gives_every_record_example_the_verdict_of_its_folder(v
         if e.valid:
             assert mine == []
             continue
-        exp = examples.expectation(e, SPEC)
+        exp = examples.expectation(SPEC, e)
         assert [line.split(": ")[1:3] for line in mine] == [[exp["pointer"] or "(root)", exp["rule"]]], mine
     assert len(lines) == sum(not e.valid for e in here)
 

@@ -15,7 +15,7 @@ FILES = vectors.files(SPEC)
 
 
 def reference(data, to):
-    return vectors.run_reference(data, to, SPEC)
+    return vectors.run_reference(SPEC, data, to)
 
 
 def test_the_reference_implementation_agrees_with_every_vector():
@@ -25,7 +25,7 @@ def test_the_reference_implementation_agrees_with_every_vector():
 
 @pytest.mark.parametrize("case", vectors.cases(SPEC), ids=lambda c: c.name)
 def test_each_vector_is_what_the_reference_makes_of_its_case(case):
-    rel, vec = vectors.make(case, SPEC)
+    rel, vec = vectors.make(SPEC, case)
     assert json.loads((ROOT / rel).read_text()) == vec
 
 
@@ -64,7 +64,7 @@ def test_a_command_under_the_runner_contract_is_held_to_the_vectors():
     for rel in sample:
         vec = json.loads((ROOT / vectors.FOLDER / rel).read_text())
         data = vectors.input_bytes(vec)
-        for to in vectors.targets(f"{vectors.FOLDER}/{rel}", SPEC):
+        for to in vectors.targets(SPEC, f"{vectors.FOLDER}/{rel}"):
             got = vectors.run_command(command, data, to)
             want = reference(data, to)
             assert (got.status, got.reading) == (want.status, want.reading), (rel, to, got.stderr)

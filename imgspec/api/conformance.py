@@ -396,7 +396,7 @@ def metadefs(check: Checker) -> None:
     """The metadata definitions catalog, as an admin: every operation, the served schemas held to the spec's."""
     run = check.run
     for op in check.ops.values():  # every operation that serves a schema the spec keeps (x-served-schema)
-        found = api.served_schema(op, check.spec)
+        found = api.served_schema(check.spec, op)
         if found is not None:
             rel, mine = found
             ex = run(op.operation_id, 200, op.path)

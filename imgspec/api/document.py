@@ -140,7 +140,7 @@ def api_examples(spec: Spec) -> list[ApiExample]:
 SERVED_ONLY = ("$schema", "$id", "$comment", "x-since")  # what a kept served schema adds to what the service serves
 
 
-def served_schema(op: Operation, spec: Spec) -> tuple[str, dict] | None:
+def served_schema(spec: Spec, op: Operation) -> tuple[str, dict] | None:
     """(file, body) of an operation that serves a schema the spec keeps as a file (``x-served-schema``): the file is
     its response example, without the keys the spec adds (SERVED_ONLY); None for the others."""
     rel = op.node.get("x-served-schema")
@@ -149,7 +149,7 @@ def served_schema(op: Operation, spec: Spec) -> tuple[str, dict] | None:
     return rel, {k: v for k, v in spec.load(rel).items() if k not in SERVED_ONLY}
 
 
-def example_verdict(example: ApiExample, spec: Spec) -> list[str]:
+def example_verdict(spec: Spec, example: ApiExample) -> list[str]:
     """Why an API example does not show what its place says (empty when it does)."""
     name = spec.rel(example.path)
     ops = operations(spec)

@@ -348,7 +348,7 @@ def compare_schemas(kind: str, old: dict, new: dict, old_version: str, new_versi
     return sorted(walker.out, key=lambda c: (ORDER[c.category], c.record, c.rule))
 
 
-def _load_dir(source: str, spec: Spec) -> tuple[str, dict[str, dict]]:
+def _load_dir(spec: Spec, source: str) -> tuple[str, dict[str, dict]]:
     """(version, {kind: schema}) from a version name or a folder of schema files."""
     if source in spec.versions:
         return source, {k: spec.schema(k, source) for k in spec.kinds(source)}
@@ -385,10 +385,10 @@ def kind_prefix(spec_docs: dict[str, dict], kind: str) -> str:
     return f"/({kind})"
 
 
-def diff(old: str, new: str, spec: Spec) -> tuple[str, str, list[Change]]:
+def diff(spec: Spec, old: str, new: str) -> tuple[str, str, list[Change]]:
     """Every change from ``old`` to ``new`` (versions or folders), per object kind."""
-    ov, odocs = _load_dir(old, spec)
-    nv, ndocs = _load_dir(new, spec)
+    ov, odocs = _load_dir(spec, old)
+    nv, ndocs = _load_dir(spec, new)
     changes = []
     for kind in [k for k in odocs if k in ndocs]:
         before, after = kind_prefix(odocs, kind), kind_prefix(ndocs, kind)
@@ -469,7 +469,7 @@ def _pattern(pointer: str) -> str:
     return re.sub(r"/\d+(?=/|$)", "/*", pointer)
 
 
-def meaning_changes(old: str, new: str, spec: Spec) -> list[Change]:
+def meaning_changes(spec: Spec, old: str, new: str) -> list[Change]:
     """Fields whose value the step from ``old`` to ``new`` rewrites in some valid example of ``old`` although the
     value, left as it was, stays valid at ``new``: the same value means something else there."""
     steps = load_steps(spec)
@@ -508,6 +508,6 @@ def declared_meaning_changes(spec: Spec, version: str) -> dict[str, str]:
     return {}
 
 
-def undeclared_meaning_changes(old: str, new: str, spec: Spec) -> list[Change]:
+def undeclared_meaning_changes(spec: Spec, old: str, new: str) -> list[Change]:
     declared = declared_meaning_changes(spec, new)
-    return [c for c in meaning_changes(old, new, spec) if c.record not in declared]
+    return [c for c in meaning_changes(spec, old, new) if c.record not in declared]

@@ -48,7 +48,7 @@ def record_examples(spec: Spec) -> list[Example]:
     return out
 
 
-def expectation(example: Example, spec: Spec) -> dict:
+def expectation(spec: Spec, example: Example) -> dict:
     """The declared error of an invalid example."""
     exp = jsonfile.load(example.expect_path, display=spec.rel(example.expect_path))
     missing = {"pointer", "rule", "description"} - set(exp)
@@ -58,7 +58,7 @@ def expectation(example: Example, spec: Spec) -> dict:
     return exp
 
 
-def problems_of(example: Example, spec: Spec) -> list[Problem]:
+def problems_of(spec: Spec, example: Example) -> list[Problem]:
     """What validating the example finds (reader problems, schema errors or semantic checks)."""
     name = spec.rel(example.path)
     try:
@@ -68,20 +68,20 @@ def problems_of(example: Example, spec: Spec) -> list[Problem]:
     return validation.errors(doc, example.kind, example.version, name, spec)
 
 
-def verdict(example: Example, spec: Spec) -> list[str]:
+def verdict(spec: Spec, example: Example) -> list[str]:
     """Why the example does not show what its place says (empty when it does)."""
     name = spec.rel(example.path)
     if example.version not in spec.versions:
         return [f"{name}: (root): unknown-version: no format version {example.version!r}"]
     try:
-        found = problems_of(example, spec)
+        found = problems_of(spec, example)
     except ProblemError as exc:  # the schemas themselves are broken (a $ref that resolves nowhere): say so
         return [str(p) for p in exc.problems]
     if example.valid:
         return [f"{p} (a valid example must pass {spec.rel(spec.schema_path(example.kind, example.version))})"
                 for p in found]
     try:
-        exp = expectation(example, spec)
+        exp = expectation(spec, example)
     except ProblemError as exc:
         return [str(p) for p in exc.problems]
     return mismatch(name, exp, found)

@@ -68,7 +68,7 @@ class Generator:
     def record(self, kind: str = "image"):
         """Valid ``kind`` documents of the version: drawn from its schema, checked by the reference validator."""
         return self.for_schema(self.spec.schema(kind, self.version)).filter(
-            lambda doc: not reference_errors(doc, kind, self.version, self.spec))
+            lambda doc: not reference_errors(self.spec, doc, kind, self.version))
 
     def for_schema(self, node) -> Any:
         st = _st()

@@ -54,7 +54,7 @@ def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012V
         spec.schema(kind, version), registry=registry.of(spec), format_checker=FORMAT_CHECKER))
 
 
-def fast_validator(kind: str, version: str, spec: Spec):
+def fast_validator(spec: Spec, kind: str, version: str):
     """A jsonschema-rs validator for pass/fail, built once, or None where it is not installed."""
     def make():
         try:
@@ -68,9 +68,9 @@ def fast_validator(kind: str, version: str, spec: Spec):
     return spec.once(("fast-validator", kind, version), make)
 
 
-def is_valid(doc, kind: str, version: str, spec: Spec) -> bool:
+def is_valid(spec: Spec, doc, kind: str, version: str) -> bool:
     """Pass/fail against the schema only, on the fast validator when it is installed."""
-    return (fast_validator(kind, version, spec) or validator(kind, version, spec)).is_valid(doc)
+    return (fast_validator(spec, kind, version) or validator(kind, version, spec)).is_valid(doc)
 
 
 def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line: int | None = None) -> str:
@@ -114,7 +114,7 @@ def schema_errors(doc, kind: str, version: str, source: str = "<record>", spec: 
                   line: int | None = None) -> list[Problem]:
     """Every error of ``doc`` against its schema alone, sorted by pointer."""
     spec = spec or Spec.default()
-    if is_valid(doc, kind, version, spec):
+    if is_valid(spec, doc, kind, version):
         return []
     v = validator(kind, version, spec)
     with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
@@ -131,7 +131,7 @@ def reasons(found):
                                      and PATTERNS.get(e.schema.get("format")) == e.schema.get("pattern"))]
 
 
-def reference_errors(doc, kind: str, version: str, spec: Spec, source: str = "<record>") -> list[Problem]:
+def reference_errors(spec: Spec, doc, kind: str, version: str, source: str = "<record>") -> list[Problem]:
     """As :func:`errors`, on the reference validator alone (no fast path): the verdict proofs rest on."""
     v = validator(kind, version, spec)
     with jsonfile.deep_enough():

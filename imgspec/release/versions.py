@@ -76,7 +76,7 @@ def check(spec: Spec) -> list[Problem]:
     return problems
 
 
-def release(version: str, spec: Spec) -> dict:
+def release(spec: Spec, version: str) -> dict:
     """Mark the draft ``version`` released and lock its files (rewrites releases.json atomically)."""
     data = spec.load(RELEASES)
     entry = next((e for e in data["record"] if e["version"] == version), None)
@@ -86,7 +86,7 @@ def release(version: str, spec: Spec) -> dict:
         raise ProblemError(Problem(RELEASES, "/record", "already-released", f"{version} is already released"))
     previous = [v for v in spec.versions if version_key(v) < version_key(version)]
     if previous:
-        for c in undeclared_meaning_changes(previous[-1], version, spec):
+        for c in undeclared_meaning_changes(spec, previous[-1], version):
             raise ProblemError(Problem(RELEASES, "/record", "meaning-undeclared",
                                        f"{c.shown}: the {previous[-1]} -> {version} upgrade changes what a value means "
                                        f"({c.detail}); declare it under meaning_changes in the {version} entry"))
@@ -101,7 +101,7 @@ def locks(spec: Spec, version: str) -> dict[str, str]:
     return history.locked(next(e for e in spec.load(RELEASES)["record"] if e["version"] == version), "errata")
 
 
-def record_erratum(version: str, erratum_id: str, what: str, why: str, evidence: list[str], spec: Spec,
+def record_erratum(spec: Spec, version: str, erratum_id: str, what: str, why: str, evidence: list[str],
                    date: str | None = None) -> dict:
     """Record the changed files of the released ``version`` as an erratum, if it only widens.
 

@@ -26,7 +26,7 @@ from imgspec.upgrade import upgrade
 from imgspec.upgrade.rules import Step, chain
 
 
-def _fill(doc: dict, version: str, spec: Spec, rng: random.Random, dist: dict) -> dict:
+def _fill(spec: Spec, doc: dict, version: str, rng: random.Random, dist: dict) -> dict:
     """Give the fields ``version`` introduces the values the distributions say."""
     new = lambda kind, field: spec.since(kind, field) == version  # noqa: E731
     locs = dist["locations"]
@@ -63,7 +63,7 @@ def corpus(spec: Spec, dist: dict | None = None, images: int | None = None) -> d
         doc = record_1_0(rng, dist)
         out["1.0"].append(doc)
         for version in spec.versions[1:]:
-            doc = _fill(upgrade(doc, version, spec), version, spec, rng, dist)
+            doc = _fill(spec, upgrade(doc, version, spec), version, rng, dist)
             out[version].append(doc)
     return out
 

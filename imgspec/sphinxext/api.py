@@ -210,7 +210,7 @@ class OpenApiDirective(SpecDirective):
             wrapper += nodes.caption("", "", *inline(caption))
             wrapper += nodes.literal_block(text, text, language="json")
             box += wrapper
-            problems = api.example_verdict(e, self.spec)
+            problems = api.example_verdict(self.spec, e)
             if problems:
                 self.fail(problems)
         return [box]
@@ -219,7 +219,7 @@ class OpenApiDirective(SpecDirective):
     def served(self, op: api.Operation) -> list[nodes.Node]:
         """An operation that serves a schema the spec keeps (x-served-schema): that file is its 200 example."""
         try:
-            found = api.served_schema(op, self.spec)
+            found = api.served_schema(self.spec, op)
         except ProblemError as exc:
             self.fail([str(p) for p in exc.problems])
             return []

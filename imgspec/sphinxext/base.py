@@ -122,7 +122,7 @@ def example_nodes(directive: SpecDirective, example: ex.Example, problems: list[
         caption = f"{example.path.name}: valid {example.kind} record, format {example.version}"
     else:
         try:
-            exp = ex.expectation(example, directive.spec)
+            exp = ex.expectation(directive.spec, example)
             caption = f"{example.path.name}: invalid; breaks {exp['rule']} at {exp['pointer'] or '(root)'}: {exp['description']}"
         except ProblemError:
             caption = f"{example.path.name}: invalid"

@@ -24,10 +24,10 @@ def diff_nodes(directive: SpecDirective, old: str, new: str, show_version: bool 
         directive.fail([str(p) for p in exc.problems])
         return []
     rules = steps[old].ruleset() if old in steps and steps[old].target == new else None
-    _, _, changes = diff.diff(old, new, spec)
+    _, _, changes = diff.diff(spec, old, new)
     declared = diff.declared_meaning_changes(spec, new)
     if rules is not None:
-        changes = sorted(changes + diff.meaning_changes(old, new, spec), key=lambda c: diff.ORDER[c.category])
+        changes = sorted(changes + diff.meaning_changes(spec, old, new), key=lambda c: diff.ORDER[c.category])
     rows = []
     for c in changes:
         if c.category == "version" and not show_version:

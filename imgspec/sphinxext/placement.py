@@ -20,7 +20,7 @@ class PlacementDirective(SpecDirective):
 
     def run(self):
         example = self.example("a policy example is expected")
-        problems = ex.verdict(example, self.spec)
+        problems = ex.verdict(self.spec, example)
         policy = self.spec.load(example.path)
         rows = []
         for scope, label in (("within_site", "Replicas within a site"), ("across_sites", "Copies across sites")):

@@ -126,7 +126,7 @@ class ExampleDirective(SpecDirective):
         example = self.example()
         if not example.valid:
             self.shown(example.expect_path)
-        return example_nodes(self, example, ex.verdict(example, self.spec))
+        return example_nodes(self, example, ex.verdict(self.spec, example))
 
 
 def examples_below(directive: SpecDirective) -> list:
@@ -149,7 +149,7 @@ def grouped_examples(directive: SpecDirective, found: list) -> list[nodes.Node]:
             directive.shown(e.path)
             if not e.valid:
                 directive.shown(e.expect_path)
-            out += example_nodes(directive, e, ex.verdict(e, directive.spec))
+            out += example_nodes(directive, e, ex.verdict(directive.spec, e))
     return out
 
 

@@ -166,7 +166,7 @@ class RuleLanguageDirective(SpecDirective):
                 self.fail([f"{language.EXAMPLES}: the term {term.term!r} has no worked example"])
             for path, data in mine:
                 self.shown(path)
-                problems = [str(p) for p in language.check(path, self.spec)]
+                problems = [str(p) for p in language.check(self.spec, path)]
                 if problems:
                     self.fail(problems)
                 rel = self.spec.rel(path)
@@ -185,7 +185,7 @@ class VectorsDirective(SpecDirective):
     def run(self):
         self.shown(self.spec.root / vectorlock.LOCK)
         problems = [str(p) for p in vectorlock.problems(self.spec)]
-        problems += [str(p) for p in vectors.verdicts(self.spec, lambda data, to: vectors.run_reference(data, to, self.spec))]
+        problems += [str(p) for p in vectors.verdicts(self.spec, lambda data, to: vectors.run_reference(self.spec, data, to))]
         if problems:
             self.fail(problems)
         rows = []

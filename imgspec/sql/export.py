@@ -231,7 +231,7 @@ class _Reader:
         for ref in sorted(set(rules), key=lambda r: (version_key(r.split("-")[0]), int(r.rsplit("/", 1)[1]))):
             _, rule = self.binding.rule(ref)
             operation(rule).apply(out, rule, lambda tokens: None)
-        return canonical_order(out, self.binding.spec, self.version) if rules else out
+        return canonical_order(self.binding.spec, out, self.version) if rules else out
 
     def build(self, obj: str, row, children: dict, where: str, prefix: str = "", rules: list | None = None) -> dict:
         table = self.binding.table_of(obj)
@@ -303,8 +303,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
         with engine.connect() as conn:
             try:
                 with conn.begin() as txn:
-                    summary = _export(conn, binding, spec, shown, target, work, durable, progress, encryption_key,
-                                      strict)
+                    summary = _export(spec, conn, binding, shown, target, work, durable, progress, encryption_key, strict)
                     txn.rollback()  # nothing was written; never commit to a database we only read
             except sa.exc.SQLAlchemyError as exc:
                 raise ProblemError(Problem(shown, "", "unusable-database",
@@ -326,7 +325,7 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _export(conn, binding, spec, shown, target, work: Path, durable, progress, key: str | None = None,
+def _export(spec, conn, binding, shown, target, work: Path, durable, progress, key: str | None = None,
             strict: bool = False) -> Summary:
     sa = need_sqlalchemy()
     layout, revision = detect(conn, binding, shown)
@@ -402,7 +401,7 @@ def _export(conn, binding, spec, shown, target, work: Path, durable, progress, k
         raise ProblemError(problems, status=INVALID)  # the database was read: its rows are what is wrong
     manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
                 "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
-    manifest = upgrade_manifest(manifest, native, target, spec, str(work / "manifest.json"))
+    manifest = upgrade_manifest(spec, manifest, native, target, str(work / "manifest.json"))
     summary = Summary(shown, revision, layout.name, native, target, counts, other_tables)
     report = {"source": shown, "revision": {"table": layout.revision["table"], "value": revision},
               "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,

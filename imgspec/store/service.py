@@ -56,7 +56,7 @@ def writing(store: Path) -> Iterator[None]:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 
-def read_manifest(store: Path, spec: Spec) -> dict:
+def read_manifest(spec: Spec, store: Path) -> dict:
     """The manifest, valid at the version it declares and consistent with itself."""
     path = store / "manifest.json"
     name = str(path)
@@ -185,7 +185,7 @@ def open(path: Path | str, spec: Spec | None = None, deployment: dict[str, str] 
     """The store as a service of ``version`` (default: the newest released) uses it; refused when it cannot serve it yet."""
     spec = spec or Spec.default()
     path = Path(path)
-    manifest = read_manifest(path, spec)
+    manifest = read_manifest(spec, path)
     target = version or spec.latest_released
     spec.release(target)
     newest = _usable(spec, path, manifest, target)
@@ -223,7 +223,7 @@ def begin_first_use(path: Path | str, to: str | None = None, spec: Spec | None =
     to = to or spec.latest_released
     spec.release(to)
     with writing(path):
-        manifest = read_manifest(path, spec)
+        manifest = read_manifest(spec, path)
         name = str(path / "manifest.json")
         oldest, _ = span(manifest)
         newest = _usable(spec, path, manifest, to)

@@ -61,7 +61,7 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
                   deployment: dict[str, str] | None = None) -> StoreUpgrade:
     spec = spec or Spec.default()
     store = Path(store)
-    manifest = read_manifest(store, spec)
+    manifest = read_manifest(spec, store)
     target = to or spec.latest_released
     spec.release(target)
     current = manifest["format_version"]
@@ -124,8 +124,8 @@ def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = 
             os.fsync(report.fileno())
     if durable:
         atomic.sync_dir(store / "records")
-    final = upgrade_manifest(dict(manifest, upgrade_in_progress=None, generator=GENERATOR), current, target,
-                             spec, mpath, deployment)
+    final = upgrade_manifest(spec, dict(manifest, upgrade_in_progress=None, generator=GENERATOR), current, target, mpath,
+                             deployment)
     with writing(store):
         atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
     return outcome
@@ -135,7 +135,7 @@ def read_store(store: Path | str, spec: Spec | None = None):
     """Every record of a store as the newest version reads it (nothing is written)."""
     spec = spec or Spec.default()
     store = Path(store)
-    manifest = read_manifest(store, spec)
+    manifest = read_manifest(spec, store)
     for path in record_files(store):
         doc = jsonfile.load(path, display=str(path))
         version = detect_version(doc, str(path), spec)

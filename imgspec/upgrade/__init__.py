@@ -43,24 +43,24 @@ def upgrade(doc, to: str | None = None, spec: Spec | None = None, source: str = 
                                  deployment=deployment)
             if touched is not None:
                 touched.extend(dict.fromkeys(render(p) for p in paths))
-            doc = canonical_order(doc, spec, to)
+            doc = canonical_order(spec, doc, to)
     except ProblemError as exc:
         raise ProblemError([p if p.rule == "deployment-setting-missing" or p.file == "--to"
                             else Problem(source, p.pointer, p.rule, p.message) for p in exc.problems]) from None
-    _refuse_invalid(doc, "image", to, source, spec)
+    _refuse_invalid(spec, doc, "image", to, source)
     return doc
 
 
-def upgrade_manifest(manifest: dict, source: str, target: str, spec: Spec, display: str,
+def upgrade_manifest(spec: Spec, manifest: dict, source: str, target: str, display: str,
                      deployment: dict[str, str] | None = None) -> dict:
     """A store manifest at ``source`` upgraded by the steps' store rules to ``target``, checked."""
     for step in chain(spec, source, target):
         manifest = step.apply(manifest, kind="store", deployment=deployment)
-    _refuse_invalid(manifest, "store", target, display, spec)
+    _refuse_invalid(spec, manifest, "store", target, display)
     return manifest
 
 
-def _refuse_invalid(doc: dict, kind: str, version: str, source: str, spec: Spec) -> None:
+def _refuse_invalid(spec: Spec, doc: dict, kind: str, version: str, source: str) -> None:
     broken = errors(doc, kind, version, source, spec)
     if broken:  # the rules produced an invalid record: a defect in the spec, never written
         raise ProblemError([Problem(source, p.pointer, "upgrade-produced-invalid", p.message) for p in broken])

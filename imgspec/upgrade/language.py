@@ -46,7 +46,7 @@ def example_files(spec: Spec) -> list[Path]:
     return sorted((spec.root / EXAMPLES).glob("*.json"))
 
 
-def run(example: dict, spec: Spec) -> dict:
+def run(spec: Spec, example: dict) -> dict:
     """The document the example's rule (or step) makes of its ``before``; raises ProblemError on a refusal."""
     doc = json_copy(example["before"])
     if "step" in example:
@@ -59,12 +59,12 @@ def run(example: dict, spec: Spec) -> dict:
     return doc
 
 
-def check(path: Path, spec: Spec) -> list[Problem]:
+def check(spec: Spec, path: Path) -> list[Problem]:
     """[] when the example's rule does exactly what the file says."""
     name = spec.rel(path)
     data = spec.load(path)
     try:
-        got = run(data, spec)
+        got = run(spec, data)
     except ProblemError as exc:
         found = exc.problems[0]
         want = data.get("refused")

@@ -62,7 +62,7 @@ def obligations(step, doc: dict, kind: str) -> None:
     spec = step.spec
 
     def errors(doc, kind, version, spec):
-        return reference_errors(doc, kind, version, spec)
+        return reference_errors(spec, doc, kind, version)
     new = step.apply(doc, kind=kind)
     found = errors(new, kind, step.target, spec=spec)
     if found:

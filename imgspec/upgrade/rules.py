@@ -104,7 +104,7 @@ class Step:
                 rule = with_settings(rule, deployment, f"{self.source}-{self.target}", number, kind)
             operation(rule).apply(doc, rule, note)
         doc["format_version"] = self.target
-        return canonical_order(doc, self.spec, self.target, kind) if order else doc
+        return canonical_order(self.spec, doc, self.target, kind) if order else doc
 
     # -- backward (the proof that nothing is lost) ---------------------------
     def revert(self, doc: dict, kind: str = "image") -> dict:
@@ -113,7 +113,7 @@ class Step:
         for rule in reversed(self.ruleset()[kind]):
             operation(rule).revert(doc, rule, lambda pattern: self.is_new(pattern, kind))
         doc["format_version"] = self.source
-        return canonical_order(doc, self.spec, self.source, kind)
+        return canonical_order(self.spec, doc, self.source, kind)
 
 
 MODES = ("install-time", "first-use", "read-time")  # strictest first
@@ -178,7 +178,7 @@ def mode_problems(name: str, data: dict) -> list[Problem]:
     return out
 
 
-def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") -> dict:
+def canonical_order(spec: Spec, doc: dict, version: str, kind: str = "image") -> dict:
     """``doc`` with keys in the order its schema lists them (items of referenced objects too)."""
     schema = spec.schema(kind, version)
     props = schema.get("properties", {})
@@ -189,7 +189,7 @@ def canonical_order(doc: dict, spec: Spec, version: str, kind: str = "image") ->
         if ref and isinstance(out.get(key), list):
             sub, target = spec.referenced(version, ref)
             if target.get("type") == "object":
-                out[key] = [canonical_order(i, spec, version, sub) if isinstance(i, dict) else i for i in out[key]]
+                out[key] = [canonical_order(spec, i, version, sub) if isinstance(i, dict) else i for i in out[key]]
     return out
 
 

@@ -48,7 +48,7 @@ def input_bytes(vector: dict) -> bytes:
     return json.dumps(vector["input"], ensure_ascii=False).encode("utf-8", "surrogatepass")
 
 
-def read(data: bytes, to: str, spec: Spec, source: str = "<stdin>") -> dict:
+def read(spec: Spec, data: bytes, to: str, source: str = "<stdin>") -> dict:
     """The reference reading of ``data`` at ``to`` (what ``imgspec read --to`` prints); ProblemError otherwise."""
     return upgrade(jsonfile.loads(data, source), to, spec, source)
 
@@ -164,7 +164,7 @@ def cases(spec: Spec) -> list[Case]:
     return out + _boundaries()
 
 
-def _input(case: Case, spec: Spec) -> dict:
+def _input(spec: Spec, case: Case) -> dict:
     if case.generated is not None:
         return {"input_generated": case.generated}
     if case.raw is not None:
@@ -179,9 +179,9 @@ def _input(case: Case, spec: Spec) -> dict:
     return {"input": doc}
 
 
-def make(case: Case, spec: Spec) -> tuple[str, dict]:
+def make(spec: Spec, case: Case) -> tuple[str, dict]:
     """(the vector's path, the vector) as the reference implementation reads the case."""
-    vec: dict = {"description": case.about, **_input(case, spec)}
+    vec: dict = {"description": case.about, **_input(spec, case)}
     if case.read_at:
         vec["read_at"] = list(case.read_at)
     data = input_bytes(vec)
@@ -199,7 +199,7 @@ def make(case: Case, spec: Spec) -> tuple[str, dict]:
     for to in case.read_at or [v for v in versions if start is None or version_key(v) >= version_key(start)]:
         try:
             touched: list = []
-            readings[to] = read(data, to, spec)
+            readings[to] = read(spec, data, to)
             upgrade(jsonfile.loads(data, "<stdin>"), to, spec, touched=touched)
             covers |= _rules_touching(spec, start, to, touched)
         except ProblemError as exc:
@@ -234,7 +234,7 @@ def write(spec: Spec) -> list[str]:
     """Generate every vector file from the reference implementation; returns the paths written."""
     written = []
     for case in cases(spec):
-        rel, vec = make(case, spec)
+        rel, vec = make(spec, case)
         path = spec.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(path, json.dumps(vec, indent=2, ensure_ascii=False) + "\n")
@@ -255,9 +255,9 @@ class Reading:
     stderr: str
 
 
-def run_reference(data: bytes, to: str, spec: Spec) -> Reading:
+def run_reference(spec: Spec, data: bytes, to: str) -> Reading:
     try:
-        return Reading(read(data, to, spec), 0, "")
+        return Reading(read(spec, data, to), 0, "")
     except ProblemError as exc:
         return Reading(None, exc.status, str(exc))
 
@@ -293,7 +293,7 @@ def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Read
     return Reading(reading, ran.returncode, ran.stderr.decode("utf-8", "replace"))
 
 
-def targets(rel: str, spec: Spec, vec: dict | None = None) -> list[str]:
+def targets(spec: Spec, rel: str, vec: dict | None = None) -> list[str]:
     """The released versions a vector is read at: its ``read_at``, else from its input's version on (every one for
     reader/)."""
     if vec and "read_at" in vec:
@@ -313,7 +313,7 @@ def verdicts(spec: Spec, runner) -> list[Problem]:
         if "refused" in vec:
             want = vec["refused"]
             mark = f": {want['pointer'] or '(root)'}: {want['rule']}: "
-            for to in targets(rel, spec, vec):
+            for to in targets(spec, rel, vec):
                 got = runner(data, to)
                 if got.status != want["exit"] or mark not in got.stderr:
                     out.append(Problem(rel, "/refused", "vector-disagrees",
