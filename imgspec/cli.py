@@ -34,7 +34,7 @@ from imgspec.api import document as api
 from imgspec.api import microversions as mv
 from imgspec.diff import api as apidiff
 from imgspec.diff import schemas as diff
-from imgspec.format import batch, bundle, examples, placement, profiles, registry, validation
+from imgspec.format import batch, bundle, examples, profiles, registry
 from imgspec.problems import INVALID, OK, UNUSABLE, Problem, ProblemError, exit_status
 from imgspec.progress import Progress
 from imgspec.release import api as api_release
@@ -44,8 +44,9 @@ from imgspec.sizing import storage as sizing
 from imgspec.spec import RECORD_KINDS, Spec
 from imgspec.sql import binding as sqlbinding
 from imgspec.sql.export import export
+from imgspec.store import placement as store_placement
 from imgspec.store.service import begin_first_use, read_manifest, version_problems
-from imgspec.store.upgrade import record_files, upgrade_store
+from imgspec.store.upgrade import upgrade_store
 from imgspec.upgrade import load_steps, proof, vectors
 
 
@@ -384,36 +385,11 @@ def cmd_prove(args) -> int:
 
 def cmd_placement(args) -> int:
     """A policy file, a manifest with one, or a store directory (then its records too)."""
-    from pathlib import Path
-
-    source = Path(args.source)
-    records = list(args.records)
-    name = str(source)
-    if source.is_dir():
-        records += [str(p) for p in record_files(source)]
-        source = source / "manifest.json"
-        name = str(source)
-    doc = jsonfile.load(source, display=name)
-    if isinstance(doc, dict) and doc.get("kind") == "imgspec.store":
-        problems = validation.check(doc, name)  # the policy's semantic checks included
-        doc = doc.get("placement")
-        if not problems and doc is None:
-            print(f"{name}: /placement: placement: the store declares no placement policy", file=sys.stderr)
-            return INVALID
-    else:
-        problems = validation.errors(doc, "placement", Spec.default().latest, name)
-    for rec in records if not problems else []:
-        try:
-            record = jsonfile.load(rec, display=rec)
-        except ProblemError as exc:
-            problems += exc.problems
-            continue
-        found = validation.check(record, rec)
-        problems += found or placement.check_record(record, doc, rec)
+    problems, count = store_placement.check_source(args.source, args.records)
     for p in problems:
         print(p)
     if not args.quiet:
-        print(f"placement: policy and {len(records)} record(s) checked: "
+        print(f"placement: policy and {count} record(s) checked: "
               + ("no problem" if not problems else f"{len(problems)} problem(s)"), file=sys.stderr)
     return exit_status(problems) if problems else OK
 
