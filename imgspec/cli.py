@@ -396,35 +396,17 @@ def cmd_placement(args) -> int:
 
 def cmd_sizing(args) -> int:
     """Per version: the JSON record, the metadata measured on an engine (make sizing), and the deployment's storage."""
-    spec = Spec.default()
-    dep = dict(spec.load("schemas/sizing/deployment.json"))
-    if args.images is not None:
-        dep["images"] = args.images
-    engine = args.engine or dep["engine"]
-    per_image = sizing.measured_per_image(spec, engine)
-    policy = jsonfile.load(spec.root / dep["placement"])
-    if args.copies is not None:
-        policy = {"within_site": {"copies": args.copies}, "across_sites": {"copies": 1}}
-    records = sizing.corpus(spec, images=args.corpus)
-    holding, average, deleted = sizing.data_profile(records[spec.latest_released])
-    if args.average_size is not None:  # the corpus' sizes scaled to the average asked for
-        records = {v: [dict(r, size=round(r["size"] * args.average_size / average)) if r.get("size") else r
-                       for r in recs] for v, recs in records.items()}
-        average = args.average_size
-    print(f"{'version':8} {'JSON B/image':>13} {engine + ' B/image':>20} {'metadata':>12} {'upgrade peak':>13} "
+    est = sizing.estimate(Spec.default(), args.images, args.engine, args.copies, args.average_size, args.corpus)
+    dep = est.deployment
+    print(f"{'version':8} {'JSON B/image':>13} {est.engine + ' B/image':>20} {'metadata':>12} {'upgrade peak':>13} "
           f"{'total for ' + format(dep['images'], ',') + ' images':>26}")
-    previous = None
-    before: str | None = None
-    for s_ in sizing.per_version(spec, images=args.corpus):
-        share = sizing.rewritten_share(spec, records[before], s_.version) if before else 0.0
-        st = sizing.storage(dep, policy, records[s_.version], per_image[s_.version], previous, share)
-        print(f"{s_.version:8} {s_.mean:13,.0f} {per_image[s_.version]:20,.0f} {sizing.human(st.metadata):>12} "
-              f"{sizing.human(st.upgrade_peak) if previous is not None else '':>13} {sizing.human(st.total):>26}")
-        previous, before = per_image[s_.version], s_.version
-    print(f"(average data {sizing.human(round(average))}, {holding:.1%} of images hold data, "
-          f"{sizing.physical_copies(policy)} physical copies each; {deleted:.1%} soft-deleted; staging "
+    for size, per_image, st, upgraded in est.rows:
+        print(f"{size.version:8} {size.mean:13,.0f} {per_image:20,.0f} {sizing.human(st.metadata):>12} "
+              f"{sizing.human(st.upgrade_peak) if upgraded else '':>13} {sizing.human(st.total):>26}")
+    print(f"(average data {sizing.human(round(est.average))}, {est.holding:.1%} of images hold data, "
+          f"{sizing.physical_copies(est.policy)} physical copies each; {est.deleted:.1%} soft-deleted; staging "
           f"{dep['concurrent_imports']} imports, image cache {sizing.human(dep['image_cache_max_size'])} on "
-          f"{dep['api_nodes']} API nodes; metadata as measured on {engine})", file=sys.stderr)
+          f"{dep['api_nodes']} API nodes; metadata as measured on {est.engine})", file=sys.stderr)
     return OK
 
 

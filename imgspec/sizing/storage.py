@@ -185,3 +185,45 @@ def human(n: float) -> str:
             return f"{n:,.1f} {unit}" if unit != "B" else f"{n:,.0f} B"
         n /= 1024
     return f"{n:,.1f} PiB"
+
+
+@dataclass
+class Estimate:
+    """A deployment's storage at every version: what ``imgspec sizing`` prints."""
+    deployment: dict
+    policy: dict
+    engine: str
+    rows: list[tuple[VersionSize, float, Storage, bool]]  # (JSON size, metadata bytes per image, storage, upgraded)
+    holding: float
+    average: float
+    deleted: float
+
+
+def estimate(spec: Spec, images: int | None = None, engine: str | None = None, copies: int | None = None,
+             average_size: float | None = None, corpus_images: int | None = None) -> Estimate:
+    """The reference deployment (``schemas/sizing/deployment.json``) with any of its figures replaced: its storage
+    at every version, on the metadata measured on ``engine``."""
+    dep = dict(spec.load("schemas/sizing/deployment.json"))
+    if images is not None:
+        dep["images"] = images
+    engine = engine or dep["engine"]
+    per_image = measured_per_image(spec, engine)
+    policy = jsonfile.load(spec.root / dep["placement"])
+    if copies is not None:
+        policy = {"within_site": {"copies": copies}, "across_sites": {"copies": 1}}
+    records = corpus(spec, images=corpus_images)
+    holding, average, deleted = data_profile(records[spec.latest_released])
+    if average_size is not None:  # the corpus' sizes scaled to the average asked for
+        records = {v: [dict(r, size=round(r["size"] * average_size / average)) if r.get("size") else r
+                       for r in recs] for v, recs in records.items()}
+        average = average_size
+    rows = []
+    previous: float | None = None
+    before: str | None = None
+    for size in per_version(spec, images=corpus_images):
+        share = rewritten_share(spec, records[before], size.version) if before else 0.0
+        rows.append((size, per_image[size.version],
+                     storage(dep, policy, records[size.version], per_image[size.version], previous, share),
+                     before is not None))
+        previous, before = per_image[size.version], size.version
+    return Estimate(dep, policy, engine, rows, holding, average, deleted)
