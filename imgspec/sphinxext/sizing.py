@@ -74,7 +74,7 @@ class SizingDirective(SpecDirective):
         dist = corpus_mod.distributions(spec)
         dep = spec.load(paths["deployment"])
         data = spec.load(paths["measured"])
-        records = sizing.corpus(spec, dist)
+        records = spec.once(("sizing-corpus",), lambda: sizing.corpus(spec, dist))  # the summary and the tables: one corpus
         if data["images"] != dist["images"] or data["seed"] != dist["seed"]:
             self.fail([f"{spec.rel(paths['measured'])}: measured on {data['images']} images (seed {data['seed']}), but "
                        f"the corpus is {dist['images']} (seed {dist['seed']}): run `make sizing`"])
