@@ -39,7 +39,17 @@ class ProblemError(Exception):
     """An error that carries one or more problems; ``str()`` is one line per problem.
 
     Its exit status (:attr:`status`) is the one its rules carry (:func:`exit_status`), unless the raiser knows
-    better: an export refused for its records read the database, so it is 1 whatever rules the records break."""
+    better: an export refused for its records read the database, so it is 1 whatever rules the records break.
+    Raised as ``ProblemError(...)``, it is made one of its two kinds by that status, so that a caller can
+    catch either: :class:`UnusableInput` (2: the input could not be used at all) or :class:`InvalidInput`
+    (1: it was read, and breaks a rule)."""
+
+    def __new__(cls, problems=(), status: int | None = None):
+        if cls is ProblemError:
+            found = [problems] if isinstance(problems, Problem) else list(problems)
+            cls = UnusableInput if (status if status is not None else exit_status(found)) == UNUSABLE \
+                else InvalidInput
+        return super().__new__(cls)
 
     def __init__(self, problems, status: int | None = None):
         if isinstance(problems, Problem):
@@ -48,9 +58,27 @@ class ProblemError(Exception):
         self._status = status
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self):  # across processes as it was raised, not rebuilt from its text
+        return type(self), (self.problems, self._status)
+
     @property
     def status(self) -> int:
         return self._status if self._status is not None else exit_status(self.problems)
+
+
+class UnusableInput(ProblemError):
+    """Problems of an input that could not be used at all: unreadable, not JSON, an unknown version, a
+    database of no known revision... (exit status 2)."""
+
+    def __init__(self, problems, status: int | None = None):
+        super().__init__(problems, UNUSABLE if status is None else status)
+
+
+class InvalidInput(ProblemError):
+    """Problems of an input that was read and breaks a rule of the format (exit status 1)."""
+
+    def __init__(self, problems, status: int | None = None):
+        super().__init__(problems, INVALID if status is None else status)
 
 
 def mismatch(name: str, expected: dict, found: list[Problem]) -> list[str]:

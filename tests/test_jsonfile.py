@@ -86,3 +86,24 @@ def test_dumps_round_trips_key_order():
     doc = {"z": 1, "a": [1, {"é": None}]}
     text = jsonfile.dumps(doc)
     assert text.endswith("\n") and "é" in text and list(jsonfile.loads(text)) == ["z", "a"]
+
+
+def test_a_problem_error_is_of_the_kind_its_status_gives():
+    """Raised as ProblemError, an error is UnusableInput (2) or InvalidInput (1), and keeps both across processes."""
+    import pickle
+
+    import imgspec
+    from imgspec.problems import INVALID, Problem
+
+    with pytest.raises(imgspec.UnusableInput) as info:
+        jsonfile.loads(b'{"a": 1, "a": 2}', "x.json")
+    assert info.value.status == 2 and isinstance(info.value, imgspec.ProblemError)
+    with pytest.raises(imgspec.InvalidInput) as invalid:
+        imgspec.validate({"format_version": "2.3"})
+    assert invalid.value.status == 1 and not isinstance(invalid.value, imgspec.UnusableInput)
+    told = ProblemError(Problem("db", "", "unknown-version", "x"), status=INVALID)  # the raiser knows better
+    assert type(told) is imgspec.InvalidInput and told.status == 1
+    assert type(ProblemError(Problem("f", "", "unreadable", "x"))) is imgspec.UnusableInput
+    again = pickle.loads(pickle.dumps(told))
+    assert type(again) is imgspec.InvalidInput and again.problems == told.problems and again.status == 1
+    assert imgspec.UnusableInput([Problem("f", "", "required", "x")]).status == 2  # a kind raised by name keeps it

@@ -211,6 +211,11 @@ class Binding:
         """The columns images are read in the order of (an export's batches follow it)."""
         return self.data["objects"]["image"].get("order", ["id"])
 
+    def deleted_counts(self) -> list[str]:
+        """The names under which an export counts the deleted rows of live child tables, which it leaves out."""
+        return [f["rows"]["deleted_count"] for f in self.data["objects"]["image"]["fields"]
+                if f.get("rows", {}).get("include") == "live"]
+
     def revision_tables(self) -> set[str]:
         """The tables that record a database's migration revision (not image data)."""
         return {t["name"] for t in self.data["revision_tables"]}

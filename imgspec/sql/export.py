@@ -81,14 +81,16 @@ class Summary:
     def text(self) -> str:
         c = self.counts
         other = ", ".join(f"{t} ({n} rows)" for t, n in self.other_tables.items()) or "none"
+        dropped = ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in c.items()
+                            if key.startswith("deleted_") and key.endswith("_rows"))
         refused = (f"; REFUSED {c['refused_images']} image(s) whose rows make no valid record: each is in "
                    f"{REFUSED}/<id>.json with its problems and its rows as the database holds them"
                    if c.get("refused_images") else "")
         return (f"exported {c['images']} images ({c['deleted_images']} deleted) from {self.url}, revision "
                 f"{self.revision} (layout {self.layout}, read as {self.read_as}), as format {self.target}: "
                 f"{c['locations']} locations, {c['members']} members, {c['properties']} properties, {c['tags']} tags; "
-                f"not exported: {c['deleted_property_rows']} deleted property rows, {c['deleted_tag_rows']} deleted "
-                f"tag rows, {c['orphan_rows']} rows of no image; tables outside the record format, not exported: {other}"
+                f"not exported: {dropped}, {c['orphan_rows']} rows of no image; tables outside the record format, "
+                f"not exported: {other}"
                 f"{refused}")
 
 
@@ -344,14 +346,13 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
     order = [images.c[c] for c in binding.image_order()]
     ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
     counts = dict(images=0, deleted_images=0, locations=0, members=0, properties=0, tags=0,
-                  deleted_property_rows=0, deleted_tag_rows=0, orphan_rows=0, refused_images=0)
+                  **dict.fromkeys(binding.deleted_counts(), 0), orphan_rows=0, refused_images=0)
     for r in reader.child_fields():
         t = reader.tables[r["table"]]
         counts["orphan_rows"] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
             t.c.image_id.not_in(sa.select(images.c.id)))).scalar_one()
-        if r["include"] == "live" and r["table"] in ("image_properties", "image_tags"):
-            key = "deleted_property_rows" if r["table"] == "image_properties" else "deleted_tag_rows"
-            counts[key] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
+        if r["include"] == "live":
+            counts[r["deleted_count"]] += conn.execute(sa.select(sa.func.count()).select_from(t).where(
                 t.c.deleted == sa.true(), t.c.image_id.in_(sa.select(images.c.id)))).scalar_one()
     own = set(layout.tables) | binding.revision_tables()
     other_tables = {t: conn.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one()
