@@ -1,34 +1,54 @@
 """Writing files so that a crash at any instant leaves the old file or the new one, never a mix."""
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from pathlib import Path
+
+from imgspec import resources
 
 TMP_MARK = ".tmp-"
 
 
 def write_text(path: Path, text: str, durable: bool = True) -> None:
-    """Replace ``path`` with ``text`` atomically (temporary file in the same folder, then rename)."""
+    """Replace ``path`` with ``text`` atomically (temporary file in the same folder, then rename).
+
+    A write that fails (a read-only or full file system, a folder where the file belongs) leaves ``path`` as it
+    was and no temporary file behind, and is ``unwritable`` naming ``path``."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        if durable:
-            f.flush()
-            os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise resources.unwritable(str(path), exc) from None
 
 
 def sync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with resources.writes(str(path)):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def clean_leftovers(folder: Path) -> list[Path]:
     """Remove temporary files an interrupted writer left behind (the originals are intact)."""
-    gone = [p for p in folder.glob(f".*{TMP_MARK}*") if p.is_file()]
-    for p in gone:
-        p.unlink()
+    try:
+        with os.scandir(folder) as it:
+            gone = [folder / e.name for e in it if e.name.startswith(".") and TMP_MARK in e.name and e.is_file()]
+        for p in gone:
+            p.unlink()
+    except OSError as exc:
+        raise resources.unwritable(str(folder), exc) from None
     return gone

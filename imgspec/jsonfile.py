@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from imgspec import resources
 from imgspec.problems import Problem, ProblemError, pointer_from_parts
 
 orjson: ModuleType | None
@@ -206,10 +207,10 @@ def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_de
     """Read and strictly parse the JSON file at ``path``."""
     path = Path(path)
     name = display or str(path)
+    size = resources.regular_file(path, name).st_size  # a FIFO or a device is refused without being opened
+    if size > max_bytes:
+        raise ProblemError(Problem(name, "", "max-size", f"file is {size} bytes; the limit is {max_bytes}"))
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ProblemError(Problem(name, "", "max-size", f"file is {size} bytes; the limit is {max_bytes}"))
         data = path.read_bytes()
     except OSError as exc:
         raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc))) from None

@@ -103,7 +103,8 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "store-not-upgraded", "store-manifest-inconsistent", "usage", "correction-refused",
                   "downgrade-refused", "missing-step", "not-a-version", "not-a-schema", "command-not-found",
                   "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
-                  "missing-dependency"}
+                  "missing-dependency", "unwritable", "upgrade-running", "store-upgraded", "timeout", "unreachable",
+                  "bad-response"}
 
 
 def exit_status(problems: list[Problem]) -> int:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgspec import atomic, jsonfile
+from imgspec import atomic, jsonfile, resources
 from imgspec.format.validation import detect_version, errors
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
@@ -41,19 +41,43 @@ from imgspec.upgrade.operations import describe
 from imgspec.upgrade.rules import Step, strictest
 
 LOCK = ".imgspec-lock"
+UPGRADE_LOCK = ".imgspec-upgrade-lock"
 GENERATOR = "imgspec.store"
 _ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 
 @contextlib.contextmanager
-def writing(store: Path) -> Iterator[None]:
-    """Hold the store's write lock (released when the block ends, or when the process dies)."""
-    with builtins.open(store / LOCK, "a") as f:  # this module's open() is the store API's
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+def _locked(path: Path, wait: bool, busy: str = "") -> Iterator[None]:
+    try:
+        f = builtins.open(path, "a")  # this module's open() is the store API's
+    except OSError as exc:
+        raise resources.unwritable(str(path), f"cannot open the store's lock file: {resources.reason(exc)}") from None
+    with f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ProblemError(Problem(str(path.parent), "", "upgrade-running", busy)) from None
         try:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def writing(store: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the store's write lock (released when the block ends, or when the process dies)."""
+    return _locked(store / LOCK, wait=True)
+
+
+def upgrading(store: Path) -> contextlib.AbstractContextManager[None]:
+    """Hold the store-wide upgrade lock for a whole upgrade, or refuse (``upgrade-running``) when another
+    upgrade holds it: two upgrades at once would each report every record."""
+    return _locked(store / UPGRADE_LOCK, wait=False,
+                   busy="another imgspec upgrade-store is upgrading this store: wait until it ends, then run again")
+
+
+def record_files(store: Path) -> list[Path]:
+    """The store's record files, sorted (a records/ folder that cannot be listed is ``unreadable``)."""
+    return resources.entries(store / "records")
 
 
 def read_manifest(spec: Spec, store: Path) -> dict:
@@ -121,6 +145,7 @@ class Store:
     target: str
     deployment: dict[str, str] = field(default_factory=dict)
     durable: bool = True
+    _seen: tuple[int, int] = (0, 0)  # the manifest's inode and modification time when it was last read
 
     def record_path(self, image_id: str) -> Path:
         if not isinstance(image_id, str) or not _ID.match(image_id):
@@ -129,7 +154,28 @@ class Store:
         return self.path / "records" / f"{image_id}.json"
 
     def ids(self) -> list[str]:
-        return sorted(p.stem for p in (self.path / "records").glob("*.json") if not p.name.startswith("."))
+        return [p.stem for p in record_files(self.path)]
+
+    def _current(self) -> None:
+        """Under the write lock: the manifest as it is now, and a refusal once the store has been upgraded past
+        the version this service writes."""
+        self._refresh()
+        oldest, _ = span(self.manifest)
+        if version_key(oldest) > version_key(self.target):
+            raise ProblemError(Problem(str(self.path / "manifest.json"), "/format_version", "store-upgraded",
+                                       f"the store has been upgraded to {oldest}: a {self.target} service no longer "
+                                       "writes it (its records would be older than the store)"))
+
+    def _refresh(self) -> None:
+        """The manifest re-read when it changed since it was last read (an upgrade may have started or ended)."""
+        manifest = self.path / "manifest.json"
+        try:
+            seen = manifest.stat()
+        except OSError as exc:
+            raise resources.unreadable(str(manifest), exc) from None
+        if (seen.st_ino, seen.st_mtime_ns) != self._seen:
+            self.manifest = read_manifest(self.spec, self.path)
+            self._seen = (seen.st_ino, seen.st_mtime_ns)
 
     def _load(self, image_id: str) -> tuple[Path, dict, str]:
         path = self.record_path(image_id)
@@ -137,6 +183,7 @@ class Store:
             raise ProblemError(Problem(str(path), "", "no-such-record", f"the store has no record {image_id}"))
         doc = jsonfile.load(path, display=str(path))
         version = detect_version(doc, str(path), self.spec)
+        self._refresh()
         found = errors(doc, "image", version, str(path), self.spec) + version_problems(
             self.manifest, {str(path): version}, str(self.path / "manifest.json"))
         if found:
@@ -162,6 +209,7 @@ class Store:
             path, doc, version = self._load(image_id)
             new = self._upgraded(doc, path)
             if self.pending(version) == "first-use":
+                self._current()
                 atomic.write_text(path, jsonfile.dumps(new), self.durable)
         return new
 
@@ -175,7 +223,8 @@ class Store:
                                        f"record is at {version}, newer than the store's {self.target}"))
         new = upgrade(record, self.target, self.spec, source, deployment=self.deployment)
         path = self.record_path(new["id"])  # valid: the schema requires a string id
-        with writing(self.path):
+        with writing(self.path):  # an upgrade that started meanwhile upgrades this record before it finishes
+            self._current()
             atomic.write_text(path, jsonfile.dumps(new), self.durable)
         return new
 
@@ -222,7 +271,8 @@ def begin_first_use(path: Path | str, to: str | None = None, spec: Spec | None =
     path = Path(path)
     to = to or spec.latest_released
     spec.release(to)
-    with writing(path):
+    read_manifest(spec, path)  # a store at all, before any lock file is made in it
+    with upgrading(path), writing(path):
         manifest = read_manifest(spec, path)
         name = str(path / "manifest.json")
         oldest, _ = span(manifest)

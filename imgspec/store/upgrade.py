@@ -20,11 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgspec import atomic, jsonfile
+from imgspec import atomic, jsonfile, resources
 from imgspec.format.validation import detect_version
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
-from imgspec.store.service import read_manifest, version_problems, writing
+from imgspec.store.service import read_manifest, record_files, upgrading, version_problems, writing
 from imgspec.text import now
 from imgspec.upgrade import upgrade, upgrade_manifest
 
@@ -52,83 +52,133 @@ class StoreUpgrade:
                 f"{self.already} already at {self.target}, {self.total} in all")
 
 
-def record_files(store: Path) -> list[Path]:
-    return sorted(p for p in (store / "records").glob("*.json") if not p.name.startswith("."))
-
-
 def upgrade_store(store: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
                   progress: Callable[[int, int], None] | None = None,
                   deployment: dict[str, str] | None = None) -> StoreUpgrade:
+    """Upgrade every record of the store to ``to``; one upgrade at a time (``upgrade-running`` otherwise)."""
     spec = spec or Spec.default()
     store = Path(store)
-    manifest = read_manifest(spec, store)
-    target = to or spec.latest_released
-    spec.release(target)
-    current = manifest["format_version"]
-    running = manifest["upgrade_in_progress"]
-    mpath = str(store / "manifest.json")
-    if running and running["to"] != target:
-        raise ProblemError(Problem(mpath, "/upgrade_in_progress/to", "upgrade-in-progress",
-                                   f"an upgrade to {running['to']} is in progress; finish it first (--to {running['to']})"))
-    if version_key(current) > version_key(target):
-        raise ProblemError(Problem(mpath, "/format_version", "newer-store",
-                                   f"the store is at {current}, newer than {target}: refusing to downgrade"))
-    files = record_files(store)
-    outcome = StoreUpgrade(current, target, total=len(files), resumed=bool(running))
-    if current == target and not running:
+    read_manifest(spec, store)  # a store at all, before any lock file is made in it
+    with upgrading(store):
+        return _Upgrade(spec, store, durable, deployment).run(to or spec.latest_released, progress)
+
+
+class _Upgrade:
+    """One install-time upgrade of one store, holding its upgrade lock."""
+
+    def __init__(self, spec: Spec, store: Path, durable: bool, deployment: dict[str, str] | None):
+        self.spec, self.store, self.durable, self.deployment = spec, store, durable, deployment
+        self.mpath = str(store / "manifest.json")
+        self.done: dict[str, tuple[int, int]] = {}  # record -> (inode, mtime) when this upgrade last saw it
+        self.reported: set[str] = set()
+
+    def run(self, target: str, progress: Callable[[int, int], None] | None) -> StoreUpgrade:
+        spec, store = self.spec, self.store
+        manifest = read_manifest(spec, store)
+        spec.release(target)
+        current = manifest["format_version"]
+        running = manifest["upgrade_in_progress"]
+        if running and running["to"] != target:
+            raise ProblemError(Problem(self.mpath, "/upgrade_in_progress/to", "upgrade-in-progress",
+                                       f"an upgrade to {running['to']} is in progress; finish it first "
+                                       f"(--to {running['to']})"))
+        if version_key(current) > version_key(target):
+            raise ProblemError(Problem(self.mpath, "/format_version", "newer-store",
+                                       f"the store is at {current}, newer than {target}: refusing to downgrade"))
+        files = record_files(store)  # a records/ folder that cannot be listed is refused before anything is written
+        outcome = StoreUpgrade(current, target, total=len(files), resumed=bool(running))
+        if current == target and not running:
+            return outcome
+        if not running:
+            manifest = dict(manifest, upgrade_in_progress={"from": current, "to": target, "started_at": now()})
+            with writing(store):  # from here on a service's writes are at most ``target`` and are seen below
+                atomic.write_text(store / "manifest.json", jsonfile.dumps(manifest), self.durable)
+        with writing(store):  # a service writing a record meanwhile holds the lock: its temporary file is no leftover
+            outcome.leftovers = [p.name for p in atomic.clean_leftovers(store / "records")]
+        report_path = store / REPORT
+        with resources.writes(str(report_path)):
+            self.reported = self._reported(report_path)
+            with open(report_path, "a", encoding="utf-8") as report:
+                for n, path in enumerate(files, 1):
+                    with writing(store):  # read, upgrade and replace as one step against a service's writes
+                        self._one(path, target, outcome, report)
+                    report.flush()
+                    if progress:
+                        progress(n, len(files))
+                # Under the write lock to the end: records a service wrote since the listing (new ones, or ones
+                # rewritten after this upgrade had upgraded them) are upgraded before the manifest says ``target``.
+                with writing(store):
+                    for path in record_files(store):
+                        seen = self._seen(path)
+                        if seen is not None and self.done.get(path.name) != seen:
+                            outcome.total += path.name not in self.done
+                            self._one(path, target, outcome, report)
+                    report.flush()
+                    if self.durable:
+                        os.fsync(report.fileno())
+                        atomic.sync_dir(store / "records")
+                    final = upgrade_manifest(spec, dict(manifest, upgrade_in_progress=None, generator=GENERATOR),
+                                             current, target, self.mpath, self.deployment)
+                    atomic.write_text(store / "manifest.json", jsonfile.dumps(final), self.durable)
         return outcome
-    if not running:
-        manifest = dict(manifest, upgrade_in_progress={"from": current, "to": target, "started_at": now()})
-        atomic.write_text(store / "manifest.json", jsonfile.dumps(manifest), durable)
-    with writing(store):  # a service writing a record meanwhile holds the lock: its temporary file is no leftover
-        outcome.leftovers = [p.name for p in atomic.clean_leftovers(store / "records")]
-    report_path = store / REPORT
-    reported = set()
-    if report_path.exists():
-        for line in report_path.read_text(encoding="utf-8").splitlines():
-            try:
-                reported.add(json.loads(line)["record"])
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a crash: its record is reported again below
-    if report_path.exists() and report_path.stat().st_size:
-        with open(report_path, "rb+") as f:  # a line cut short by a crash must not swallow the next one
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.write(b"\n")
-    with open(report_path, "a", encoding="utf-8") as report:
-        for n, path in enumerate(files, 1):
-            rel = f"records/{path.name}"
-            with writing(store):  # read, upgrade and replace as one step against a service's writes
-                if not path.exists():  # removed since the listing
-                    continue
-                doc = jsonfile.load(path, display=str(path))
-                version = detect_version(doc, str(path), spec)
-                if version == target:
-                    outcome.already += 1
-                    if rel not in reported:  # upgraded before an interruption, on first use, or written at the target
-                        report.write(json.dumps({"record": rel, "from": None, "to": target, "changed": [],
-                                                 "note": "already at the target version"}) + "\n")
-                elif version_key(version) > version_key(target):
-                    raise ProblemError(Problem(str(path), "/format_version", "newer-record",
-                                               f"record is at {version}, newer than the target {target}"))
-                else:
-                    changed: list[str] = []
-                    new = upgrade(doc, target, spec, str(path), touched=changed, deployment=deployment)
-                    atomic.write_text(path, jsonfile.dumps(new), durable)
-                    report.write(json.dumps({"record": rel, "from": version, "to": target, "changed": changed}) + "\n")
-                    outcome.upgraded += 1
-            report.flush()
-            if progress:
-                progress(n, len(files))
-        if durable:
-            os.fsync(report.fileno())
-    if durable:
-        atomic.sync_dir(store / "records")
-    final = upgrade_manifest(spec, dict(manifest, upgrade_in_progress=None, generator=GENERATOR), current, target, mpath,
-                             deployment)
-    with writing(store):
-        atomic.write_text(store / "manifest.json", jsonfile.dumps(final), durable)
-    return outcome
+
+    @staticmethod
+    def _reported(report_path: Path) -> set[str]:
+        """The records an interrupted run already reported; a line cut short by a crash is ended first."""
+        reported = set()
+        if report_path.exists():
+            for line in report_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    reported.add(json.loads(line)["record"])
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a crash: its record is reported again below
+            if report_path.stat().st_size:
+                with open(report_path, "rb+") as f:  # a line cut short must not swallow the next one
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b"\n":
+                        f.write(b"\n")
+        return reported
+
+    @staticmethod
+    def _seen(path: Path) -> tuple[int, int] | None:
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # removed since the listing
+            return None
+        except OSError as exc:
+            raise resources.unreadable(str(path), exc) from None
+        return st.st_ino, st.st_mtime_ns
+
+    def _one(self, path: Path, target: str, outcome: StoreUpgrade, report) -> None:
+        """Upgrade one record (under the write lock) and report it, once per version it is upgraded from."""
+        if self._seen(path) is None:
+            return
+        rel = f"records/{path.name}"
+        doc = jsonfile.load(path, display=str(path))
+        version = detect_version(doc, str(path), self.spec)
+        again = path.name in self.done
+        if version == target:
+            if not again:
+                outcome.already += 1
+            if rel not in self.reported:  # upgraded before an interruption, on first use, or written at the target
+                report.write(json.dumps({"record": rel, "from": None, "to": target, "changed": [],
+                                         "note": "already at the target version"}) + "\n")
+                self.reported.add(rel)
+        elif version_key(version) > version_key(target):
+            raise ProblemError(Problem(str(path), "/format_version", "newer-record",
+                                       f"record is at {version}, newer than the target {target}"))
+        else:
+            changed: list[str] = []
+            new = upgrade(doc, target, self.spec, str(path), touched=changed, deployment=self.deployment)
+            atomic.write_text(path, jsonfile.dumps(new), self.durable)
+            line = {"record": rel, "from": version, "to": target, "changed": changed}
+            if again:
+                line["note"] = "written again at an older version by a service during the upgrade"
+            report.write(json.dumps(line) + "\n")
+            self.reported.add(rel)
+            if not again:
+                outcome.upgraded += 1
+        self.done[path.name] = self._seen(path)  # type: ignore[assignment]
 
 
 def read_store(store: Path | str, spec: Spec | None = None):

@@ -21,11 +21,10 @@ from __future__ import annotations
 import base64
 import json
 import shlex
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from imgspec import atomic, jsonfile
+from imgspec import atomic, jsonfile, resources
 from imgspec import pointer as ptr
 from imgspec.format.validation import detect_version
 from imgspec.pointer import matcher
@@ -275,22 +274,23 @@ def check_command(command: str) -> None:
         raise ProblemError(Problem("--command", "", "command-not-found", f"{words[0]!r} is not a program found here"))
 
 
-def run_command(command: str, data: bytes, to: str, timeout: float = 60) -> Reading:
+def run_command(command: str, data: bytes, to: str, timeout: float = resources.COMMAND_SECONDS,
+                max_output: int = resources.COMMAND_MAX_OUTPUT) -> Reading:
     """Run an implementation under the runner contract (``{to}`` in ``command`` is the version); a run that takes
-    longer than ``timeout`` seconds is killed and is a disagreement."""
+    longer than ``timeout`` seconds, or prints more than ``max_output`` bytes, is killed and is a disagreement."""
     try:
-        ran = subprocess.run(shlex.split(command.replace("{to}", to)), input=data, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return Reading(None, -1, f"no answer within {timeout:g} s: killed")
-    except OSError as exc:
-        return Reading(None, -1, f"cannot run: {exc.strerror or exc}")
+        ran = resources.run_bounded(shlex.split(command.replace("{to}", to)), data, timeout, max_output)
+    except ProblemError as exc:
+        return Reading(None, -1, f"cannot run: {exc.problems[0].message}")
+    if ran.killed:
+        return Reading(None, -1, ran.killed)
     reading = None
-    if ran.returncode == 0:
+    if ran.status == 0:
         try:
             reading = json.loads(ran.stdout)
         except (ValueError, RecursionError):  # not JSON (or not a reading any record has): a disagreement
             reading = None
-    return Reading(reading, ran.returncode, ran.stderr.decode("utf-8", "replace"))
+    return Reading(reading, ran.status, ran.stderr.decode("utf-8", "replace"))
 
 
 def targets(spec: Spec, rel: str, vec: dict | None = None) -> list[str]:
