@@ -25,16 +25,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
-from imgspec import atomic, jsonfile, upgrade
+from imgspec import atomic, jsonfile, resources, upgrade
 from imgspec.api import conformance
 from imgspec.api import document as api
 from imgspec.api import microversions as mv
 from imgspec.diff import api as apidiff
 from imgspec.diff import schemas as diff
-from imgspec.format import batch, bundle, examples, profiles, registry
+from imgspec.format import batch, bundle, examples, inputs, profiles, registry
 from imgspec.problems import INVALID, OK, UNUSABLE, Problem, ProblemError, exit_status
 from imgspec.progress import Progress
 from imgspec.release import api as api_release
@@ -97,6 +98,10 @@ def cmd_validate(args) -> int:
     for line in store_lines(spec, args.paths, versions):
         print(line)
         status = max(status, INVALID)
+    if count == 0 and status == OK:  # nothing checked is no success: a mistyped path, an empty folder
+        print(Problem(", ".join(args.paths), "", "empty-selection", "no record found to check (a folder is searched "
+                      f"for {', '.join('*' + s for s in inputs.SUFFIXES)})"), file=sys.stderr)
+        return UNUSABLE
     if not args.quiet:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else "problems found"), file=sys.stderr)
     return status
@@ -235,7 +240,8 @@ def cmd_export_sql(args) -> int:
     with Progress("image", args.quiet) as progress:
         key = args.metadata_encryption_key or os.environ.get("IMGSPEC_METADATA_ENCRYPTION_KEY") or None
         summary = export(args.database, args.out, args.to, durable=not args.no_fsync, progress=progress,
-                         encryption_key=key, strict=args.strict)
+                         encryption_key=key, strict=args.strict, connect_seconds=args.connect_timeout,
+                         read_seconds=args.read_timeout)
     if not args.quiet:
         print(summary.text(), file=sys.stderr)
     refused = summary.counts.get("refused_images", 0)
@@ -318,8 +324,8 @@ def api_document(spec: Spec, source: str) -> dict:
         root = path.resolve().parents[2] if path.resolve().parent.parts[-2:] == ("schemas", "api") else None
         if root is not None and (root / "schemas" / "releases.json").is_file():
             return api.bundled(Spec(root)) if path.resolve() == (root / api.DOCUMENT).resolve() else \
-                api.resolve_local(jsonfile.load(path, display=source))
-        return api.resolve_local(jsonfile.load(path, display=source))
+                api.resolve_local(jsonfile.load(path, display=source), source)
+        return api.resolve_local(jsonfile.load(path, display=source), source)
     with history.schemas_at(spec, source) as tree:
         return api.bundled(tree)
 
@@ -412,18 +418,15 @@ def cmd_sizing(args) -> int:
 
 def cmd_conformance(args) -> int:
     headers = conformance.default_headers(args.project)
-    for h in args.header:
-        name, _, value = h.partition(":")
-        if not value:
-            print(f"imgspec conformance: --header {h!r}: write NAME: VALUE", file=sys.stderr)
-            return UNUSABLE
-        headers[name.strip()] = value.strip()
-    report = conformance.conform(args.endpoint, headers, record=Path(args.record) if args.record else None)
+    for name, value in args.header:
+        headers[name] = value
+    report = conformance.conform(args.endpoint, headers, record=Path(args.record) if args.record else None,
+                                 timeout=args.timeout)
     for line in report.mismatches:
         print(line)
     print(f"conformance: {report.exchanges} exchanges over {len(report.operations)} operations, "
           f"{len(report.mismatches)} mismatch(es)", file=sys.stderr)
-    return OK if report.ok else INVALID
+    return OK if report.ok else exit_status(report.mismatches)  # a server that failed is 2, a mismatch 1
 
 
 def cmd_erratum(args) -> int:
@@ -483,6 +486,47 @@ def positive(value: str) -> int:
     return number
 
 
+def version(value: str) -> str:
+    """An argparse ``type``: a format version of the spec (argparse names the flag when it is not)."""
+    known = Spec.default().versions
+    if value not in known:
+        kind = "a string such as 2.3" if not value.replace(".", "").isdigit() else ", ".join(known)
+        raise argparse.ArgumentTypeError(f"{value!r} is not a format version (unknown-version): {kind}")
+    return value
+
+
+def jobs(value: str) -> int:
+    """An argparse ``type``: a number of processes, 0 for one per core."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a number of processes (0: one per core)")
+    return number
+
+
+def seconds(value: str) -> float:
+    """An argparse ``type``: a positive number of seconds."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 < number < 86400:
+        raise argparse.ArgumentTypeError(f"{value} is not a time bound (more than 0, less than a day)")
+    return number
+
+
+def header(value: str) -> tuple[str, str]:
+    """An argparse ``type``: ``NAME: VALUE``, one line (a CR or LF would start another header)."""
+    name, sep, rest = value.partition(":")
+    if not sep or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+        raise argparse.ArgumentTypeError(f"{value!r} is not NAME: VALUE")
+    if any(c in value for c in "\r\n\0"):
+        raise argparse.ArgumentTypeError(f"{value!r} holds a line break: one header is one line")
+    return name.strip(), rest.strip()
+
+
 SENTENCE = matching(r"\S.*", "a sentence (it is empty)")
 GLANCE_FILE = matching(r"(glance|etc|api-ref)(/(?!\.\.?/)[\w.-]+)+", "a file of the Glance source tree "
                        "(glance/..., etc/... or api-ref/...)")
@@ -511,16 +555,17 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--kind", choices=RECORD_KINDS,
                    help="what every document is (default: a store manifest or an image record, as each says); "
                    "a fragment such as a location also needs --version")
-    v.add_argument("--version", help="validate as this format version (default: each record's format_version)")
+    v.add_argument("--version", type=version, help="validate as this format version (default: each record's format_version)")
     v.add_argument("--profile", metavar="NAME",
                    help="also check a deployment profile's quotas (schemas/profiles/NAME.json, e.g. glance-defaults); "
                    "quotas are configuration, never format limits")
     v.add_argument("-q", "--quiet", action="store_true", help="no summary line, no progress bar")
-    v.add_argument("-j", "--jobs", type=int, default=0, help="processes for files (default: one per core)")
+    v.add_argument("-j", "--jobs", type=jobs, default=0, help="processes for files (default: one per core)")
     v.set_defaults(func=cmd_validate)
     u = sub.add_parser("upgrade", help="upgrade one record (printed, or --in-place)")
     u.add_argument("record", help="the record file to upgrade")
-    u.add_argument("--to", help="target version (default: the newest released; a draft only when named, with a warning)")
+    u.add_argument("--to", type=version,
+                   help="target version (default: the newest released; a draft only when named, with a warning)")
     u.add_argument("--in-place", action="store_true", help="replace the file atomically")
     u.add_argument("--setting", action="append", metavar="NAME=VALUE",
                    help="a deployment setting that upgrade rules name with $deployment (repeatable)")
@@ -544,7 +589,8 @@ def parser() -> argparse.ArgumentParser:
     vc.set_defaults(func=cmd_vectors)
     s = sub.add_parser("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
     s.add_argument("store", metavar="DIR", help="the store: manifest.json and records/")
-    s.add_argument("--to", help="target version (default: the newest released; a draft only when named, with a warning)")
+    s.add_argument("--to", type=version,
+                   help="target version (default: the newest released; a draft only when named, with a warning)")
     s.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                    "not against power loss)")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
@@ -583,20 +629,29 @@ def parser() -> argparse.ArgumentParser:
     cf = sub.add_parser("conformance", help="check a live Images API v2 endpoint against the spec")
     cf.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:9292")
     cf.add_argument("--project", default="7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b", help="X-Project-Id of the caller")
-    cf.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="add or replace a request header")
+    cf.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", type=header,
+                    help="add or replace a request header")
+    cf.add_argument("--timeout", type=seconds, default=resources.HTTP_SECONDS, metavar="SECONDS",
+                    help="bound on connecting, on each read and on each whole response "
+                    f"(default {resources.HTTP_SECONDS:g})")
     cf.add_argument("--record", metavar="DIR", help="also write each operation's first JSON bodies into DIR/<operationId>/ "
                     "(request.json, response-<status>.json), as API examples are captured")
     cf.set_defaults(func=cmd_conformance)
     ex = sub.add_parser("export-sql", help="read a Glance database (read-only) into a new record store")
     ex.add_argument("database", metavar="DB_URL", help="SQLAlchemy URL, e.g. sqlite:////var/lib/glance/glance.sqlite")
     ex.add_argument("out", metavar="OUT_DIR", help="the store to create (must not exist, or be empty)")
-    ex.add_argument("--to", help="format version of the store (default: the newest released; a draft only when named)")
+    ex.add_argument("--to", type=version,
+                    help="format version of the store (default: the newest released; a draft only when named)")
     ex.add_argument("--no-fsync", action="store_true", help="skip fsync (safe against a crash of the process, "
                     "not against power loss)")
     ex.add_argument("-q", "--quiet", action="store_true", help="no progress bar, no summary")
     ex.add_argument("--strict", action="store_true", help="refuse the whole export when any image's rows make no "
                     "valid record (default: export every other image, write each refused one to OUT_DIR/refused/ as "
                     "the database holds it, and exit 1)")
+    ex.add_argument("--connect-timeout", type=positive, default=resources.DB_CONNECT_SECONDS, metavar="SECONDS",
+                    help=f"bound on connecting to a database server (default {resources.DB_CONNECT_SECONDS})")
+    ex.add_argument("--read-timeout", type=positive, default=resources.DB_READ_SECONDS, metavar="SECONDS",
+                    help=f"bound on each statement of a database server (default {resources.DB_READ_SECONDS})")
     ex.add_argument("--metadata-encryption-key", metavar="KEY",
                     help="Glance's metadata_encryption_key, to decrypt location URLs it encrypted (better: the "
                     "IMGSPEC_METADATA_ENCRYPTION_KEY environment variable, which no process list shows)")
@@ -606,10 +661,10 @@ def parser() -> argparse.ArgumentParser:
     pv.add_argument("--root", help="the spec tree (default: this package's)")
     pv.set_defaults(func=cmd_prove)
     rl = sub.add_parser("release", help="freeze a draft version")
-    rl.add_argument("version", help="the draft version to release (its files are locked by content hash)")
+    rl.add_argument("version", type=version, help="the draft version to release (its files are locked by content hash)")
     rl.set_defaults(func=cmd_release)
     er = sub.add_parser("erratum", help="record the changed files of a released version as a widening erratum")
-    er.add_argument("version", help="the released version whose files changed")
+    er.add_argument("version", type=version, help="the released version whose files changed")
     correction_arguments(er, "the erratum's id, e.g. 2.1-E1", "what the erratum changes, in one sentence",
                          "why: what the released version got wrong", r"[0-9]+\.[0-9]+-E[1-9][0-9]*")
     er.set_defaults(func=cmd_erratum)
@@ -619,7 +674,7 @@ def parser() -> argparse.ArgumentParser:
                          "why: what it got wrong", r"[0-9]+\.[0-9]+-C[1-9][0-9]*")
     ac.set_defaults(func=cmd_api_correction)
     ar = sub.add_parser("api-release", help="record the API document as it is as a new API release (its info.version)")
-    ar.add_argument("--note", required=True, help="what the release is, in one sentence")
+    ar.add_argument("--note", required=True, help="what the release is, in one sentence", type=SENTENCE)
     ar.set_defaults(func=cmd_api_release)
     return p
 
@@ -634,9 +689,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # the reader of our output went away (| head): nothing more to say
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return OK
+    except OSError as exc:  # the last resort: an OS failure no room turned into a problem is still one line
+        name = exc.filename if isinstance(exc.filename, str) else f"imgspec {args.command}"
+        print(Problem(name, "", "unreadable" if isinstance(exc, FileNotFoundError) else "unwritable",
+                      resources.reason(exc)), file=sys.stderr)
+        return UNUSABLE
 
 
 if __name__ == "__main__":

@@ -21,14 +21,36 @@ from pathlib import Path
 from imgspec.problems import Problem, ProblemError
 
 # The bounds, stated once; each is a row of the reader contract's resources table.
-HTTP_CONNECT_SECONDS = 10.0  # connecting to a server
-HTTP_READ_SECONDS = 30.0  # between two bytes of a response, and for a whole response
+HTTP_SECONDS = 30.0  # connecting to a server, each read, and a whole response (conformance --timeout sets it)
 HTTP_MAX_BODY = 64 * 1024 * 1024  # a response body read (the reader contract's max_size)
 HTTP_MAX_HEADERS = 100  # header lines of a response (http.client's own limit)
 DB_CONNECT_SECONDS = 10  # connecting to a database server
 DB_READ_SECONDS = 300  # one statement of a database server
 COMMAND_SECONDS = 30.0  # a command under test, per run
 COMMAND_MAX_OUTPUT = 64 * 1024 * 1024  # what a command under test may print, per stream
+
+BOUNDS = {  # each bound as a reader sees it: its words, unit and related bounds
+    "HTTP_SECONDS": ("connect, each read, each whole response", "s"),
+    "HTTP_MAX_BODY": ("a response body", "bytes"),
+    "HTTP_MAX_HEADERS": ("header lines of a response", "lines"),
+    "DB_CONNECT_SECONDS": ("connecting", "s"),
+    "DB_READ_SECONDS": ("each statement", "s"),
+    "COMMAND_SECONDS": ("each run", "s"),
+    "COMMAND_MAX_OUTPUT": ("output per stream", "bytes"),
+}
+RELATED = {"HTTP_MAX_BODY": ["HTTP_MAX_HEADERS"], "DB_CONNECT_SECONDS": ["DB_READ_SECONDS"],
+           "COMMAND_SECONDS": ["COMMAND_MAX_OUTPUT"]}
+
+
+def shown(name: str) -> str:
+    """A bound (and those that go with it) in words, with its value: ``each run: 30 s; output per stream: ...``."""
+    out = []
+    for n in [name, *RELATED.get(name, [])]:
+        words, unit = BOUNDS[n]
+        value = globals()[n]
+        out.append(f"{words}: {value:,g} {unit}" if unit == "s" else f"{words}: {value:,} {unit}")
+    return "; ".join(out)
+
 
 _KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
           stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a folder"}
@@ -95,8 +117,7 @@ def http_problem(url: str, exc: BaseException) -> Problem:
 
     inner = exc.reason if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException) else exc
     if isinstance(inner, (TimeoutError, socket.timeout)):
-        return Problem(url, "", "timeout", f"no answer within {HTTP_READ_SECONDS:g} s (connect "
-                       f"{HTTP_CONNECT_SECONDS:g} s): {inner}")
+        return Problem(url, "", "timeout", f"no answer within the time bound: {inner}")
     if isinstance(inner, ssl.SSLError):
         return Problem(url, "", "unreachable", f"TLS failed: {inner.reason or inner}")
     if isinstance(inner, http.client.HTTPException):

@@ -8,6 +8,7 @@ read from files; nothing here restates a schema.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -50,7 +51,7 @@ class Spec:
     """A spec tree rooted at ``root`` (``root/schemas``, ``root/examples``)."""
 
     def __init__(self, root: Path | str | None = None):
-        self.root = Path(root) if root is not None else _default_root()
+        self.root = Path(root).absolute() if root is not None else _default_root()  # --root t works from anywhere
         self.schemas = self.root / "schemas"
         self.examples = self.root / "examples"
         self._resolved_root = self.root.resolve()
@@ -82,6 +83,11 @@ class Spec:
             return path.resolve().relative_to(self._resolved_root).as_posix()
         except ValueError:
             return str(path)
+        except (RuntimeError, OSError):  # a symlink loop: named as it was given, its reader says what is wrong
+            try:
+                return Path(os.path.abspath(path)).relative_to(self._resolved_root).as_posix()
+            except ValueError:
+                return str(path)
 
     def load(self, path: Path | str):
         """A JSON file of the tree, read now (strictly)."""
@@ -91,7 +97,11 @@ class Spec:
     def load_once(self, path: Path | str):
         """A JSON file of the tree, read once: schemas and data files do not change while a spec is in use."""
         path = self.root / path
-        return self.once(("file", path.resolve()), lambda: self.load(path))
+        try:
+            key = path.resolve()
+        except (RuntimeError, OSError):  # a symlink loop: not remembered, read now (and refused)
+            return self.load(path)
+        return self.once(("file", key), lambda: self.load(path))
 
     # -- versions -----------------------------------------------------------
     @functools.cached_property

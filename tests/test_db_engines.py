@@ -130,6 +130,17 @@ def test_the_export_user_can_only_read_and_the_export_writes_nothing(engine, tmp
     assert {p.name: p.read_text() for p in (tmp_path / "again" / "records").iterdir()} == first
 
 
+def test_wrong_credentials_and_a_missing_database_are_one_line(engine, tmp_path):
+    """The server refuses: one line naming the URL (password hidden), exit 2, no traceback, nothing written."""
+    good = engine["reader"]
+    for url in (good.replace("ro-secret", "wrong-secret"), good.replace("/glance", "/no_such_db")):
+        ran = subprocess.run([sys.executable, "-m", "imgspec", "export-sql", "--connect-timeout", "5", url,
+                              str(tmp_path / "out")], capture_output=True, text=True)
+        assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr[-800:]
+        assert "unusable-database" in ran.stderr and "***" in ran.stderr and "wrong-secret" not in ran.stderr
+        assert len(ran.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("isolated", [True, False], ids=["export", "without-snapshot"])
 def test_a_concurrent_writer_cannot_tear_the_export(engine, tmp_path, monkeypatch, isolated):
     """A writer commits between the export's batches: the export still shows the database as it was at its start.
@@ -139,7 +150,8 @@ def test_a_concurrent_writer_cannot_tear_the_export(engine, tmp_path, monkeypatc
     import sqlalchemy as sa
     monkeypatch.setattr(sqlexport, "BATCH", 1)  # one image per batch: the writer acts between queries
     if not isolated:
-        monkeypatch.setattr(sqlexport, "open_engine", lambda url: (sa.create_engine(url, isolation_level="READ COMMITTED"), url))
+        monkeypatch.setattr(sqlexport, "open_engine",
+                            lambda url, *bounds: (sa.create_engine(url, isolation_level="READ COMMITTED"), url))
     writer = sa.create_engine(engine["url"], isolation_level="AUTOCOMMIT")
     marker = f"torn-{tmp_path.name[-12:]}"
 

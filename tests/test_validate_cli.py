@@ -186,7 +186,7 @@ def test_huge_file_is_refused_without_reading_it(tmp_path, monkeypatch):
 def test_missing_path_is_exit_2(tmp_path):
     result = run("validate", str(tmp_path / "nope.json"))
     assert (result.returncode, result.stdout.strip()) == (
-        2, f"{tmp_path}/nope.json: (root): unreadable: no such file or directory")
+        2, f"{tmp_path}/nope.json: (root): unreadable: No such file or directory")
 
 
 def test_many_files_in_parallel_give_the_same_lines_in_order(tmp_path):

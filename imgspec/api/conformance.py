@@ -20,14 +20,16 @@ adds or replaces any (e.g. ``X-Auth-Token: ...``).
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
+import time
 import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imgspec import jsonfile
+from imgspec import jsonfile, resources
 from imgspec.api import document as api
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec
@@ -58,7 +60,10 @@ class Report:
 
 
 class Client:
-    def __init__(self, endpoint: str, headers: dict[str, str], timeout: float = 30):
+    """HTTP exchanges bounded in time and size (:mod:`imgspec.resources`): a server that fails, stalls, trickles or
+    floods is one problem naming the URL (``timeout``, ``unreachable``, ``bad-response``), raised as an error."""
+
+    def __init__(self, endpoint: str, headers: dict[str, str], timeout: float = resources.HTTP_SECONDS):
         self.endpoint = endpoint.rstrip("/")
         self.headers = headers
         self.timeout = timeout
@@ -69,12 +74,36 @@ class Client:
         h = dict(self.headers, **(headers or {}))
         if data is not None:
             h["Content-Type"] = content_type or "application/json"
-        req = urllib.request.Request(self.endpoint + path, data=data, method=method, headers=h)
+        url = self.endpoint + path
+        deadline = time.monotonic() + self.timeout
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                return Exchange(method, path, r.status, dict(r.headers), r.read())
+            req = urllib.request.Request(url, data=data, method=method, headers=h)
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:  # connect, and each read
+                return Exchange(method, path, r.status, dict(r.headers), self._body(r, url, deadline))
         except urllib.error.HTTPError as e:
-            return Exchange(method, path, e.code, dict(e.headers), e.read())
+            return Exchange(method, path, e.code, dict(e.headers or {}), self._body(e, url, deadline))
+        except ProblemError:
+            raise
+        except (OSError, ValueError, http.client.HTTPException) as exc:
+            raise ProblemError(resources.http_problem(f"{method} {url}", exc)) from None
+
+    def _body(self, response, url: str, deadline: float) -> bytes:
+        """The body, read in pieces: refused once larger than the bound, or when the whole takes too long."""
+        declared = response.headers.get("Content-Length") if response.headers else None
+        if declared and declared.isdigit() and int(declared) > resources.HTTP_MAX_BODY:
+            raise ProblemError(Problem(url, "", "bad-response", f"a body of {int(declared)} bytes is larger than "
+                                       f"{resources.HTTP_MAX_BODY} (Content-Length)"))
+        parts, size = [], 0
+        read = getattr(response, "read1", response.read)  # what has come, not a full piece: a trickle is timed
+        while chunk := read(65536):
+            size += len(chunk)
+            if size > resources.HTTP_MAX_BODY:
+                raise ProblemError(Problem(url, "", "bad-response", f"a body larger than {resources.HTTP_MAX_BODY} "
+                                           "bytes"))
+            if time.monotonic() > deadline:
+                raise ProblemError(Problem(url, "", "timeout", f"the response took longer than {self.timeout:g} s"))
+            parts.append(chunk)
+        return b"".join(parts)
 
 
 class Checker:
@@ -90,8 +119,8 @@ class Checker:
         if self.record is None or not data:
             return
         try:
-            doc = json.loads(data)
-        except ValueError:
+            doc = jsonfile.loads(data, operation_id)
+        except ProblemError:
             return
         path = self.record / operation_id / name
         if not path.exists():
@@ -133,10 +162,10 @@ class Checker:
         if media and ex.body and ctype not in media:
             self.mismatch(ex, "", "content-type", f"{ctype or 'none'} where {', '.join(media)} is documented")
         elif ctype == "application/json" and "application/json" in media and ex.body:
-            try:
-                doc = json.loads(ex.body)
-            except ValueError as exc:
-                self.mismatch(ex, "", "malformed-json", f"{exc}")
+            try:  # strictly, bounded in depth: a body nested too deep is a mismatch, never a recursion error
+                doc = jsonfile.loads(ex.body, f"{ex.method} {ex.path}")
+            except ProblemError as exc:
+                self.mismatch(ex, exc.problems[0].pointer, exc.problems[0].rule, exc.problems[0].message)
             else:
                 for p in api.body_errors(doc, op, "response", str(ex.status), "application/json", spec=self.spec):
                     self.mismatch(ex, p.pointer, p.rule, p.message)
@@ -146,18 +175,27 @@ class Checker:
                     self.mismatch(ex, "", "header", f"{name} is documented but missing")
         return ex
 
-    def json(self, ex: Exchange):
+    def json(self, ex: Exchange, expect: type = dict):
+        """The body as JSON of the type the step expects (an object, or a list), else an empty one: a body of
+        another shape is found by the body's schema, and the steps that follow read nothing from it."""
         try:
-            return json.loads(ex.body)
-        except ValueError:
-            return {}
+            doc = jsonfile.loads(ex.body, f"{ex.method} {ex.path}")
+        except ProblemError:
+            return expect()
+        return doc if isinstance(doc, expect) else expect()
 
 
 def scenario(check: Checker) -> Report:
     """The conformance run: each step is an operation with the status the spec says."""
     run = check.run
     versions(check, run("listVersions", 300, "/"), "listVersions/response-300")
-    versions(check, run("listVersionsOk", 200, "/versions"))
+    listed = run("listVersionsOk", 200, "/versions")
+    if not check.json(listed).get("versions"):  # not an Images API: every later step would wait for nothing
+        raise ProblemError(Problem(f"GET {check.client.endpoint}/versions", "", "bad-response",
+                                   f"not an Images API: answered {listed.status} "
+                                   f"{listed.headers.get('Content-Type', 'without a Content-Type')} without a "
+                                   "versions list"))
+    versions(check, listed)
     for name, op in (("image", "showImageSchema"), ("images", "showImagesSchema"), ("member", "showMemberSchema"),
                      ("members", "showMembersSchema"), ("task", "showTaskSchema"), ("tasks", "showTasksSchema")):
         ex = run(op, 200, f"/v2/schemas/{name}")
@@ -262,8 +300,10 @@ def versions(check: Checker, ex: Exchange, example_of: str = "listVersionsOk/res
     example = check.spec.load(f"examples/api/{name}")
     shown = [(v["id"], v["status"]) for v in example["versions"]]
     if sorted(listed) != sorted(shown):
-        check.mismatch(ex, "/versions", "versions", f"the service lists {sorted(set(listed) - set(shown))} and not "
-                           f"{sorted(set(shown) - set(listed))} of examples/api/{name}")
+        def words(pairs) -> str:
+            return ", ".join(f"{i} ({s})" for i, s in sorted(pairs, key=str)) or "nothing more"
+        check.mismatch(ex, "/versions", "versions", f"the service lists {words(set(listed) - set(shown))} and not "
+                           f"{words(set(shown) - set(listed))} of examples/api/{name}")
 
 
 IMPORT_SECONDS = 90  # how long an import or a copy may take on a busy machine before it counts as a failure
@@ -271,7 +311,6 @@ IMPORT_SECONDS = 90  # how long an import or a copy may take on a busy machine b
 
 def wait_for(check: Checker, path: str, done, seconds: float = 30) -> dict:
     """Poll GET path (not an exchange of the run) until done(body) or the time is up; the last body."""
-    import time
     deadline = time.monotonic() + seconds
     while True:
         ex = check.client.call("GET", path)
@@ -492,7 +531,7 @@ def cache(check: Checker) -> None:
     run("listCachedImages", 200, "/v2/cache")
     # a worker thread of the node caches it
     wait_for(check, "/v2/cache", lambda b: any(c.get("image_id") == image.get("id") for c in b.get("cached_images", [])))
-    nodes = check.json(run("listCachedNodes", 200, f"/v2/cache/nodes/{image.get('id')}"))
+    nodes = check.json(run("listCachedNodes", 200, f"/v2/cache/nodes/{image.get('id')}"), list)
     if not nodes:
         check.found(f"GET /v2/cache/nodes/{image.get('id')}: 200", "", "cache", "the image was "
                                        "never cached")
@@ -512,13 +551,14 @@ def default_headers(project: str = OWNER, roles: str = "admin,member,reader") ->
 
 
 def conform(endpoint: str, headers: dict[str, str] | None = None, spec: Spec | None = None,
-            record: Path | None = None) -> Report:
-    checker = Checker(Client(endpoint, headers or default_headers()), spec, record)
+            record: Path | None = None, timeout: float = resources.HTTP_SECONDS) -> Report:
+    checker = Checker(Client(endpoint, headers or default_headers(), timeout), spec, record)
     try:
         return scenario(checker)
-    except (urllib.error.URLError, OSError) as exc:
-        checker.found(endpoint, "", "unreachable", str(exc))
-        return checker.report
-    except ProblemError as exc:  # a broken spec file
+    except ProblemError as exc:  # a server that failed (timeout, unreachable, bad-response), or a broken spec file
         checker.report.mismatches += exc.problems
+        return checker.report
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:  # a body whose inside is of another shape
+        checker.found(endpoint, "", "bad-response", f"a body is not of the shape the spec gives, so the run cannot go "
+                                                    f"on ({type(exc).__name__}: {exc}); the mismatches above say where")
         return checker.report

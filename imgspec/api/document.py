@@ -166,13 +166,22 @@ def example_verdict(spec: Spec, example: ApiExample) -> list[str]:
     return mismatch(name, exp, found)
 
 
-def _inlined(doc, follow, where):
+MAX_INLINED = 1_000_000  # values a document with its references inlined may hold (ours: some ten thousand)
+
+
+def _inlined(doc, follow, where, source: str = DOCUMENT):
     """``doc`` with each ``$ref`` that ``follow(ref, where)`` resolves, to ``(target, where inside it)``, replaced by
     its target (the reference's siblings kept), and every reference inside what was inlined followed in turn; a
     reference ``follow`` gives None for stays.  The one reference inliner of the API document."""
+    made = [0]
+
     def walk(node, where, depth):
         if depth > 50:
-            raise ProblemError(Problem(DOCUMENT, "", "ref-depth", "references nest deeper than 50"))
+            raise ProblemError(Problem(source, "", "ref-depth", "references nest deeper than 50"))
+        made[0] += 1
+        if made[0] > MAX_INLINED:  # references that fan out (each naming several that name several...) end here
+            raise ProblemError(Problem(source, "", "max-size", f"inlining its references makes more than "
+                                       f"{MAX_INLINED:,} values: they fan out"))
         if isinstance(node, dict):
             ref = node.get("$ref")
             found = follow(ref, where) if isinstance(ref, str) else None
@@ -202,13 +211,13 @@ def bundled(spec: Spec) -> dict:
     return _inlined(copy.deepcopy(document(spec)), follow, (registry(spec).resolver(base_uri=uri(spec)), False))
 
 
-def resolve_local(doc: dict) -> dict:
+def resolve_local(doc: dict, source: str = DOCUMENT) -> dict:
     """``doc`` with every reference inside it (``#/...``) replaced by what it points at (for comparing documents)."""
     def follow(ref: str, where):
         if not ref.startswith("#"):
             return None
         target = ptr.get(doc, ptr.parse(ref[1:]), None)
         if target is None:
-            raise ProblemError(Problem(DOCUMENT, ref[1:], "broken-ref", f"{ref} points at nothing"))
+            raise ProblemError(Problem(source, ref[1:], "broken-ref", f"{ref} points at nothing"))
         return copy.deepcopy(target), None
-    return _inlined(doc, follow, None)
+    return _inlined(doc, follow, None, source)

@@ -13,8 +13,9 @@ import json
 from pathlib import Path
 from urllib.parse import urljoin
 
-from imgspec import atomic
-from imgspec.problems import Problem
+from imgspec import atomic, resources
+from imgspec.format import registry
+from imgspec.problems import UNUSABLE, Problem, ProblemError
 from imgspec.spec import BASE_URI, Spec
 
 FOLDER = "schemas/bundled"
@@ -72,11 +73,17 @@ def text(doc: dict) -> str:
 
 
 def write(spec: Spec) -> list[str]:
+    """Write every bundle; refused, writing nothing, while a schema file is unusable or a reference broken."""
+    _, problems = registry.build(spec)
+    if problems:
+        raise ProblemError(problems, status=UNUSABLE)
+    texts = {rel: text(bundle(spec, root, rel)) for rel, root in targets(spec).items()}  # all, before any is written
     written = []
-    for rel, root in targets(spec).items():
+    for rel, content in texts.items():
         path = spec.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(path, text(bundle(spec, root, rel)))
+        with resources.writes(str(path.parent)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, content)
         written.append(rel)
     return written
 

@@ -6,10 +6,12 @@ bad input; every failure is a Problem naming the file (and line).
 """
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from imgspec import jsonfile
+from imgspec import jsonfile, resources
 from imgspec.problems import Problem, ProblemError
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -22,18 +24,34 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
         if raw == "-":
             yield raw, None, []
         elif path.is_dir():
+            failed: list[Problem] = []
             if (path / "manifest.json").is_file() and (path / "records").is_dir():
                 # a directory store: its manifest and records, not the reports beside them
-                found = [path / "manifest.json", *sorted((path / "records").glob("*.json"))]
+                try:
+                    found = [path / "manifest.json", *resources.entries(path / "records")]
+                except ProblemError as exc:
+                    found, failed = [path / "manifest.json"], exc.problems
             else:
-                found = sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-                               and not p.name.endswith(".expect.json"))
+                found = []
+                for top, dirs, names in os.walk(path, onerror=functools.partial(_unlisted, failed)):
+                    dirs.sort()
+                    found += [Path(top) / n for n in names if n.endswith(SUFFIXES) and not n.endswith(".expect.json")]
+                found.sort()
             for p in found:
                 yield str(p), p, []
-        elif path.exists():
-            yield raw, path, []
+            for problem in failed:  # a folder below that cannot be listed: its records were not checked
+                yield problem.file, None, [problem]
         else:
-            yield raw, None, [Problem(raw, "", "unreadable", "no such file or directory")]
+            try:
+                os.stat(path)
+            except OSError as exc:  # no such file, a symbolic link loop, permission
+                yield raw, None, [Problem(raw, "", "unreadable", resources.reason(exc))]
+            else:
+                yield raw, path, []
+
+
+def _unlisted(failed: list[Problem], exc: OSError) -> None:
+    failed.append(Problem(str(exc.filename), "", "unreadable", resources.reason(exc)))
 
 
 def _lines(stream, source: str):

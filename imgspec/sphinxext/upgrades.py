@@ -5,6 +5,7 @@ import json
 
 from docutils import nodes
 
+from imgspec import resources
 from imgspec.format import contract
 from imgspec.problems import ProblemError
 from imgspec.release import vectorlock
@@ -253,7 +254,23 @@ class ReaderContractDirective(SpecDirective):
             items += nodes.list_item("", para(nodes.emphasis(text=key.capitalize() + ": "), data["output"][key]))
         out.append(items)
         out.append(para(nodes.strong(text="Dispatch. "), data["dispatch"]))
+        out += self.resources(data["resources"])
         return out
+
+    def resources(self, data: dict) -> list:
+        """Failing resources, every command: the rule, what fails, when, and the bound with its value (from the code)."""
+        rows = []
+        for r in data["rows"]:
+            bound = "—"
+            if r["bound"]:
+                if not hasattr(resources, r["bound"]):
+                    self.fail([f"{contract.FILE}: /resources: unknown-bound: {r['rule']} names {r['bound']}, which "
+                               "imgspec/resources.py does not define"])
+                    continue
+                bound = resources.shown(r["bound"])
+            rows.append([f"`{r['rule']}`", str(r["exit"]), r["resource"], r["when"], bound])
+        return [para(nodes.strong(text="Failing resources, every command. "), data["summary"]),
+                table(["Rule", "Exit", "Resource", "When", "Bound"], rows, [14, 5, 14, 49, 18])]
 
 
 def setup(app) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from imgspec import resources
 from imgspec.problems import Problem, ProblemError
 
 
@@ -18,7 +19,31 @@ def need_sqlalchemy():
                                    "export-sql needs SQLAlchemy: pip install 'imgspec[sql]'")) from None
 
 
-def open_engine(url: str):
+# The time bounds of a database server (resources.DB_CONNECT_SECONDS, DB_READ_SECONDS), as each driver takes them:
+# a server that refuses is one line, and one that accepts and never answers cannot hold the export.
+def bounds(parsed, connect_seconds: int, read_seconds: int) -> dict[str, Any]:
+    driver = parsed.get_driver_name()
+    if driver == "pymysql":  # its read bound covers the handshake too: the connect bound until connected (below)
+        return {"connect_timeout": connect_seconds, "read_timeout": connect_seconds, "write_timeout": read_seconds}
+    if driver in ("psycopg", "psycopg2"):  # libpq: the whole start-up, then each statement on the server
+        return {"connect_timeout": connect_seconds, "options": f"-c statement_timeout={read_seconds * 1000}",
+                "keepalives": 1, "keepalives_idle": read_seconds, "keepalives_interval": 5, "keepalives_count": 3}
+    if driver == "pysqlite":
+        return {"timeout": connect_seconds}  # waiting for a writer's lock on the file
+    return {}
+
+
+def connection_problem(shown: str, exc: BaseException) -> Problem:
+    """A database error as one line: ``timeout`` when a bound was reached, else ``unusable-database``."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    first = text[0] if text else type(exc).__name__
+    timed = any(w in first.lower() for w in ("timeout expired", "timed out", "statement timeout",
+                                               "canceling statement due to statement timeout"))
+    return Problem(shown, "", "timeout" if timed else "unusable-database", first)
+
+
+def open_engine(url: str, connect_seconds: int = resources.DB_CONNECT_SECONDS,
+                read_seconds: int = resources.DB_READ_SECONDS):
     sa = need_sqlalchemy()
     try:
         parsed = sa.engine.make_url(url)
@@ -31,11 +56,15 @@ def open_engine(url: str):
             raise ProblemError(Problem(shown, "", "unusable-database", f"no SQLite database file at {path!r}"))
         # read-only at the SQLite level: the file is never written, nor created
         parsed = parsed.set(database=f"file:{Path(path).resolve()}?mode=ro", query={"uri": "true"})
-    try:
-        engine = sa.create_engine(parsed)
-    except Exception as exc:  # noqa: BLE001 - a missing driver, a bad option
-        raise ProblemError(Problem(shown, "", "unusable-database", str(exc))) from None
     backend = parsed.get_backend_name()
+    try:
+        engine = sa.create_engine(parsed, connect_args=bounds(parsed, connect_seconds, read_seconds))
+    except ImportError as exc:  # the engine's driver: an extra of the package
+        extra = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql"}.get(backend)
+        raise ProblemError(Problem(shown, "", "missing-dependency", f"{exc}: pip install 'imgspec[{extra}]'" if extra
+                                   else str(exc))) from None
+    except Exception as exc:  # noqa: BLE001 - a bad option
+        raise ProblemError(Problem(shown, "", "unusable-database", str(exc))) from None
     if backend == "sqlite":  # pysqlite starts no transaction for SELECTs: begin one, so every query sees one snapshot
         @sa.event.listens_for(engine, "connect")
         def _no_implicit(dbapi_connection, record):
@@ -44,7 +73,12 @@ def open_engine(url: str):
         @sa.event.listens_for(engine, "begin")
         def _begin(conn):
             conn.exec_driver_sql("BEGIN")
-    elif backend in ("postgresql", "mysql", "mariadb"):  # one snapshot for the whole export
+    if parsed.get_driver_name() == "pymysql":
+        @sa.event.listens_for(engine, "connect")
+        def _reads(dbapi_connection, record):  # connected: from here on each read has the read bound
+            if hasattr(dbapi_connection, "_read_timeout"):
+                dbapi_connection._read_timeout = read_seconds
+    if backend in ("postgresql", "mysql", "mariadb"):  # one snapshot for the whole export
         options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"}
         if backend == "postgresql":
             options["postgresql_readonly"] = True

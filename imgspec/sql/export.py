@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import re
@@ -27,12 +28,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from imgspec import atomic, jsonfile
+from imgspec import atomic, jsonfile, resources
+from imgspec import pointer as ptr
 from imgspec.format.validation import errors
 from imgspec.problems import INVALID, Problem, ProblemError
 from imgspec.spec import Spec, version_key
 from imgspec.sql.binding import Binding, Layout, load
-from imgspec.sql.engines import need_sqlalchemy, open_engine
+from imgspec.sql.engines import connection_problem, need_sqlalchemy, open_engine
 from imgspec.sql.glancecrypt import decrypt, is_ciphertext, unpickle
 from imgspec.text import now
 from imgspec.upgrade import upgrade, upgrade_manifest
@@ -94,11 +96,47 @@ class Summary:
                 f"{refused}")
 
 
+@functools.cache
+def _stored_time(sa):
+    """DATETIME as the database holds it: a time where it is one, else its text (SQLite keeps any text in a
+    DATETIME column, and SQLAlchemy's own parser would stop the whole batch at the first that is no time)."""
+
+    class StoredTime(sa.types.TypeDecorator):  # type: ignore[name-defined]
+        impl = sa.DateTime  # its DDL and how it writes a time: SQLAlchemy's own
+        cache_ok = True
+
+        def result_processor(self, dialect, coltype):
+            if dialect.name != "sqlite":
+                return super().result_processor(dialect, coltype)
+
+            def read(value):
+                if isinstance(value, str):
+                    try:
+                        return datetime.fromisoformat(value)
+                    except ValueError:
+                        return value  # the record's reader says which column holds what
+                return value
+            return read
+
+    return StoredTime
+
+
 def _sa_type(sa, type_: str):
     if type_.startswith("VARCHAR"):
         return sa.String(int(type_[8:-1]))
     return {"TEXT": sa.Text, "BLOB": sa.LargeBinary, "INTEGER": sa.Integer, "BIGINT": sa.BigInteger,
-            "BOOLEAN": sa.Boolean, "DATETIME": sa.DateTime}[type_]()
+            "BOOLEAN": sa.Boolean, "DATETIME": _stored_time(sa)}[type_]()
+
+
+def _text(value, column: str, where: str, at: str):
+    """A text column's value as text: bytes (which SQLite and MySQL may hand back) decoded as UTF-8, or refused."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProblemError(Problem(where, at, "type", f"{column} holds bytes that are not UTF-8 text "
+                                       f"(invalid byte at offset {exc.start})")) from None
+    return value
 
 
 def tables(layout: Layout) -> dict:
@@ -188,11 +226,18 @@ class _Reader:
         raw = row._mapping[f["column"]]
         if raw is None:
             return json.loads(json.dumps(f.get("null")))  # a fresh copy of the binding's value
+        column = self.layout.tables[table].column(f["column"])
+        kind = getattr(column, "type", None)
         if f.get("pickle"):
             raw = unpickle(raw, f"{table}.{f['column']}", where, at)
+        elif kind != "BLOB":
+            raw = _text(raw, f"{table}.{f['column']}", where, at)
         if isinstance(raw, datetime):
             raw = rfc3339(raw)
-        elif getattr(self.layout.tables[table].column(f["column"]), "type", None) == "BOOLEAN":
+        elif kind == "DATETIME":
+            raise ProblemError(Problem(where, at, "format", f"{table}.{f['column']} holds {raw!r}, not a date "
+                                       "and time"))
+        elif kind == "BOOLEAN":
             raw = bool(raw)
         if f.get("json") == "object":
             try:
@@ -258,10 +303,16 @@ class _Reader:
                     out[f["field"]] = [self.build(r["object"], c, {}, where, f"{prefix}/{f['field']}/{i}", rules)
                                        for i, c in enumerate(rows)]
                 elif "key" in r:
-                    out[f["field"]] = {c._mapping[r["key"]]: (c._mapping[r["value"]] if c._mapping[r["value"]] is not None
-                                                              else r.get("null")) for c in rows}
+                    found: dict[str, Any] = {}
+                    for c in rows:
+                        key = _text(c._mapping[r["key"]], f"{r['table']}.{r['key']}", where, f"{prefix}/{f['field']}")
+                        value = _text(c._mapping[r["value"]], f"{r['table']}.{r['value']}", where,
+                                      ptr.render([*ptr.parse(f"{prefix}/{f['field']}"), str(key)]))
+                        found[key] = value if value is not None else r.get("null")
+                    out[f["field"]] = found
                 else:
-                    values = [c._mapping[r["value"]] for c in rows]
+                    values = [_text(c._mapping[r["value"]], f"{r['table']}.{r['value']}", where,
+                                    f"{prefix}/{f['field']}/{i}") for i, c in enumerate(rows)]
                     out[f["field"]] = list(dict.fromkeys(values)) if r.get("distinct") else values
         return out
 
@@ -285,7 +336,8 @@ class _Reader:
 
 def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | None = None, durable: bool = True,
            progress: Callable[[int, int], None] | None = None, encryption_key: str | None = None,
-           strict: bool = False) -> Summary:
+           strict: bool = False, connect_seconds: int = resources.DB_CONNECT_SECONDS,
+           read_seconds: int = resources.DB_READ_SECONDS) -> Summary:
     """Export the database at ``url`` into the new store ``out_dir``.
 
     Images whose rows make no valid record are written to ``refused/`` (and counted in the summary) unless
@@ -295,21 +347,28 @@ def export(url: str, out_dir: Path | str, to: str | None = None, spec: Spec | No
     target = to or spec.latest_released
     spec.release(target)
     out_dir = Path(out_dir)
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    with resources.writes(str(out_dir)):  # a folder it cannot look into is no place for an export
+        occupied = out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir()))
+    if occupied:
         raise ProblemError(Problem(str(out_dir), "", "out-not-empty",
                                    "OUT_DIR exists and is not an empty folder: refusing to mix an export with other files"))
     sa = need_sqlalchemy()
-    engine, shown = open_engine(url)
+    engine, shown = open_engine(url, connect_seconds, read_seconds)
     work = out_dir.parent / f".{out_dir.name}.export-{os.getpid()}"
     try:
-        with engine.connect() as conn:
-            try:
-                with conn.begin() as txn:
-                    summary = _export(spec, conn, binding, shown, target, work, durable, progress, encryption_key, strict)
-                    txn.rollback()  # nothing was written; never commit to a database we only read
-            except sa.exc.SQLAlchemyError as exc:
-                raise ProblemError(Problem(shown, "", "unusable-database",
-                                           str(getattr(exc, "orig", None) or exc).splitlines()[0])) from None
+        try:
+            with engine.connect() as conn, conn.begin() as txn:
+                summary = _export(spec, conn, binding, shown, target, work, durable, progress, encryption_key, strict)
+                txn.rollback()  # nothing was written; never commit to a database we only read
+        except sa.exc.SQLAlchemyError as exc:  # connect, credentials, time bounds, a query the database refused
+            raise ProblemError(connection_problem(shown, exc)) from None
+        except OSError as exc:  # OUT_DIR's file system: read-only, full
+            raise resources.unwritable(str(out_dir), f"{resources.reason(exc)} ({exc.filename})") from None
+        except ProblemError as exc:  # a file of the export that could not be written: named as OUT_DIR's
+            if {p.rule for p in exc.problems} != {"unwritable"}:
+                raise
+            raise resources.unwritable(str(out_dir), "; ".join(f"{p.message} ({p.file})" for p in exc.problems)) \
+                from None
         if durable:
             atomic.sync_dir(work / "records")
             if (work / REFUSED).is_dir():
