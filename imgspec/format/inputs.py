@@ -43,9 +43,9 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
                 yield problem.file, None, [problem]
         else:
             try:
-                os.stat(path)
-            except OSError as exc:  # no such file, a symbolic link loop, permission
-                yield raw, None, [Problem(raw, "", "unreadable", resources.reason(exc))]
+                resources.regular_file(path, raw)  # a FIFO or a device (/dev/zero) would never end
+            except ProblemError as exc:  # no such file, a symbolic link loop, permission, not a file
+                yield raw, None, exc.problems
             else:
                 yield raw, path, []
 
@@ -54,8 +54,21 @@ def _unlisted(failed: list[Problem], exc: OSError) -> None:
     failed.append(Problem(str(exc.filename), "", "unreadable", resources.reason(exc)))
 
 
+def numbered_lines(stream) -> Iterator[tuple[int, bytes]]:
+    """``(number, line)`` of a JSON Lines stream, each line read up to one byte past the size limit: a longer
+    line (or an endless stream without a newline) is cut there and refused by the parser as ``max-size``,
+    never read whole into memory."""
+    number = 0
+    while line := stream.readline(jsonfile.MAX_BYTES + 1):
+        number += 1
+        if len(line) > jsonfile.MAX_BYTES and not line.endswith(b"\n"):
+            while (rest := stream.readline(jsonfile.MAX_BYTES + 1)) and not rest.endswith(b"\n"):
+                pass  # the rest of the line too long, skipped a piece at a time
+        yield number, line
+
+
 def _lines(stream, source: str):
-    yield from parsed(source, ((number, line) for number, line in enumerate(stream, 1)))
+    yield from parsed(source, numbered_lines(stream))
 
 
 def parsed(source: str, numbered) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
@@ -86,7 +99,7 @@ def line_batches(paths: list[str], stdin=None, size: int = 2000):
         name = source if path is not None else "<stdin>"
         try:
             batch: list[tuple[int, bytes]] = []
-            for number, line in enumerate(stream, 1):
+            for number, line in numbered_lines(stream):
                 batch.append((number, line))
                 if len(batch) == size:
                     yield name, batch
