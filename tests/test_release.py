@@ -108,6 +108,31 @@ def test_a_widening_erratum_is_recorded_and_then_locks_the_file(spec_copy):
     assert [p.rule for p in release.check(spec)] == ["frozen-file-changed"]
 
 
+def test_an_erratum_that_cannot_be_written_is_one_line_and_changes_nothing(spec_copy):
+    """A full file system (a file-size limit below the new releases.json): unwritable, the old file intact."""
+    import subprocess
+    import sys
+    spec = git_tree(spec_copy)
+    path = spec.schemas / "record" / "2.3" / "member.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["member"]["minLength"] = 0
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    releases = spec.schemas / "releases.json"
+    before = releases.read_bytes()
+    code = ("import resource, signal, sys\n"
+            "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+            f"resource.setrlimit(resource.RLIMIT_FSIZE, ({len(before)}, {len(before)}))\n"
+            "from imgspec.problems import ProblemError\nfrom imgspec.release import versions\nfrom imgspec.spec import Spec\n"
+            "try:\n"
+            f"    versions.record_erratum(Spec({str(spec.root)!r}), '2.3', '2.3-E9', 'empty member ids', 'because',"
+            " ['glance/db/sqlalchemy/models.py'])\n"
+            "except ProblemError as exc:\n    print(exc, file=sys.stderr); sys.exit(exc.status)\n")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert ran.returncode == 2 and "releases.json: (root): unwritable: File too large" in ran.stderr, ran.stderr[-800:]
+    assert releases.read_bytes() == before
+    assert not [p for p in releases.parent.iterdir() if ".tmp-" in p.name]
+
+
 def test_a_narrowing_erratum_is_refused_and_nothing_is_written(spec_copy):
     spec = git_tree(spec_copy)
     before = (spec.schemas / "releases.json").read_bytes()
