@@ -111,23 +111,28 @@ def _float_checker(state):
     return parse_float
 
 
-def _walk(doc, max_depth):
-    """Find the first duplicate key, non-finite number or container nested deeper than ``max_depth``, in document
-    order (depth first, members in order); returns (pointer parts, rule, message) or None."""
+MAX_FOUND = 100  # duplicate keys and overflowing numbers reported of one document, at most
+
+
+def _walk(doc, max_depth) -> list[tuple[tuple, str, str]]:
+    """Every duplicate key and non-finite number (up to MAX_FOUND), in document order (depth first, members in
+    order), or the one container nested deeper than ``max_depth``: (pointer parts, rule, message) each."""
+    found: list[tuple[tuple, str, str]] = []
     stack: list[tuple[Any, tuple]] = [(doc, ())]
-    while stack:
+    while stack and len(found) < MAX_FOUND:
         value, path = stack.pop()
         if isinstance(value, dict | list) and len(path) + 1 > max_depth:  # pointer (root): the reader contract
-            return (), "max-depth", f"nesting deeper than {max_depth} levels"
+            return [((), "max-depth", f"nesting deeper than {max_depth} levels")]
         if isinstance(value, _DupDict):
-            return path + (value.duplicate,), "duplicate-key", f"key {value.duplicate!r} appears more than once in one object"
+            found.append((path + (value.duplicate,), "duplicate-key",
+                          f"key {value.duplicate!r} appears more than once in one object"))
         if isinstance(value, dict):
             stack.extend((v, path + (k,)) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             stack.extend((v, path + (i,)) for i, v in reversed(list(enumerate(value))))
         elif isinstance(value, float) and not math.isfinite(value):
-            return path, "non-finite-number", "number out of range (overflows to infinity)"
-    return None
+            found.append((path, "non-finite-number", "number out of range (overflows to infinity)"))
+    return found
 
 
 _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digits to "0", the rest to " "
@@ -190,16 +195,16 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
                              parse_float=_float_checker(state))
     except json.JSONDecodeError as exc:
         where = exc.lineno if line is None else line
-        col = "" if line is not None else f" (line {exc.lineno}, column {exc.colno})"
+        col = f" (column {exc.colno})" if line is not None else f" (line {exc.lineno}, column {exc.colno})"
         raise ProblemError(Problem(source, "", "malformed-json", f"{exc.msg}{col}", where)) from None
     except ValueError as exc:  # NaN / Infinity
         raise ProblemError(Problem(source, "", "non-finite-number", str(exc), line)) from None
     except RecursionError:
         raise ProblemError(Problem(source, "", "max-depth", f"nesting deeper than {MAX_DEPTH} levels", line)) from None
-    found = _walk(doc, limit) if state["walk"] else None
-    if found:
-        parts, rule, message = found
-        raise ProblemError(Problem(source, pointer_from_parts(parts), rule, message, line))
+    found = _walk(doc, limit) if state["walk"] else []
+    if found:  # every duplicate key of the document, not only the first
+        raise ProblemError([Problem(source, pointer_from_parts(parts), rule, message, line)
+                            for parts, rule, message in found])
     return doc
 
 

@@ -104,7 +104,8 @@ UNUSABLE_RULES = {"encrypted-location", "decrypt-failed",
                   "downgrade-refused", "missing-step", "not-a-version", "not-a-schema", "command-not-found",
                   "unknown-revision", "rolling-upgrade", "layout-mismatch", "unusable-database", "out-not-empty",
                   "missing-dependency", "unwritable", "upgrade-running", "store-upgraded", "timeout", "unreachable",
-                  "bad-response", "empty-selection", "broken-ref", "ref-depth"}
+                  "bad-response", "empty-selection", "broken-ref", "ref-depth",
+                  "needs-checkout"}
 
 
 def exit_status(problems: list[Problem]) -> int:

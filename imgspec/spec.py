@@ -63,6 +63,19 @@ class Spec:
         """The spec tree this package was installed with (or the checkout it runs from)."""
         return cls()
 
+    @property
+    def packaged(self) -> bool:
+        """Whether this is the tree an installed wheel carries (inside the package): read it, never change it."""
+        return (self.root / "__init__.py").is_file() and (self.root / "schemas").is_dir()
+
+    def writable(self, command: str) -> None:
+        """Refuse (``needs-checkout``) a command that changes the spec tree, when the tree is the installed one."""
+        if self.packaged:
+            raise ProblemError(Problem(f"imgspec {command}", "", "needs-checkout",
+                                       f"{command} changes the spec tree, and this one is the installed package's "
+                                       f"({self.root}): run it in a checkout of imgspec, or give --root where one "
+                                       "is taken"))
+
     def once(self, key: tuple, make: Callable[[], Any]) -> Any:
         """``make()``, computed once per spec tree and key (a failure is not remembered).
 

@@ -419,3 +419,13 @@ def test_a_database_that_refuses_the_credentials_is_one_line(tmp_path):
     ran = subprocess.run([*unprivileged(), sys.executable, "-m", "imgspec", "export-sql", f"sqlite:///{db}",
                           str(tmp_path / "o")], capture_output=True, text=True)
     assert ran.returncode == 2 and "unusable-database" in ran.stderr and "Traceback" not in ran.stderr, ran.stderr
+
+
+def test_an_engine_driver_that_is_missing_names_its_extra(tmp_path):
+    """SQLAlchemy installed, psycopg not: the extra to install, in one line (the driver hidden from this run)."""
+    code = ("import sys; sys.modules['psycopg'] = None; sys.modules['psycopg2'] = None\n"
+            "from imgspec.cli import main\n"
+            f"sys.exit(main(['export-sql', 'postgresql+psycopg://u:p@127.0.0.1:1/glance', {str(tmp_path / 'o')!r}]))")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr[-800:]
+    assert "missing-dependency" in ran.stderr and "pip install 'imgspec[postgresql]'" in ran.stderr, ran.stderr

@@ -107,3 +107,10 @@ def test_a_problem_error_is_of_the_kind_its_status_gives():
     again = pickle.loads(pickle.dumps(told))
     assert type(again) is imgspec.InvalidInput and again.problems == told.problems and again.status == 1
     assert imgspec.UnusableInput([Problem("f", "", "required", "x")]).status == 2  # a kind raised by name keeps it
+
+
+def test_every_duplicate_key_of_a_document_is_reported_in_document_order():
+    with pytest.raises(ProblemError) as info:
+        jsonfile.loads(b'{"a": 1, "a": 2, "b": {"c": 1, "c": 2, "e": [1, {"d": 0, "d": 1}]}}', "x.json")
+    assert [(p.pointer, p.rule) for p in info.value.problems] == [
+        ("/a", "duplicate-key"), ("/b/c", "duplicate-key"), ("/b/e/1/d", "duplicate-key")]

@@ -86,13 +86,96 @@ def test_read_and_the_python_api_of_the_readme(installed, tmp_path):
     assert "api ok" in ran.stdout
 
 
+# every command, run from the installed wheel alone: it works with what the wheel ships, or says in one line
+# what it needs (an extra, or a checkout for the commands that change the spec tree)
+ALONE = [
+    (["check"], 0, "examples: all as declared"),
+    (["sizing", "--images", "1000", "--corpus", "100"], 0, "1,000 images"),
+    (["vectors"], 0, "vectors: all agree"),
+    (["diff", "2.2", "2.3"], 0, "warning: the proof of step 2.2-2.3 was not run"),
+    (["prove", "2.2-2.3"], 2, "missing-dependency: the proof draws documents with hypothesis: pip install 'imgspec[prove]'"),
+    (["export-sql", "postgresql+psycopg://u:p@127.0.0.1:1/glance", "out"], 2,
+     "missing-dependency: export-sql needs SQLAlchemy: pip install 'imgspec[sql]'"),
+    (["bundle"], 2, "needs-checkout: bundle changes the spec tree"),
+    (["vectors", "--write"], 2, "needs-checkout"),
+    (["release", "2.4"], 2, "needs-checkout"),
+    (["api-release", "--note", "n"], 2, "needs-checkout"),
+]
+
+
+@pytest.mark.parametrize("args,status,says", ALONE, ids=lambda a: " ".join(a) if isinstance(a, list) else None)
+def test_every_command_from_the_wheel_alone(installed, tmp_path, args, status, says):
+    ran = subprocess.run([str(installed / "bin" / "imgspec"), *args], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=600)
+    said = ran.stdout + ran.stderr
+    assert ran.returncode == status and says in said and "Traceback" not in said, said[-1500:]
+
+
+def inputs_folder(tmp_path: Path) -> Path:
+    good = (ROOT / "examples/record/2.3/image/valid/active-public.json").read_text()
+    (tmp_path / "UP.JSON").write_text(good)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "loop.json").symlink_to(tmp_path / "loop.json")
+    (tmp_path / "export-report.json").write_text(json.dumps({"kind": "imgspec.export-report", "counts": {}}))
+    (tmp_path / "number.json").write_text(json.dumps({**json.loads(good), "format_version": 2.3}))
+    (tmp_path / "lines.jsonl").write_text(json.dumps(json.loads(good)) + "\n" + '{"format_version": "2.3",, }\n')
+    draft = json.loads((ROOT / "examples/record/2.4/image/valid").joinpath(
+        sorted(os.listdir(ROOT / "examples/record/2.4/image/valid"))[0]).read_text())
+    (tmp_path / "draft.json").write_text(json.dumps(draft))
+    (tmp_path / "bad.json").write_text(json.dumps({**json.loads(good), "size": -1}))
+    return tmp_path
+
+
+# (arguments, standard input, exit status, what it says: every part must be there)
+INPUTS = [
+    (["validate", "-"], "record", 0, ["1 record(s) checked: all valid"]),  # one document over many lines
+    (["validate", "UP.JSON"], None, 0, ["1 record(s) checked: all valid"]),  # extensions read case-blind
+    (["validate", "empty"], None, 2, ["empty: (root): empty-selection: no record found"]),
+    (["validate", "nope.json"], None, 2, ["nope.json: (root): unreadable: No such file or directory"]),
+    (["validate", "loop.json"], None, 2, ["loop.json: (root): unreadable: Too many levels of symbolic links"]),
+    (["validate", "export-report.json"], None, 1, ["/kind: not-a-record: the report imgspec export-sql writes"]),
+    (["validate", "--version", "7.7", "UP.JSON"], None, 2, ["argument --version: '7.7' is not a format version"]),
+    (["validate", "number.json"], None, 1, ["/format_version: format_version: format_version must be a string "
+                                            "such as '2.3', not float 2.3"]),
+    (["validate", "lines.jsonl"], None, 2, ["lines.jsonl:2: (root): malformed-json: Expecting property name "
+                                            "enclosed in double quotes (column 26)"]),
+    (["validate", "draft.json"], None, 0, ["warning: 1 record(s) at a draft format version"]),
+    (["validate", "--output-format", "github", "bad.json"], None, 1,
+     ["::error file=bad.json,title=imgspec minimum::/size: -1 is less than the minimum of 0"]),
+]
+
+
+@pytest.mark.parametrize("args,stdin,status,says", INPUTS, ids=lambda a: " ".join(a) if isinstance(a, list) else None)
+def test_inputs_and_messages_as_a_user_meets_them(installed, tmp_path, args, stdin, status, says):
+    folder = inputs_folder(tmp_path)
+    data = (ROOT / "examples/record/2.3/image/valid/active-public.json").read_text() if stdin == "record" else None
+    ran = subprocess.run([str(installed / "bin" / "imgspec"), *args], capture_output=True, text=True, cwd=folder,
+                         input=data, timeout=120)
+    said = ran.stdout + ran.stderr
+    assert ran.returncode == status and "Traceback" not in said, said[-1500:]
+    for part in says:
+        assert part in said, said[-1500:]
+
+
+def test_the_json_report_has_every_problem_and_the_counts(installed, tmp_path):
+    folder = inputs_folder(tmp_path)
+    ran = subprocess.run([str(installed / "bin" / "imgspec"), "validate", "--output-format", "json", "bad.json",
+                          "UP.JSON", "nope.json"], capture_output=True, text=True, cwd=folder, timeout=120)
+    report = json.loads(ran.stdout)  # stdout is the document alone
+    assert ran.returncode == report["exit"] == 2 and report["status"] == "unusable"
+    assert report["counts"] == {"records": 3, "problems": 2, "failing_inputs": 2, "drafts": 0}
+    assert [(p["file"], p["pointer"], p["rule"], p["exit"]) for p in report["problems"]] == [
+        ("bad.json", "/size", "minimum", 1), ("nope.json", "", "unreadable", 2)]
+
+
 def test_the_pre_commit_hook_in_a_scratch_repository(tmp_path):
     """`pre-commit try-repo` with this repository's hook, on one good and one bad record."""
-    repo = tmp_path / "records"
-    repo.mkdir()
+    repo = tmp_path / "repo"
+    (repo / "records").mkdir(parents=True)
     good = (ROOT / "examples/record/2.3/image/valid/active-public.json").read_text()
-    (repo / "good.json").write_text(good)
-    (repo / "bad.json").write_text(json.dumps({**json.loads(good), "visibility": "everyone"}))
+    (repo / "records" / "good.json").write_text(good)
+    (repo / "records" / "bad.json").write_text(json.dumps({**json.loads(good), "visibility": "everyone"}))
+    (repo / "package.json").write_text('{"name": "not a record"}')  # the default files pattern leaves it alone
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     for cmd in (["git", "init", "-q"], ["git", "add", "."]):
@@ -104,3 +187,4 @@ def test_the_pre_commit_hook_in_a_scratch_repository(tmp_path):
     assert ran.returncode == 1, out
     assert "bad.json: /visibility: enum: " in out and "good.json" not in out.split("Failed", 1)[-1].replace(
         "bad.json", "")
+    assert "package.json" not in out

@@ -146,7 +146,7 @@ def test_json_lines_report_the_line(tmp_path):
     assert result.returncode == 2
     assert result.stdout.splitlines() == [
         f"{tmp_path}/s.jsonl:3: /name: maxLength: longer than 255 characters (300)",
-        f"{tmp_path}/s.jsonl:4: (root): malformed-json: Expecting property name enclosed in double quotes",
+        f"{tmp_path}/s.jsonl:4: (root): malformed-json: Expecting property name enclosed in double quotes (column 2)",
         f"{tmp_path}/s.jsonl:5: (root): non-finite-number: NaN is not a JSON number"]
 
 

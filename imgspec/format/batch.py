@@ -18,12 +18,13 @@ CHUNK = 256  # files per task
 
 @dataclass
 class Found:
-    """What one task found: its problem lines, the worst exit status, how many documents, the versions files declare
-    (for the store check), and how many files it covered (for progress)."""
-    lines: list[str]
+    """What one task found: its problems, the worst exit status, how many documents, the versions files declare
+    (for the store check), how many documents declare a draft version, and how many files it covered."""
+    problems: list[Problem]
     status: int
     count: int
     versions: dict[str, str]
+    drafts: int = 0
     files: int = 0
 
 
@@ -39,7 +40,7 @@ class Run:
 
     def __post_init__(self) -> None:
         for source, path, problems in inputs.expand(self.paths):
-            if path is not None and path.suffix == ".json" and not problems:
+            if path is not None and path.suffix.lower() == ".json" and not problems:
                 self.files.append(source)
             else:
                 self.streams.append(source)
@@ -68,35 +69,38 @@ class Run:
 
 
 def check_documents(items, kind: str | None = None, version: str | None = None,
-                    profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
-    """Validate ``(source, line, doc, problems)`` items: problem lines, exit status, count, declared versions.
+                    profile: str | None = None) -> tuple[list[Problem], int, int, dict[str, str], int]:
+    """Validate ``(source, line, doc, problems)`` items: problems, exit status, count, declared versions, drafts.
 
     ``kind`` and ``version``, when given, say what every document is (a fragment such as a
     location has no ``format_version`` of its own); otherwise each record says it.
     """
     spec = Spec.default()
     layer = profiles.load(spec, profile) if profile else None
-    lines, status, count, versions = [], OK, 0, {}
+    found: list[Problem] = []
+    status, count, drafts, versions = OK, 0, 0, {}
+    draft = {v for v in spec.versions if v not in spec.released}
     for source, line, doc, problems in items:
         count += 1
-        if line is None and isinstance(doc, dict) and isinstance(doc.get("format_version"), str):
-            versions[source] = doc["format_version"]  # what a store check needs of each file
+        declared = doc.get("format_version") if isinstance(doc, dict) else None
+        if line is None and isinstance(declared, str):
+            versions[source] = declared  # what a store check needs of each file
+        drafts += (version or declared) in draft
         if not problems:
             problems = validation.check(doc, source, spec, kind=kind, version=version, line=line, profile=layer)
-        for p in problems:
-            lines.append(str(p))
-            status = max(status, exit_status([p]))
-    return lines, status, count, versions
+        found += problems
+        status = max(status, exit_status(problems)) if problems else status
+    return found, status, count, versions, drafts
 
 
 def _check_files(names: list[str], kind: str | None = None, version: str | None = None,
-                 profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
+                 profile: str | None = None) -> tuple[list[Problem], int, int, dict[str, str], int]:
     """Worker: validate whole files (runs in a process pool)."""
     return check_documents(inputs.documents(names), kind, version, profile)
 
 
 def _check_lines(batch: tuple, kind: str | None = None, version: str | None = None,
-                 profile: str | None = None) -> tuple[list[str], int, int, dict[str, str]]:
+                 profile: str | None = None) -> tuple[list[Problem], int, int, dict[str, str], int]:
     """Worker: validate one batch of JSON Lines (runs in a process pool), or report an unreadable input."""
     source, lines = batch
     if lines and isinstance(lines[0], Problem):

@@ -7,6 +7,7 @@ bad input; every failure is a Problem naming the file (and line).
 from __future__ import annotations
 
 import functools
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,8 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
                 found = []
                 for top, dirs, names in os.walk(path, onerror=functools.partial(_unlisted, failed)):
                     dirs.sort()
-                    found += [Path(top) / n for n in names if n.endswith(SUFFIXES) and not n.endswith(".expect.json")]
+                    found += [Path(top) / n for n in names
+                              if n.lower().endswith(SUFFIXES) and not n.lower().endswith(".expect.json")]
                 found.sort()
             for p in found:
                 yield str(p), p, []
@@ -52,6 +54,38 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
 
 def _unlisted(failed: list[Problem], exc: OSError) -> None:
     failed.append(Problem(str(exc.filename), "", "unreadable", resources.reason(exc)))
+
+
+class _Joined(io.RawIOBase):
+    """``head`` (bytes already read) and then the rest of ``stream``, as one stream of lines."""
+
+    def __init__(self, head: bytes, stream):
+        self.head, self.stream = io.BytesIO(head), stream
+
+    def readline(self, limit: int | None = -1) -> bytes:
+        limit = -1 if limit is None else limit
+        line = self.head.readline(limit)
+        if line.endswith(b"\n") or (limit >= 0 and len(line) >= limit):
+            return line
+        return line + self.stream.readline(-1 if limit < 0 else limit - len(line))
+
+
+def stdin_input(stream) -> tuple[bytes | None, object]:
+    """Standard input is JSON Lines, unless its first line is not a JSON value by itself and the whole input is one
+    document (a pretty-printed record, as ``cat record.json |`` gives): then ``(document, None)``, the whole read
+    up to the size limit. Otherwise ``(None, lines)``: a stream of its lines, the first one included."""
+    first = stream.readline(jsonfile.MAX_BYTES + 1)
+    if first.strip() and len(first) <= jsonfile.MAX_BYTES and first.lstrip()[:1] in (b"{", b"["):
+        try:
+            jsonfile.loads(first)
+        except ProblemError:
+            whole = first + stream.read(jsonfile.MAX_BYTES + 1 - len(first))
+            try:
+                jsonfile.loads(whole)
+            except ProblemError:
+                return None, _Joined(whole, stream)  # not one document either: the JSON Lines it says it is
+            return whole, None
+    return None, _Joined(first, stream)
 
 
 def numbered_lines(stream) -> Iterator[tuple[int, bytes]]:
@@ -98,7 +132,12 @@ def line_batches(paths: list[str], stdin=None, size: int = 2000):
             continue
         name = source if path is not None else "<stdin>"
         try:
-            batch: list[tuple[int, bytes]] = []
+            batch: list[tuple[int | None, bytes]] = []
+            if path is None:
+                one, stream = stdin_input(stream)
+                if one is not None:  # standard input holds one JSON document over several lines, not JSON Lines
+                    yield name, [(None, one)]
+                    continue
             for number, line in numbered_lines(stream):
                 batch.append((number, line))
                 if len(batch) == size:
@@ -117,8 +156,15 @@ def documents(paths: list[str], stdin=None) -> Iterator[tuple[str, int | None, o
             yield source, None, None, problems
         elif path is None:  # "-": JSON Lines on standard input
             import sys
-            yield from _lines(stdin or sys.stdin.buffer, "<stdin>")
-        elif path.suffix in (".jsonl", ".ndjson"):
+            one, lines = stdin_input(stdin or sys.stdin.buffer)
+            if one is not None:
+                try:
+                    yield "<stdin>", None, jsonfile.loads(one, "<stdin>"), []
+                except ProblemError as exc:
+                    yield "<stdin>", None, None, exc.problems
+            else:
+                yield from _lines(lines, "<stdin>")
+        elif path.suffix.lower() in (".jsonl", ".ndjson"):
             try:
                 with open(path, "rb") as stream:
                     yield from _lines(stream, source)

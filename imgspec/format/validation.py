@@ -92,6 +92,10 @@ def detect_version(doc, source: str = "<record>", spec: Spec | None = None, line
     return version
 
 
+# Files imgspec writes beside records that say what they are (validate names them instead of reading them as records)
+NOT_RECORDS = {"imgspec.export-report": "the report imgspec export-sql writes beside the store it made"}
+
+
 def detect_kind(doc) -> str:
     """``store`` for a manifest, ``image`` for any other record."""
     return "store" if isinstance(doc, dict) and doc.get("kind") == "imgspec.store" else "image"
@@ -158,6 +162,9 @@ def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | N
 
     ``profile`` (a deployment profile, :mod:`imgspec.format.profiles`) adds its quotas to a valid image record.
     """
+    if kind is None and isinstance(doc, dict) and doc.get("kind") in NOT_RECORDS:
+        return [Problem(source, "/kind", "not-a-record", f"{NOT_RECORDS[doc['kind']]} (kind {doc['kind']}), not a "
+                        "record: nothing of the format to validate", line)]
     try:
         version = version or detect_version(doc, source, spec, line)
     except ProblemError as exc:

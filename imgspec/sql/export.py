@@ -463,7 +463,8 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
                 "generator": f"{GENERATOR} from {layout.revision['table']} {revision}", "upgrade_in_progress": None}
     manifest = upgrade_manifest(spec, manifest, native, target, str(work / "manifest.json"))
     summary = Summary(shown, revision, layout.name, native, target, counts, other_tables)
-    report = {"source": shown, "revision": {"table": layout.revision["table"], "value": revision},
+    report = {"kind": "imgspec.export-report", "source": shown,
+              "revision": {"table": layout.revision["table"], "value": revision},
               "layout": layout.name, "read_as": native, "format_version": target, "counts": counts,
               "not_in_the_format": {"tables": other_tables, "why": "Glance's tasks, metadata definitions, image "
                                     "cache and node tables are not part of the Image Record Format"},

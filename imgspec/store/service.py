@@ -98,6 +98,24 @@ def read_manifest(spec: Spec, store: Path) -> dict:
     return manifest
 
 
+def named_store_problems(spec: Spec, paths: list[str], versions: dict[str, str]) -> list[Problem]:
+    """Each directory store among ``paths``: its manifest consistent, and every record (file -> the version it
+    declares) at a version the manifest allows."""
+    out = []
+    for raw in paths:
+        root = Path(raw)
+        if not ((root / "manifest.json").is_file() and (root / "records").is_dir()):
+            continue
+        try:
+            manifest = read_manifest(spec, root)
+        except ProblemError as exc:  # an invalid manifest is reported by its validation; its consistency only here
+            out += [p for p in exc.problems if p.rule == "store-manifest-inconsistent"]
+            continue
+        mine = {name: v for name, v in versions.items() if Path(name).parent == root / "records"}
+        out += version_problems(manifest, mine, str(root / "manifest.json"))
+    return out
+
+
 def span(manifest: dict) -> tuple[str, str]:
     """``(oldest, newest)``: the versions the store's records may be at."""
     running = manifest["upgrade_in_progress"]

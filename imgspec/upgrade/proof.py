@@ -117,7 +117,7 @@ def prove_steps(spec: Spec, steps=None, budget: int = BUDGET) -> list[tuple[Step
     try:
         import hypothesis  # noqa: F401 - the proof draws with it (an optional dependency: probed here)
     except ImportError:
-        raise ProblemError(Problem("imgspec", "", "missing-dependency",
-                                   "the proof needs hypothesis (pip install hypothesis)")) from None
+        raise ProblemError(Problem("imgspec prove", "", "missing-dependency",
+                                   "the proof draws documents with hypothesis: pip install 'imgspec[prove]'")) from None
     steps = list(load_steps(spec).values()) if steps is None else steps
     return [(step, [p for kind in KINDS for p in prove(step, kind, budget)]) for step in steps]
