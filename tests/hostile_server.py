@@ -4,7 +4,7 @@
 
 Modes: ``garbage`` (bytes that are no HTTP), ``html`` (200 text/html to everything), ``array`` (a JSON array for
 every body), ``deep`` (JSON nested 100,000 deep), ``headers`` (more than 100 header lines), ``huge`` (a 5 GB
-Content-Length, then nothing), ``trickle`` (a body one byte every 2 s), ``silent`` (reads the request, never
+Content-Length, then nothing), ``trickle`` (a body one byte every 0.5 s), ``silent`` (reads the request, never
 answers), ``close`` (closes the connection at once), ``mute`` (accepts and never says anything),
 ``plain`` (a plain HTTP server answering 400 to anything,
 a TLS handshake too)."""
@@ -59,7 +59,7 @@ class _Handler(socketserver.BaseRequestHandler):
                                      b"Content-Length: 60\r\n\r\n")
                 for _ in range(60):
                     self.request.sendall(b" ")
-                    time.sleep(2)
+                    time.sleep(0.5)
                 return
             self.request.sendall(_answer(mode) or b"")
 
