@@ -89,13 +89,14 @@ def cmd_validate(args) -> int:
     run = batch.Run(args.paths, args.kind, args.version, args.profile, args.jobs or os.cpu_count() or 1)
     progress = Progress("file", args.quiet or args.output_format != "text")
     out = OUTPUTS[args.output_format]
-    status, count, done, drafts, failing = OK, 0, 0, 0, 0
+    status, count, done, drafts, failing, problems = OK, 0, 0, 0, 0, 0
     versions: dict[str, str] = {}
     kept: list[Problem] = []  # for a JSON report, printed whole at the end
     seen: set[str] = set()
     with progress:
         for found in run.results():
             versions.update(found.versions)
+            problems += len(found.problems)
             for p in found.problems:
                 out.problem(p, kept)
                 failing += p.file not in seen
@@ -104,6 +105,7 @@ def cmd_validate(args) -> int:
             drafts += found.drafts
             progress(done, len(run.files))
     for p in named_store_problems(spec, args.paths, versions):
+        problems += 1
         out.problem(p, kept)
         failing += p.file not in seen
         seen.add(p.file)
@@ -115,15 +117,14 @@ def cmd_validate(args) -> int:
             print(empty, file=sys.stderr)
         else:
             out.problem(empty, kept)
-        status = UNUSABLE
-    total = len(kept) if args.output_format == "json" else None
-    out.end(kept, {"records": count, "problems": total, "failing_inputs": failing, "drafts": drafts}, status)
+        status, problems = UNUSABLE, problems + 1
+    out.end(kept, {"records": count, "problems": problems, "failing_inputs": failing, "drafts": drafts}, status)
     if drafts:
         print(f"imgspec validate: warning: {drafts} record(s) at a draft format version, which may still change: "
               "services MUST NOT write draft records in production", file=sys.stderr)
     if not args.quiet and args.output_format == "text" and count:
         print(f"{count} record(s) checked: " + ("all valid" if status == OK else
-              f"problems in {failing} input(s)"), file=sys.stderr)
+              f"{problems} problem(s) in {failing} input(s)"), file=sys.stderr)
     return status
 
 

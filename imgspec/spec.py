@@ -141,16 +141,18 @@ class Spec:
     def latest_released(self) -> str:
         return self.released[-1]
 
-    def release(self, version: str) -> Release:
+    def release(self, version: str, asked_by: str = "the version asked for") -> Release:
+        """The release of ``version``; ``unknown-version`` naming who asked (a flag, a function), not the releases
+        file, which is right."""
         for r in self.releases:
             if r.version == version:
                 return r
-        raise ProblemError(Problem("schemas/releases.json", "", "unknown-version",
+        raise ProblemError(Problem(asked_by, "", "unknown-version",
                                    f"format version {version!r} is not one of {', '.join(self.versions)}"))
 
     # -- schemas ------------------------------------------------------------
     def schema_path(self, kind: str, version: str) -> Path:
-        self.release(version)
+        self.release(version, f"the schema of {kind} at {version!r}")
         path = self.schemas / "record" / version / f"{kind}.json"
         if not path.is_file():
             raise ProblemError(Problem(self.rel(path), "", "unknown-kind",

@@ -140,6 +140,7 @@ INPUTS = [
     (["validate", "lines.jsonl"], None, 2, ["lines.jsonl:2: (root): malformed-json: Expecting property name "
                                             "enclosed in double quotes (column 26)"]),
     (["validate", "draft.json"], None, 0, ["warning: 1 record(s) at a draft format version"]),
+    (["validate", "bad.json", "number.json", "UP.JSON"], None, 1, ["3 record(s) checked: 2 problem(s) in 2 input(s)"]),
     (["validate", "--output-format", "github", "bad.json"], None, 1,
      ["::error file=bad.json,title=imgspec minimum::/size: -1 is less than the minimum of 0"]),
 ]
@@ -155,6 +156,13 @@ def test_inputs_and_messages_as_a_user_meets_them(installed, tmp_path, args, std
     assert ran.returncode == status and "Traceback" not in said, said[-1500:]
     for part in says:
         assert part in said, said[-1500:]
+
+
+def test_an_unknown_version_asked_of_the_library_names_the_call(installed):
+    code = ("import imgspec\ntry:\n    imgspec.validator('image', '9.9')\nexcept imgspec.UnusableInput as exc:\n"
+            "    print(exc)")
+    ran = run(installed / "bin" / "python", "-c", code)
+    assert ran.stdout.startswith("imgspec.validator('image', '9.9'): (root): unknown-version: format version '9.9'")
 
 
 def test_the_json_report_has_every_problem_and_the_counts(installed, tmp_path):

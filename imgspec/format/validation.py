@@ -50,6 +50,8 @@ Validator = extend(Draft202012Validator, {"pattern": _pattern})
 def validator(kind: str, version: str, spec: Spec | None = None) -> Draft202012Validator:
     """The validator for object ``kind`` (image, location, member, tag, store) at ``version``, built once."""
     spec = spec or Spec.default()
+    if version not in spec.versions:  # named as the caller asked, not the releases file
+        spec.release(version, f"imgspec.validator({kind!r}, {version!r})")
     return spec.once(("validator", kind, version), lambda: Validator(
         spec.schema(kind, version), registry=registry.of(spec), format_checker=FORMAT_CHECKER))
 
