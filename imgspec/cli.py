@@ -534,15 +534,22 @@ def matching(pattern: str, what: str):
     return check
 
 
-def positive(value: str) -> int:
-    """An argparse ``type``: a whole number of at least 1."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive (at least 1)")
-    return number
+def number(parse, admits, not_a_number: str, refused: str):
+    """An argparse ``type``: a number ``parse`` reads and ``admits`` accepts (argparse names the flag if not)."""
+    def check(value: str):
+        try:
+            found = parse(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {not_a_number}") from None
+        if not admits(found):
+            raise argparse.ArgumentTypeError(f"{value} is not {refused}")
+        return found
+    return check
+
+
+positive = number(int, lambda n: n >= 1, "a whole number", "positive (at least 1)")
+jobs = number(int, lambda n: n >= 0, "a whole number", "a number of processes (0: one per core)")
+seconds = number(float, lambda n: 0 < n < 86400, "a number of seconds", "a time bound (more than 0, less than a day)")
 
 
 def version(value: str) -> str:
@@ -552,28 +559,6 @@ def version(value: str) -> str:
         kind = "a string such as 2.3" if not value.replace(".", "").isdigit() else ", ".join(known)
         raise argparse.ArgumentTypeError(f"{value!r} is not a format version (unknown-version): {kind}")
     return value
-
-
-def jobs(value: str) -> int:
-    """An argparse ``type``: a number of processes, 0 for one per core."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"{value} is not a number of processes (0: one per core)")
-    return number
-
-
-def seconds(value: str) -> float:
-    """An argparse ``type``: a positive number of seconds."""
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not 0 < number < 86400:
-        raise argparse.ArgumentTypeError(f"{value} is not a time bound (more than 0, less than a day)")
-    return number
 
 
 def header(value: str) -> tuple[str, str]:

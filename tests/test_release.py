@@ -93,12 +93,18 @@ def test_every_recorded_erratum_only_widens_and_every_example_still_upgrades():
     assert "active-public" in errata.classify(spec, "2.0", erratum).readings_changed["schemas/upgrades/1.0-2.0.json"]
 
 
-def test_a_widening_erratum_is_recorded_and_then_locks_the_file(spec_copy):
+def widened_member(spec_copy):
+    """The copy as a git tree, with 2.3's member.json widened (an empty member id allowed): an erratum's change."""
     spec = git_tree(spec_copy)
     path = spec.schemas / "record" / "2.3" / "member.json"
     doc = json.loads(path.read_text())
     doc["properties"]["member"]["minLength"] = 0
     path.write_text(json.dumps(doc, indent=2) + "\n")
+    return spec, path
+
+
+def test_a_widening_erratum_is_recorded_and_then_locks_the_file(spec_copy):
+    spec, path = widened_member(spec_copy)
     assert [p.rule for p in release.check(spec)] == ["frozen-file-changed"]
     erratum = release.record_erratum(spec, "2.3", "2.3-E9", "empty member ids", "because", ["glance/db/sqlalchemy/models.py"])
     assert erratum["files"] == {"schemas/record/2.3/member.json": release.digest(path)}
@@ -112,11 +118,7 @@ def test_an_erratum_that_cannot_be_written_is_one_line_and_changes_nothing(spec_
     """A full file system (a file-size limit below the new releases.json): unwritable, the old file intact."""
     import subprocess
     import sys
-    spec = git_tree(spec_copy)
-    path = spec.schemas / "record" / "2.3" / "member.json"
-    doc = json.loads(path.read_text())
-    doc["properties"]["member"]["minLength"] = 0
-    path.write_text(json.dumps(doc, indent=2) + "\n")
+    spec, path = widened_member(spec_copy)
     releases = spec.schemas / "releases.json"
     before = releases.read_bytes()
     code = ("import resource, signal, sys\n"
