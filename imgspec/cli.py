@@ -98,7 +98,7 @@ def cmd_validate(args) -> int:
             versions.update(found.versions)
             problems += len(found.problems)
             for p in found.problems:
-                out.problem(p, kept)
+                out.problem(p, kept, progress.write)
                 failing += p.file not in seen
                 seen.add(p.file)
             status, count, done = max(status, found.status), count + found.count, done + found.files
@@ -106,7 +106,7 @@ def cmd_validate(args) -> int:
             progress(done, len(run.files))
     for p in named_store_problems(spec, args.paths, versions):
         problems += 1
-        out.problem(p, kept)
+        out.problem(p, kept, progress.write)
         failing += p.file not in seen
         seen.add(p.file)
         status = max(status, INVALID)
@@ -116,7 +116,7 @@ def cmd_validate(args) -> int:
         if args.output_format == "text":
             print(empty, file=sys.stderr)
         else:
-            out.problem(empty, kept)
+            out.problem(empty, kept, progress.write)
         status, problems = UNUSABLE, problems + 1
     out.end(kept, {"records": count, "problems": problems, "failing_inputs": failing, "drafts": drafts}, status)
     if drafts:
@@ -129,11 +129,11 @@ def cmd_validate(args) -> int:
 
 
 class TextOutput:
-    """One line per problem, as it is found (FILE[:LINE]: POINTER: RULE: MESSAGE)."""
+    """One line per problem, as it is found (FILE[:LINE]: POINTER: RULE: MESSAGE), said above any progress line."""
 
     @staticmethod
-    def problem(p: Problem, kept: list) -> None:
-        print(p)
+    def problem(p: Problem, kept: list, say=print) -> None:
+        say(str(p))
 
     @staticmethod
     def end(kept: list, counts: dict, status: int) -> None:
@@ -144,20 +144,20 @@ class GithubOutput(TextOutput):
     """A GitHub Actions workflow command per problem: shown inline on the file, at its line."""
 
     @staticmethod
-    def problem(p: Problem, kept: list) -> None:
+    def problem(p: Problem, kept: list, say=print) -> None:
         def escape(text: str, prop: bool = False) -> str:
             text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
             return text.replace(":", "%3A").replace(",", "%2C") if prop else text
         where = f"file={escape(p.file, True)}" + (f",line={p.line}" if p.line else "")
-        print(f"::error {where},title={escape('imgspec ' + p.rule, True)}::{escape(p.pointer or '(root)')}: "
-              f"{escape(p.message)}")
+        say(f"::error {where},title={escape('imgspec ' + p.rule, True)}::{escape(p.pointer or '(root)')}: "
+            f"{escape(p.message)}")
 
 
 class JsonOutput(TextOutput):
     """One JSON document: every problem (file, line, pointer, rule, message, exit), the counts and the status."""
 
     @staticmethod
-    def problem(p: Problem, kept: list) -> None:
+    def problem(p: Problem, kept: list, say=print) -> None:
         kept.append(p)
 
     @staticmethod

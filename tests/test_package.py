@@ -1,12 +1,15 @@
 """The package as implementers install it: wheel and sdist built and checked, the wheel alone in a fresh venv."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 import venv
 from pathlib import Path
 
@@ -45,18 +48,24 @@ def test_the_wheel_declares_every_runtime_import(installed):
     assert not names & {"tqdm", "hypothesis", "jsonschema-rs", "sqlalchemy", "orjson"}
 
 
-def test_validate_1500_files_under_a_terminal(installed, tmp_path):
-    """A terminal makes imgspec show progress; without tqdm it must be a plain line, never a crash."""
+@pytest.mark.parametrize("with_tqdm", [False, True], ids=["plain-line", "tqdm"])
+def test_validate_1500_files_under_a_terminal(installed, tmp_path, with_tqdm):
+    """A terminal makes imgspec show progress (tqdm where installed, a plain line without it, never a crash), and
+    a problem line found meanwhile starts on a line of its own: the progress line is cleared first."""
     record = json.loads((ROOT / "examples/record/2.3/image/valid/active-public.json").read_text())
     folder = tmp_path / "records"
     folder.mkdir()
     for i in range(1500):
         record["id"] = f"{i:08x}-0000-4000-8000-000000000000"
         (folder / f"{i}.json").write_text(json.dumps(record))
-    (folder / "bad.json").write_text(json.dumps({**record, "size": -1}))
+    (folder / "5-bad.json").write_text(json.dumps({**record, "size": -1}))  # sorted near the middle of the run
+    # the wheel alone has no tqdm; the project's own environment (the same code from the tree) has it
+    command = ([str(ROOT / ".venv/bin/python"), "-m", "imgspec"] if with_tqdm else
+               [str(installed / "bin" / "imgspec")])
     pid, fd = pty.fork()
-    if pid == 0:  # the child: imgspec on a pseudo-terminal, as a user at a shell runs it
-        os.execv(str(installed / "bin" / "imgspec"), ["imgspec", "validate", str(folder)])
+    if pid == 0:  # the child: imgspec on a pseudo-terminal of 100 columns, as a user at a shell runs it
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+        os.execv(command[0], command + ["validate", str(folder)])
     chunks = []
     while True:
         try:
@@ -70,7 +79,12 @@ def test_validate_1500_files_under_a_terminal(installed, tmp_path):
     text = b"".join(chunks).decode("utf-8", "replace")
     assert os.waitstatus_to_exitcode(status) == 1, text[-2000:]
     assert "Traceback" not in text
-    assert re.search(r"bad\.json: /size: minimum: ", text), text[-2000:]
+    assert ("file/s]" in text) if with_tqdm else re.search(r"\d+/1,501 files \(\d+%\)", text), text[-2000:]
+    found = re.search(re.escape(str(folder / "5-bad.json")) + r": /size: minimum: ", text)
+    assert found, text[-2000:]
+    before = text[max(0, found.start() - 3):found.start()]
+    glued = text[max(0, found.start() - 80):found.end()]
+    assert before.endswith(("\n", "\r", "\x1b[K")), f"glued onto the progress line: {glued!r}"
     assert "1501 record(s) checked" in text
 
 
