@@ -29,6 +29,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 from imgspec import atomic, jsonfile, resources, upgrade
@@ -592,13 +593,68 @@ EXIT_STATUS = ("Exit status, every command: 0 all is as it should be; 1 the inpu
                "version, a failing server or database, a file that cannot be written) or the command line is wrong.")
 
 
+# Who each command is for: --help lists them in these groups (one table: docs/command-line.md shows --help).
+GROUPS = {
+    "Records and stores": ["validate", "read", "upgrade", "upgrade-store", "placement", "sizing"],
+    "Deployments": ["export-sql", "conformance"],
+    "Implementations and reviews": ["vectors", "diff", "prove", "check"],
+    "Maintainers of the spec (a checkout of its tree)": ["bundle", "release", "erratum", "api-correction",
+                                                         "api-release"],
+}
+
+
+class Commands:
+    """Adds subcommands (each one's help is its description too) and lists them by GROUPS for the top --help."""
+
+    def __init__(self, sub):
+        self.sub, self.summaries = sub, {}
+
+    def add(self, name: str, help: str) -> argparse.ArgumentParser:
+        self.summaries[name] = help
+        return self.sub.add_parser(name, description=help[0].upper() + help[1:] + ".")
+
+    def listing(self) -> str:
+        grouped = [name for names in GROUPS.values() for name in names]
+        if sorted(grouped) != sorted(self.summaries):  # a command added without a group, or a group naming none
+            raise AssertionError(f"GROUPS and the commands differ: {sorted(set(grouped) ^ set(self.summaries))}")
+        width = max(map(len, grouped)) + 2
+        lines = textwrap.wrap("The Image Record Format and Images API v2 specification, as a command: "
+                              "imgspec COMMAND --help says more of each.", 79)
+        for title, names in GROUPS.items():
+            lines += ["", title + ":"]
+            for name in names:
+                wrapped = textwrap.wrap(self.summaries[name], 77 - width)
+                lines += [f"  {name:<{width}}{wrapped[0]}"] + [" " * (width + 2) + more for more in wrapped[1:]]
+        return "\n".join(lines)
+
+
+class VersionAction(argparse.Action):
+    """``--version``: the package's version and what it carries (read only when asked)."""
+
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from imgspec import __version__
+        spec = Spec.default()
+        drafts = [v for v in spec.versions if v not in spec.released]
+        api_version = api.document(spec)["info"]["version"]
+        print(f"imgspec {__version__}: record format {', '.join(spec.released)} released"
+              + (f", {', '.join(drafts)} draft" if drafts else "") + f"; Images API document {api_version}"
+              + f" ({spec.root})")
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="imgspec", description=__doc__.split("\n\n")[0], epilog=EXIT_STATUS)
-    sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="check the spec tree's schemas and examples")
+    p = argparse.ArgumentParser(prog="imgspec", formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=textwrap.fill(EXIT_STATUS, 79))
+    p.add_argument("--version", action=VersionAction, help="the package, format and API versions it carries")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = Commands(sub)
+    c = commands.add("check", help="check the spec tree's schemas and examples")
     c.add_argument("--root", help="spec tree (default: the installed one)")
     c.set_defaults(func=cmd_check)
-    v = sub.add_parser("validate", help="validate record files, folders and JSON Lines streams")
+    v = commands.add("validate", help="validate record files, folders and JSON Lines streams")
     v.add_argument("paths", nargs="+", metavar="PATH",
                    help="a record file, a folder (every *.json and *.jsonl below it), a .jsonl file, or - for stdin")
     v.add_argument("--kind", choices=RECORD_KINDS,
@@ -614,7 +670,7 @@ def parser() -> argparse.ArgumentParser:
                    "github: GitHub Actions annotations, shown on the file and line")
     v.add_argument("-j", "--jobs", type=jobs, default=0, help="processes for files (default: one per core)")
     v.set_defaults(func=cmd_validate)
-    u = sub.add_parser("upgrade", help="upgrade one record (printed, or --in-place)")
+    u = commands.add("upgrade", help="upgrade one record (printed, or --in-place)")
     u.add_argument("record", help="the record file to upgrade")
     u.add_argument("--to", type=version,
                    help="target version (default: the newest released; a draft only when named, with a warning)")
@@ -622,7 +678,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--setting", action="append", metavar="NAME=VALUE",
                    help="a deployment setting that upgrade rules name with $deployment (repeatable)")
     u.set_defaults(func=cmd_upgrade)
-    r = sub.add_parser("read", help="print a record as the newest released version reads it, writing nothing")
+    r = commands.add("read", help="print a record as the newest released version reads it, writing nothing")
     r.add_argument("record", help="the record file to read (never written), or - for standard input")
     r.add_argument("--to", help="read it at this version (default: the newest released)")
     r.add_argument("--explain", action="store_true",
@@ -630,16 +686,16 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--setting", action="append", metavar="NAME=VALUE",
                    help="a deployment setting that upgrade rules name with $deployment (repeatable)")
     r.set_defaults(func=cmd_read)
-    bd = sub.add_parser("bundle", help="write the self-contained schemas (schemas/bundled) from the modular ones")
+    bd = commands.add("bundle", help="write the self-contained schemas (schemas/bundled) from the modular ones")
     bd.add_argument("--check", action="store_true", help="only say which checked-in bundles are stale")
     bd.add_argument("--root", help="the spec tree (default: this package's)")
     bd.set_defaults(func=cmd_bundle)
-    vc = sub.add_parser("vectors", help="hold an implementation (default: this one) to the conformance vectors")
+    vc = commands.add("vectors", help="hold an implementation (default: this one) to the conformance vectors")
     vc.add_argument("--command", help="an implementation under the runner contract, e.g. 'imgspec read --to {to} -'")
     vc.add_argument("--write", action="store_true", help="generate the vectors from this implementation (review them!)")
     vc.add_argument("--root", help="the spec tree (default: this package's)")
     vc.set_defaults(func=cmd_vectors)
-    s = sub.add_parser("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
+    s = commands.add("upgrade-store", help="upgrade a directory store in place: atomic per record, resumable")
     s.add_argument("store", metavar="DIR", help="the store: manifest.json and records/")
     s.add_argument("--to", type=version,
                    help="target version (default: the newest released; a draft only when named, with a warning)")
@@ -653,7 +709,7 @@ def parser() -> argparse.ArgumentParser:
                    "service first uses it (refused while a rule on the way is install-time); without it, the "
                    "upgrade rewrites every record now, which also finishes a lazy upgrade")
     s.set_defaults(func=cmd_upgrade_store)
-    d = sub.add_parser("diff", help="classify every change between two versions of the record schemas")
+    d = commands.add("diff", help="classify every change between two versions of the record schemas")
     d.add_argument("versions", nargs="*", metavar="OLD NEW", help="versions or folders (default: last release -> draft)")
     d.add_argument("--markdown", action="store_true", help="a table for a review comment")
     d.add_argument("--api", action="store_true",
@@ -665,12 +721,12 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--errata", action="store_true",
                    help="classify the errata of a released version (give it as OLD; default: every version)")
     d.set_defaults(func=cmd_diff)
-    pl = sub.add_parser("placement", help="check who replicates what: a policy and records against it")
+    pl = commands.add("placement", help="check who replicates what: a policy and records against it")
     pl.add_argument("source", metavar="SOURCE", help="a placement policy file, a store manifest or a store folder")
     pl.add_argument("records", nargs="*", metavar="RECORD", help="image records to check against the policy")
     pl.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     pl.set_defaults(func=cmd_placement)
-    sz = sub.add_parser("sizing", help="metadata bytes per image per version, and storage totals")
+    sz = commands.add("sizing", help="metadata bytes per image per version, and storage totals")
     sz.add_argument("--images", type=positive, help="images in the deployment (default: the reference deployment)")
     sz.add_argument("--average-size", type=positive, metavar="BYTES", help="average data size of an image")
     sz.add_argument("--copies", type=positive, help="physical copies of each image's data (default: from the placement policy)")
@@ -678,7 +734,7 @@ def parser() -> argparse.ArgumentParser:
     sz.add_argument("--engine", choices=["sqlite", "mariadb", "postgresql"],
                     help="the database whose measured bytes per image count (default: the reference deployment's)")
     sz.set_defaults(func=cmd_sizing)
-    cf = sub.add_parser("conformance", help="check a live Images API v2 endpoint against the spec")
+    cf = commands.add("conformance", help="check a live Images API v2 endpoint against the spec")
     cf.add_argument("--endpoint", required=True, help="e.g. http://127.0.0.1:9292")
     cf.add_argument("--project", default="7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b", help="X-Project-Id of the caller")
     cf.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", type=header,
@@ -689,7 +745,7 @@ def parser() -> argparse.ArgumentParser:
     cf.add_argument("--record", metavar="DIR", help="also write each operation's first JSON bodies into DIR/<operationId>/ "
                     "(request.json, response-<status>.json), as API examples are captured")
     cf.set_defaults(func=cmd_conformance)
-    ex = sub.add_parser("export-sql", help="read a Glance database (read-only) into a new record store")
+    ex = commands.add("export-sql", help="read a Glance database (read-only) into a new record store")
     ex.add_argument("database", metavar="DB_URL", help="SQLAlchemy URL, e.g. sqlite:////var/lib/glance/glance.sqlite")
     ex.add_argument("out", metavar="OUT_DIR", help="the store to create (must not exist, or be empty)")
     ex.add_argument("--to", type=version,
@@ -708,26 +764,27 @@ def parser() -> argparse.ArgumentParser:
                     help="Glance's metadata_encryption_key, to decrypt location URLs it encrypted (better: the "
                     "IMGSPEC_METADATA_ENCRYPTION_KEY environment variable, which no process list shows)")
     ex.set_defaults(func=cmd_export_sql)
-    pv = sub.add_parser("prove", help="prove version steps on documents drawn from the old schemas")
+    pv = commands.add("prove", help="prove version steps on documents drawn from the old schemas")
     pv.add_argument("steps", nargs="*", help="steps such as 2.2-2.3 (default: every step)")
     pv.add_argument("--root", help="the spec tree (default: this package's)")
     pv.set_defaults(func=cmd_prove)
-    rl = sub.add_parser("release", help="freeze a draft version")
+    rl = commands.add("release", help="freeze a draft version")
     rl.add_argument("version", type=version, help="the draft version to release (its files are locked by content hash)")
     rl.set_defaults(func=cmd_release)
-    er = sub.add_parser("erratum", help="record the changed files of a released version as a widening erratum")
+    er = commands.add("erratum", help="record the changed files of a released version as a widening erratum")
     er.add_argument("version", type=version, help="the released version whose files changed")
     correction_arguments(er, "the erratum's id, e.g. 2.1-E1", "what the erratum changes, in one sentence",
                          "why: what the released version got wrong", r"[0-9]+\.[0-9]+-E[1-9][0-9]*")
     er.set_defaults(func=cmd_erratum)
-    ac = sub.add_parser("api-correction", help="record a change of the API document that describes what Glance "
+    ac = commands.add("api-correction", help="record a change of the API document that describes what Glance "
                         "already did (no API change, no new version)")
     correction_arguments(ac, "the correction's id, e.g. 2.15-C1", "what the document now says, in one sentence",
                          "why: what it got wrong", r"[0-9]+\.[0-9]+-C[1-9][0-9]*")
     ac.set_defaults(func=cmd_api_correction)
-    ar = sub.add_parser("api-release", help="record the API document as it is as a new API release (its info.version)")
+    ar = commands.add("api-release", help="record the API document as it is as a new API release (its info.version)")
     ar.add_argument("--note", required=True, help="what the release is, in one sentence", type=SENTENCE)
     ar.set_defaults(func=cmd_api_release)
+    p.description = commands.listing()
     return p
 
 

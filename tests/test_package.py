@@ -172,6 +172,45 @@ def test_inputs_and_messages_as_a_user_meets_them(installed, tmp_path, args, std
         assert part in said, said[-1500:]
 
 
+def test_version_and_help_as_a_user_reads_them(installed):
+    """--version names the package and what it carries; --help is plain text (no reStructuredText markup), with the
+    maintainers' commands grouped apart from the users', every command in exactly one group."""
+    exe = str(installed / "bin" / "imgspec")
+    shown = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
+    from imgspec import __version__
+    assert shown.returncode == 0 and shown.stdout.startswith(f"imgspec {__version__}: record format 1.0, "), shown
+    assert re.search(r"; Images API document \d+\.\d+", shown.stdout), shown.stdout
+    helped = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+    text = helped.stdout
+    assert helped.returncode == 0 and "``" not in text and ":func:" not in text, text
+    assert max(map(len, text.splitlines())) <= 80, text
+    groups = re.findall(r"^(\S[^\n]*):\n((?:  \S[^\n]*\n|    [^\n]*\n)+)", text, re.M)
+    listed = {title: re.findall(r"^  (\S+)  ", body, re.M) for title, body in groups}
+    maintainers = next(names for title, names in listed.items() if title.startswith("Maintainers"))
+    assert maintainers == ["bundle", "release", "erratum", "api-correction", "api-release"], listed
+    every = [name for title, names in listed.items() if title not in ("options", "positional arguments")
+             for name in names]
+    refused = subprocess.run([exe, "COMMAND-THAT-IS-NOT"], capture_output=True, text=True, timeout=60).stderr
+    commands = re.findall(r"'([a-z-]+)'", refused.split("choose from", 1)[1])  # argparse's own list of them
+    assert sorted(every) == sorted(commands) and len(every) == len(set(every)) >= 17, (every, commands)
+
+
+def test_readme_names_every_extra_the_package_declares():
+    """The install section's table has one row per extra of pyproject.toml, naming each package it adds."""
+    import tomllib
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    section = README[README.index("## Install with pip"):README.index("## Layout")]
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z]+)` \| ([^|]+) \|", section, re.M)}
+    assert sorted(rows) == sorted(extras), rows
+    for name, requirements in extras.items():
+        for requirement in requirements:
+            package = re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)
+            if package == "imgspec":  # imgspec[sql]: the row names the extra it builds on
+                assert "`sql`" in rows[name], (name, rows[name])
+            elif package.lower() not in ("sphinx-copybutton", "sphinxcontrib-openapi", "myst-parser"):
+                assert package.split("-")[0].lower() in rows[name].lower(), (name, package, rows[name])
+
+
 def test_an_unknown_version_asked_of_the_library_names_the_call(installed):
     code = ("import imgspec\ntry:\n    imgspec.validator('image', '9.9')\nexcept imgspec.UnusableInput as exc:\n"
             "    print(exc)")

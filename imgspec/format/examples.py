@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from jsonschema import Draft202012Validator
+
 from imgspec import jsonfile
 from imgspec.format import validation
 from imgspec.problems import Problem, ProblemError, mismatch
@@ -56,6 +58,23 @@ def expectation(spec: Spec, example: Example) -> dict:
         raise ProblemError(Problem(spec.rel(example.expect_path), "", "required",
                                    f"an expectation needs {', '.join(sorted(missing))}"))
     return exp
+
+
+SCHEMA_KEYWORDS = frozenset(Draft202012Validator.VALIDATORS)  # the rules a JSON Schema validator itself states
+
+
+def beyond_json_schema(spec: Spec) -> list[tuple[Example, dict]]:
+    """The invalid examples (with their expectation) whose rule no JSON Schema keyword states: a JSON Schema
+    validator given the (bundled) schema alone accepts them, only imgspec's reader or semantic checks refuse them
+    (a duplicate key, the placement rules).  The implementers page lists them; the cross-validator test holds
+    every validator to accepting them."""
+    out = []
+    for e in record_examples(spec):
+        if not e.valid:
+            exp = expectation(spec, e)
+            if exp["rule"] not in SCHEMA_KEYWORDS:
+                out.append((e, exp))
+    return out
 
 
 def problems_of(spec: Spec, example: Example) -> list[Problem]:

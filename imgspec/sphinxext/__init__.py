@@ -28,6 +28,8 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-glance-upgrades``   each Glance upgrade that changes the format: commands, Glance's migrations, the rules
 ``imgspec-glance-path``       from each series to the newest: steps, modes, what to run
 ``imgspec-value-journey F EX`` what field F of each example record becomes at every version, and which steps change it
+``imgspec-command-line``      every command's --help, by who it is for
+``imgspec-beyond-json-schema`` the rules JSON Schema alone does not check, with the examples only imgspec refuses
 ``imgspec-api-ref-differences`` where Glance's api-ref and the document disagree on response codes, and why
 
 Every file shown is recorded.  When the build ends, any schema or example that
@@ -44,7 +46,7 @@ from pathlib import Path
 from sphinx.util import logging
 
 from imgspec.spec import Spec
-from imgspec.sphinxext import api, diff, guide, nodes_util, placement, records, sizing, sqlbinding, upgrades
+from imgspec.sphinxext import api, commandline, diff, guide, nodes_util, placement, records, sizing, sqlbinding, upgrades
 from imgspec.sphinxext.base import SpecDomain, spec_of
 
 logger = logging.getLogger("imgspec")
@@ -83,7 +85,8 @@ def _finished(app, exc):
         app.statuscode = 1  # fails the build with or without -W
 
 
-MODULES = (nodes_util, records, diff, upgrades, api, sqlbinding, sizing, placement, guide)  # as the core: one per job
+# as the core: one per job
+MODULES = (nodes_util, records, diff, upgrades, api, sqlbinding, sizing, placement, guide, commandline)
 
 
 def setup(app):

@@ -5,7 +5,7 @@ from docutils import nodes
 from docutils.parsers.rst import directives as rst
 
 from imgspec.api import fields as apifields
-from imgspec.format import bundle, evidence, profiles, registry
+from imgspec.format import bundle, contract, evidence, placement, profiles, registry
 from imgspec.format import examples as ex
 from imgspec.problems import ProblemError
 from imgspec.release import errata
@@ -193,6 +193,40 @@ class ExamplesLinkDirective(SpecDirective):
                                refuri=self.site_link(f"format/examples/{version}.html") + f"#{kind}-examples")
         return [para(f"Examples: {valid} valid and {len(found) - valid} invalid {kind} records, each validated by the "
                      "build (an invalid one with the pointer and rule it breaks), are on ", link, ".")]
+
+
+class BeyondJsonSchemaDirective(SpecDirective):
+    """``imgspec-beyond-json-schema``: the rules a JSON Schema validator alone does not check, each with what it
+    refuses, who refuses it, and the invalid examples (from :func:`imgspec.format.examples.beyond_json_schema`)
+    that every other validator accepts (tests/test_cross_validators.py holds them to it)."""
+
+    def run(self):
+        refusals = contract.refusals(self.spec)
+        by_rule: dict[str, list] = {}
+        for example, exp in ex.beyond_json_schema(self.spec):
+            by_rule.setdefault(exp["rule"], []).append(example)
+        rows = []
+        for rule, found in by_rule.items():
+            if rule in refusals:
+                when, who = refusals[rule]["when"], "the reader, before any schema applies (strict parsing)"
+            elif rule in placement.RULES:
+                when, who = placement.RULES[rule], f"the semantic checks of the {found[0].kind} kind"
+            else:
+                raise self.error(f"{self.spec.rel(found[0].expect_path)}: /rule: unknown-rule: {rule!r} is no JSON "
+                                 "Schema keyword, no rule of the reader contract and no placement rule")
+            links: list[nodes.Node] = []
+            for e in found:
+                if links:
+                    links.append(nodes.Text(", "))
+                links.append(nodes.reference("", "", nodes.literal(text=f"{e.version}/{e.kind}/{e.path.name}"),
+                                             internal=True, refuri=self.site_link(f"format/examples/{e.version}.html")
+                                             + f"#{e.kind}-examples"))
+            rows.append([f"`{rule}`", when, who, [nodes.paragraph("", "", *links)]])
+        total = sum(map(len, by_rule.values()))
+        return [para(f"{total} invalid examples break a rule that no JSON Schema keyword states: a JSON Schema "
+                     "validator given the schema alone (python-jsonschema, jsonschema-rs, check-jsonschema, ajv) "
+                     "accepts each of them, and the test suite holds all four to accepting them."),
+                table(["Rule", "Refused when", "Who refuses it", "Examples"], rows, [12, 30, 16, 24])]
 
 
 class FieldMatrixDirective(SpecDirective):
@@ -515,4 +549,5 @@ DIRECTIVES = {
     "imgspec-mapping": MappingDirective,
     "imgspec-field-index": FieldIndexDirective,
     "imgspec-profile": ProfileDirective,
+    "imgspec-beyond-json-schema": BeyondJsonSchemaDirective,
 }
