@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import ROOT, SPEC
 
 from imgspec.format import formats, generate, validation
@@ -118,7 +119,26 @@ def test_one_date_time_verdict_for_the_reference_and_the_fast_validator(value, o
     doc = {"member": "p", "can_share": False, "status": "pending", "created_at": value, "updated_at": None,
            "deleted": False, "deleted_at": None}
     assert schema.is_valid(doc) == ok
-    assert validation.fast_validator(SPEC, "member", "2.3").is_valid(doc) == ok
+    assert validation.is_valid(SPEC, doc, "member", "2.3") == ok
+    assert validation.schema_errors(doc, "member", "2.3", spec=SPEC) == [] if ok else validation.schema_errors(
+        doc, "member", "2.3", spec=SPEC)[0].rule == "format"
+    fast = validation.fast_validator(SPEC, "member", "2.3").is_valid(doc)
+    assert fast <= ok  # the fast verdict is "certainly valid" or "ask the reference": never valid where it is not
+    assert fast == (ok and value[5:10] != "02-29" and value[17:19] != "60")  # and sure of every other valid value
+
+
+@settings(max_examples=500, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(st.one_of(generate._rfc3339(), st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+                                                    r"(\.[0-9]{1,3})?([Zz]|[+-][0-9]{2}:[0-9]{2})\Z")))
+def test_what_the_fast_pattern_accepts_is_a_date_time(value):
+    """The fast validator's stand-in for the date-time format (imgspec.format.formats.SURELY_DATE_TIME) accepts
+    only date-times, and every date-time but a Feb 29 and a leap second."""
+    import regress
+    surely = regress.Regex(formats.SURELY_DATE_TIME).find(value) is not None
+    if surely:
+        assert formats.date_time(value), value
+    elif formats.date_time(value):
+        assert value[5:10] == "02-29" or value[17:19] == "60", value
 
 
 def test_imgspec_diff_proves_the_step_it_reviews():

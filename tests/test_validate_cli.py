@@ -1,5 +1,6 @@
 """imgspec validate and the implementers' API: clear lines for every bad input, exit 0/1/2."""
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -70,7 +71,7 @@ def test_fast_and_reference_validators_agree_on_every_example(example):
     doc = jsonfile.load(example.path)
     fast = validation.fast_validator(SPEC, example.kind, example.version)
     reference = validation.validator(example.kind, example.version, SPEC)
-    assert fast.is_valid(doc) == reference.is_valid(doc)
+    assert sure_agrees(fast.is_valid(doc), reference.is_valid(doc), doc)
     if example.valid:
         assert fast.is_valid(doc)
     else:  # invalid by the schema, or (placement rules) by meaning only
@@ -86,7 +87,17 @@ def test_fast_and_reference_validators_agree_on_generated_and_mutated_records(ve
     doc[key] = data.draw(st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=300), st.just([]),
                                    st.just({}), st.just(doc[key])))
     fast = validation.fast_validator(SPEC, "image", version)
-    assert fast.is_valid(doc) == validation.validator("image", version, SPEC).is_valid(doc)
+    reference = validation.validator("image", version, SPEC).is_valid(doc)
+    assert sure_agrees(fast.is_valid(doc), reference, doc)
+    assert validation.is_valid(SPEC, doc, "image", version) == reference
+
+
+def sure_agrees(fast: bool, reference: bool, doc) -> bool:
+    """The fast verdict is "certainly valid" or "ask the reference": never valid where the reference says invalid,
+    and valid wherever the reference is, but for a timestamp on a Feb 29 or at a leap second (the fast path's
+    date-time pattern leaves those to the reference, imgspec.format.formats.SURELY_DATE_TIME)."""
+    rare = re.search(r'"[0-9]{4}-02-29[Tt]|"[0-9-]{10}[Tt][0-9]{2}:[0-9]{2}:60', json.dumps(doc)) is not None
+    return (not fast or reference) and (fast == reference or rare)
 
 
 # -- the strict reader's fast path means the same as the strict parser -------------
