@@ -110,7 +110,7 @@ fuzz: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP)
 	  test -f _build/fuzz/last-failure.json && name=examples/differential/found-$$(sha256sum _build/fuzz/last-failure.json | cut -c1-12).json && \
 	  cp _build/fuzz/last-failure.json $$name && echo "kept the failing plan as $$name"; exit 1; }
 
-bench: $(STAMP)
+bench: $(STAMP) $(AJV_STAMP)
 	$(PY) tools/bench.py
 
 clean:
