@@ -195,11 +195,15 @@ def test_version_and_help_as_a_user_reads_them(installed):
     assert sorted(every) == sorted(commands) and len(every) == len(set(every)) >= 17, (every, commands)
 
 
-def test_readme_names_every_extra_the_package_declares():
-    """The install section's table has one row per extra of pyproject.toml, naming each package it adds."""
+@pytest.mark.parametrize("page,start,end", [("README.md", "## Install with pip", "## Layout"),
+                                             ("docs/implementers.md", "## Install", "## Validate from Python")])
+def test_the_install_sections_name_every_extra_the_package_declares(page, start, end):
+    """README's and the implementers page's install tables have one row per extra of pyproject.toml, naming each
+    package it adds."""
     import tomllib
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    section = README[README.index("## Install with pip"):README.index("## Layout")]
+    text = (ROOT / page).read_text()
+    section = text[text.index(start):text.index(end)]
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `([a-z]+)` \| ([^|]+) \|", section, re.M)}
     assert sorted(rows) == sorted(extras), rows
     for name, requirements in extras.items():
