@@ -1,8 +1,6 @@
 """The command line's page: each group of commands and each command's ``--help``, read from the parser itself."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 
 from docutils import nodes
@@ -13,17 +11,15 @@ from imgspec.sphinxext.base import SpecDirective
 
 def help_text(parser) -> str:
     """What ``--help`` prints on an 80-column terminal (argparse wraps to $COLUMNS: fixed, so every build agrees)."""
-    out, columns = io.StringIO(), os.environ.get("COLUMNS")
+    columns = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "80"
     try:
-        with contextlib.redirect_stdout(out):
-            parser.print_help()
+        return parser.format_help().rstrip()
     finally:
         if columns is None:
             del os.environ["COLUMNS"]
         else:
             os.environ["COLUMNS"] = columns
-    return out.getvalue().rstrip()
 
 
 class CommandLineDirective(SpecDirective):
