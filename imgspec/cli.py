@@ -1,26 +1,8 @@
-"""The ``imgspec`` command: one subcommand per job.
+"""The ``imgspec`` command: one subcommand per job, each a ``cmd_*`` function here.
 
-    imgspec check [--root DIR]         the spec tree's own schemas and examples
-    imgspec validate PATH...           records (files, folders, JSON Lines, - for stdin)
-    imgspec upgrade RECORD [--to V]    print the record upgraded to V (default: newest)
-    imgspec read RECORD                print the record as the newest version reads it
-    imgspec bundle                     write the self-contained schemas under schemas/bundled
-    imgspec vectors [--command CMD]    hold an implementation (default: this one) to the conformance vectors
-    imgspec upgrade-store DIR [--to V] upgrade a directory store in place (resumable; --first-use: lazily)
-    imgspec diff [OLD NEW] [--markdown] classify every schema change (versions or folders; --api: the API document)
-    imgspec prove [STEP...]            prove each upgrade step on records drawn from its old schema
-    imgspec release VERSION            freeze a draft: lock its files by content hash
-    imgspec erratum VERSION --id ...   record a widening correction of a released version
-    imgspec api-correction --id ...    record a change of the API document that describes what Glance did
-    imgspec api-release --note ...     record the API document as a new API release (its info.version)
-    imgspec placement SOURCE [RECORD...] check a placement policy (file, manifest or store) and records
-    imgspec sizing [--images N ...]    metadata bytes per image per version, and storage totals
-    imgspec conformance --endpoint URL  check a live Images API v2 endpoint against the spec
-    imgspec export-sql DB_URL OUT_DIR  a Glance database (read-only) as a record store of the newest format
-
-Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE).  Exit status, every command:
-0 all is as it should be, 1 the input was read and breaks a rule, 2 the input could not be used at all
-(or the command line is wrong).
+Which commands there are, what each does and who it is for is said once, in :func:`parser` (each command's
+help) and :data:`GROUPS`: ``imgspec --help`` and the site's command-line page print them from there.
+Problems print one per line (FILE[:LINE]: POINTER: RULE: MESSAGE); the exit status is :data:`EXIT_STATUS`.
 """
 from __future__ import annotations
 
