@@ -305,14 +305,23 @@ class ApiChangelogDirective(SpecDirective):
 
 
 class ApiRefDifferencesDirective(SpecDirective):
-    """``imgspec-api-ref-differences``: where Glance's api-ref and the document disagree on response codes, and why."""
+    """``imgspec-api-ref-differences``: where Glance's api-ref and the document disagree on response codes, and why;
+    with ``:part: left-out``, the routes a deployment may serve that the document leaves out, and why."""
+
+    option_spec = {"part": lambda arg: rst.choice(arg, ("codes", "left-out"))}
 
     def run(self):
         rel = "schemas/api/api-ref-differences.json"
         self.shown(self.spec.root / rel)
+        data = self.spec.load(rel)
+        if self.options.get("part") == "left-out":
+            return [table(["Routes", "Served by", "Paste flavors", "Why the document leaves them out", "Glance files"],
+                          [[", ".join(f"`{r}`" for r in e["routes"]), e["served_by"], ", ".join(e["flavors"]),
+                            e["reason"], ", ".join(f"`{f}`" for f in e["evidence"])] for e in data["left_out"]],
+                          [22, 20, 12, 30, 16])]
         rows = [[f"`{e['status']}`", "lists it; Glance never answers it" if e["api_ref"] == "lists" else
                  "omits it; Glance answers it", ", ".join(f"`{o}`" for o in e["operations"]), e["reason"],
-                 ", ".join(f"`{f}`" for f in e["evidence"])] for e in self.spec.load(rel)["differences"]]
+                 ", ".join(f"`{f}`" for f in e["evidence"])] for e in data["differences"]]
         return [table(["Status", "api-ref", "Operations", "Why (Glance's code)", "Glance files"], rows,
                       [7, 14, 27, 36, 16])]
 
