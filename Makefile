@@ -16,6 +16,9 @@ GLANCE_STAMP := $(GLANCE_VENV)/.installed
 AJV_HOME := _build/ajv
 AJV_STAMP := $(AJV_HOME)/.installed
 REDOCLY_HOME := _build/redocly
+PRISM_STAMP := _build/prism/.installed
+OPC_HOME := _build/openapi-python-client
+OPC_STAMP := $(OPC_HOME)/.installed
 GLANCE_SRC := _build/glance-src
 GLANCE_SRC_STAMP := $(GLANCE_SRC)/.installed
 REDOCLY_STAMP := $(REDOCLY_HOME)/.installed
@@ -24,7 +27,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly glance-src dbservers sizing fuzz
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly prism openapi-python-client glance-src dbservers sizing fuzz
 
 setup: $(STAMP)
 
@@ -44,9 +47,20 @@ html: $(STAMP)
 	$(SPHINXBUILD) -b html -d _build/doctrees $(SPHINXFLAGS) _build/html
 
 # Node tools, each pinned by tools/<name>/package-lock.json and installed with npm ci into _build/<name>,
-# never globally: ajv and ajv-formats for the cross-validator test, Redocly CLI to lint the OpenAPI document.
+# never globally: ajv and ajv-formats for the cross-validator test, Redocly CLI to lint the OpenAPI document,
+# Stoplight Prism to mock it.
 ajv: $(AJV_STAMP)
 redocly: $(REDOCLY_STAMP)
+prism: $(PRISM_STAMP)
+
+# openapi-python-client (and mypy, for the generated client's test) in a venv of its own, pinned by
+# tools/openapi-python-client/requirements.txt: its pins are not the docs stack's.
+openapi-python-client: $(OPC_STAMP)
+
+$(OPC_STAMP): tools/openapi-python-client/requirements.txt
+	test -x $(OPC_HOME)/bin/python || $(PYTHON) -m venv $(OPC_HOME)
+	$(OPC_HOME)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
 
 _build/%/.installed: tools/%/package.json tools/%/package-lock.json
 	mkdir -p $(@D)
@@ -87,7 +101,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) chromium dbservers lint
+test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) $(PRISM_STAMP) $(OPC_STAMP) chromium dbservers lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html

@@ -40,7 +40,7 @@ def cmd_check(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     _, problems = registry.build(spec)
     problems += release.check(spec)
-    problems += vectorlock.problems(spec) + bundle.stale(spec)
+    problems += vectorlock.problems(spec) + bundle.stale(spec) + api_release.stale_self_contained(spec)
     try:
         problems += sqlbinding.load(spec).problems()
     except ProblemError as exc:
@@ -205,13 +205,14 @@ def cmd_read(args) -> int:
 def cmd_bundle(args) -> int:
     spec = Spec(args.root) if args.root else Spec.default()
     if args.check:
-        problems = bundle.stale(spec)
+        problems = bundle.stale(spec) + api_release.stale_self_contained(spec)
         for p in problems:
             print(p)
         return INVALID if problems else OK
     spec.writable("bundle")
     written = bundle.write(spec)
     print(f"wrote {len(written)} self-contained schemas under {bundle.FOLDER}", file=sys.stderr)
+    print(f"wrote the self-contained API document {api_release.write_self_contained(spec)}", file=sys.stderr)
     return OK
 
 

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 from support import ROOT
 
+from imgspec.api import lint as apilint
+from imgspec.api import selfcontained
+
 REDOCLY = ROOT / "_build" / "redocly" / "node_modules" / ".bin" / "redocly"
 ENV = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true", NO_COLOR="1")
 
@@ -40,21 +43,29 @@ def ignored_places() -> int:
     return sum(1 for line in (ROOT / ".redocly.lint-ignore.yaml").read_text().splitlines() if line.strip().startswith("- "))
 
 
-def test_no_rule_is_changed_and_every_ignored_place_says_why():
+def test_no_rule_is_changed_and_every_ignored_place_says_why_in_the_document():
     config = (ROOT / "redocly.yaml").read_text()
     assert re.search(r"^extends:\n  - recommended$", config, re.M)
     assert re.search(r"^rules: \{\}$", config, re.M)  # a rule changed here would need its own reason
-    # a comment gives the reason of every ignored place below it, up to the next blank line
-    reason, places = False, 0
-    for line in (ROOT / ".redocly.lint-ignore.yaml").read_text().splitlines():
-        if not line.strip():
-            reason = False
-        elif line.lstrip().startswith("#"):
-            reason = True
-        elif line.strip().startswith("- "):
-            assert reason, f"an ignored place without a reason: {line.strip()}"
-            places += 1
-    assert places == ignored_places() >= 40
+    doc = json.loads((ROOT / "schemas/api/images-v2.openapi.json").read_text())
+    for exception in doc["x-lint-exceptions"]:
+        assert len(exception["reason"]) > 40 and exception["places"], exception
+    # the ignore file is generated from the document's reasons (imgspec bundle), nothing more
+    assert (ROOT / apilint.IGNORE_FILE).read_text() == apilint.ignore_file(doc)
+    assert ignored_places() == sum(1 for f, _, _ in apilint.places(doc) if f != selfcontained.FILE) >= 40
+
+
+def test_the_self_contained_document_as_users_run_it_no_config_no_ignore_file(tmp_path):
+    """Linted where a user would: a folder with the file alone. No error; the warnings left are exactly the places
+    x-lint-exceptions states for it, each with its reason in the file."""
+    shutil.copy(ROOT / selfcontained.FILE, tmp_path / "images-v2.openapi.json")
+    report = lint(tmp_path, "images-v2.openapi.json")
+    assert report["totals"]["errors"] == 0 and report["returncode"] == 0
+    found = {(p["ruleId"], loc["pointer"]) for p in report["problems"] for loc in p["location"]}
+    doc = json.loads((ROOT / selfcontained.FILE).read_text())
+    stated = {(rule, pointer) for file, rule, pointer in apilint.places(doc) if file == selfcontained.FILE}
+    assert found == stated and len(stated) >= 10
+    assert {p["severity"] for p in report["problems"]} == {"warn"}
 
 
 def test_the_linter_finds_a_missing_security_scheme(tmp_path):

@@ -9,10 +9,11 @@ import tempfile
 from pathlib import Path
 
 from imgspec import atomic, jsonfile
+from imgspec.api import lint, selfcontained
 from imgspec.api import microversions as mv
 from imgspec.api.document import DOCUMENT, bundled, document
 from imgspec.diff import api as apidiff
-from imgspec.problems import Problem, ProblemError
+from imgspec.problems import UNUSABLE, Problem, ProblemError
 from imgspec.release import history
 from imgspec.release.history import content_hash, previous_content
 from imgspec.spec import Spec, version_key
@@ -69,6 +70,7 @@ def record_release(spec: Spec, note: str, date: str | None = None) -> tuple[dict
     release = {"version": version, "date": date or now()[:10], "note": note, "files": files}
     data["api"].append(release)
     atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    write_self_contained(Spec(spec.root))  # stamped with the new lock
     return release, changes
 
 
@@ -96,4 +98,58 @@ def record_correction(spec: Spec, correction_id: str, what: str, why: str, evide
                   "files": changed}
     last.setdefault("corrections", []).append(correction)
     atomic.write_text(spec.root / RELEASES, jsonfile.dumps(data))
+    write_self_contained(Spec(spec.root))  # stamped with the new lock
     return correction, changes
+
+
+def lock_state(spec: Spec) -> dict:
+    """The API release (and its last correction) whose locked files the document is now, or that it is not."""
+    last = spec.load(RELEASES)["api"][-1]
+    now = {rel: content_hash((spec.root / rel).read_bytes()) for rel in document_files(spec)}
+    if now != locked_files(last):
+        return {"api_release": last["version"], "state": "unreleased: changed since that release and its corrections"}
+    corrections = [c["id"] for c in last.get("corrections", [])]
+    return {"api_release": last["version"], "correction": corrections[-1] if corrections else None,
+            "state": "locked", "files": dict(sorted(now.items()))}
+
+
+def self_contained(spec: Spec) -> dict:
+    """The self-contained document as the files give it now, stamped with their lock (built once)."""
+    return spec.once(("api-self-contained",), lambda: selfcontained.self_contained(spec, lock_state(spec)))
+
+
+def write_self_contained(spec: Spec) -> str:
+    """Write schemas/bundled/api/images-v2.openapi.json; refused, writing nothing, while the document is unusable."""
+    try:
+        content = selfcontained.text(self_contained(spec))
+    except ProblemError as exc:
+        raise ProblemError(exc.problems, status=UNUSABLE) from None
+    path = spec.root / selfcontained.FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic.write_text(path, content)
+    if (spec.root / lint.CONFIG).is_file():  # a checkout: Redocly's ignore file of the modular files too
+        atomic.write_text(spec.root / lint.IGNORE_FILE, lint.ignore_file(document(spec)))
+    return selfcontained.FILE
+
+
+def stale_self_contained(spec: Spec) -> list[Problem]:
+    """The checked-in self-contained document, if it is missing or differs from what the files give now."""
+    rel = selfcontained.FILE
+    if not (spec.root / DOCUMENT).is_file():
+        return []
+    if not (spec.root / rel).is_file():
+        return [Problem(rel, "", "bundle-missing", f"no self-contained document of {DOCUMENT}: run `imgspec bundle`")]
+    try:
+        want = selfcontained.text(self_contained(spec))
+    except ProblemError as exc:
+        return exc.problems
+    out = []
+    if (spec.root / rel).read_text(encoding="utf-8") != want:
+        out.append(Problem(rel, "", "bundle-stale", f"differs from what {DOCUMENT}, the served schemas, examples/api/ "
+                                                    f"and {RELEASES} give now: run `imgspec bundle`"))
+    ignore = spec.root / lint.IGNORE_FILE
+    if (spec.root / lint.CONFIG).is_file() and (
+            not ignore.is_file() or ignore.read_text(encoding="utf-8") != lint.ignore_file(document(spec))):
+        out.append(Problem(lint.IGNORE_FILE, "", "bundle-stale", f"is not what x-lint-exceptions of {DOCUMENT} "
+                                                                 "gives: run `imgspec bundle`"))
+    return out

@@ -1,8 +1,9 @@
 """API pages: each operation rendered by sphinxcontrib-openapi (httpdomain), then its example files.
 
 ``.. imgspec-openapi:: TAG`` (in an .rst page) renders every operation of the tag in
-document order.  The document is bundled first (references to other files inlined from
-the local registry), so the renderer never resolves a URL.  After each operation its
+document order, from the self-contained document that is published
+(``schemas/bundled/api/``, no reference leaves it), so the renderer never resolves a URL; the build fails
+where the checked-in file differs from what the modular files give.  After each operation its
 examples from ``examples/api/<operationId>/`` are shown and validated; an example that
 does not validate fails the build, as record examples do.
 """
@@ -16,25 +17,12 @@ from imgspec import jsonfile
 from imgspec.api import document as api
 from imgspec.api import fields as apifields
 from imgspec.api import microversions as mv
+from imgspec.api import selfcontained
 from imgspec.diff import api as apidiff
 from imgspec.problems import ProblemError
 from imgspec.release import api as api_release
 from imgspec.sphinxext.base import SpecDirective
 from imgspec.sphinxext.nodes_util import inline, para, table
-
-
-def renderable(node):
-    """A copy sphinxcontrib-openapi can walk: it reads ``items`` of every array schema, and Glance's served metadef
-    schemas have arrays without one (``"enum": {"type": "array"}``), which mean any items."""
-    if isinstance(node, dict):
-        out = {k: renderable(v) for k, v in node.items()}
-        types = node.get("type")
-        if (types == "array" or isinstance(types, list) and "array" in types) and "items" not in node:
-            out["items"] = {}
-        return out
-    if isinstance(node, list):
-        return [renderable(v) for v in node]
-    return node
 
 
 def field_row(f: apifields.Field, since: str | None, with_in: bool) -> list:
@@ -73,22 +61,25 @@ class OpenApiDirective(SpecDirective):
         spec = self.spec
         self.shown(spec.root / api.DOCUMENT)
         self.shown(spec.root / apifields.DESCRIPTIONS)
+        self.shown(spec.root / selfcontained.FILE)
         try:
-            bundled = api.bundled(spec)
+            bundled = api_release.self_contained(spec)  # what is published, as the conformance run reads it
             examples = api.api_examples(spec)
             operations = api.operations(spec)
         except ProblemError as exc:
             self.fail([str(p) for p in exc.problems])
             return []
+        drift = api_release.stale_self_contained(spec)
+        if drift:
+            self.fail([str(p) for p in drift])
         out: list[nodes.Node] = []
         for path, item in bundled["paths"].items():
             for method in api.METHODS:
                 op = item.get(method)
                 if not op or tag not in op.get("tags", []):
                     continue
-                one = renderable({"openapi": bundled["openapi"], "info": bundled["info"],
-                                  "components": bundled["components"],
-                                  "paths": {path: {method: self.shell(op, bundled)}}})
+                one = {"openapi": bundled["openapi"], "info": bundled["info"], "components": bundled["components"],
+                       "paths": {path: {method: self.shell(op, bundled)}}}  # arrays state items there (httpdomain reads them)
                 renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
                 out += renderer.render(one)
                 out += self.fields(operations[op["operationId"]], op)
