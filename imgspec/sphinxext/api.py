@@ -9,6 +9,8 @@ does not validate fails the build, as record examples do.
 """
 from __future__ import annotations
 
+import copy
+
 from docutils import nodes
 from docutils.parsers.rst import directives as rst
 from sphinxcontrib.openapi.renderers import HttpdomainRenderer
@@ -78,8 +80,10 @@ class OpenApiDirective(SpecDirective):
                 op = item.get(method)
                 if not op or tag not in op.get("tags", []):
                     continue
-                one = {"openapi": bundled["openapi"], "info": bundled["info"], "components": bundled["components"],
-                       "paths": {path: {method: self.shell(op, bundled)}}}  # arrays state items there (httpdomain reads them)
+                one = copy.deepcopy({"openapi": bundled["openapi"], "info": bundled["info"],
+                                     "components": bundled["components"], "paths": {path: {method: self.shell(op, bundled)}}})
+                # arrays state items there (httpdomain reads them); a copy, for httpdomain resolves references in
+                # place and ``bundled`` is also what the next page's drift check compares with the file
                 renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
                 out += renderer.render(one)
                 out += self.fields(operations[op["operationId"]], op)
