@@ -5,7 +5,7 @@
 #   make serve    live preview while editing (sphinx-autobuild)
 #   make bench    print throughput figures
 #   make sizing   measure metadata bytes per image on SQLite, MariaDB and PostgreSQL (schemas/sizing/measured.json)
-#   make fuzz     the differential tests against a real Glance with a long budget; a failing plan is kept
+#   make fuzz     the differential tests and schemathesis against a real Glance, each with a long budget
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -19,6 +19,8 @@ REDOCLY_HOME := _build/redocly
 PRISM_STAMP := _build/prism/.installed
 OPC_HOME := _build/openapi-python-client
 OPC_STAMP := $(OPC_HOME)/.installed
+ST_HOME := _build/schemathesis
+ST_STAMP := $(ST_HOME)/.installed
 GLANCE_SRC := _build/glance-src
 GLANCE_SRC_STAMP := $(GLANCE_SRC)/.installed
 REDOCLY_STAMP := $(REDOCLY_HOME)/.installed
@@ -27,7 +29,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly prism openapi-python-client glance-src dbservers sizing fuzz
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly prism openapi-python-client schemathesis glance-src dbservers sizing fuzz
 
 setup: $(STAMP)
 
@@ -60,6 +62,15 @@ openapi-python-client: $(OPC_STAMP)
 $(OPC_STAMP): tools/openapi-python-client/requirements.txt
 	test -x $(OPC_HOME)/bin/python || $(PYTHON) -m venv $(OPC_HOME)
 	$(OPC_HOME)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+
+# Schemathesis in a venv of its own, pinned by tools/schemathesis/requirements.txt (property-based runs of the
+# API document against a real Glance: tests/test_api_fuzz.py, a fixed budget in make test, a longer one in make fuzz).
+schemathesis: $(ST_STAMP)
+
+$(ST_STAMP): tools/schemathesis/requirements.txt
+	test -x $(ST_HOME)/bin/python || $(PYTHON) -m venv $(ST_HOME)
+	$(ST_HOME)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
 	touch $@
 
 _build/%/.installed: tools/%/package.json tools/%/package-lock.json
@@ -101,7 +112,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) $(PRISM_STAMP) $(OPC_STAMP) chromium dbservers lint
+test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) $(PRISM_STAMP) $(OPC_STAMP) $(ST_STAMP) chromium dbservers lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html
@@ -116,13 +127,15 @@ sizing: $(STAMP) $(GLANCE_STAMP) dbservers
 	$(PY) tests/measure_sizing.py --write
 
 # The differential tests (tests/test_differential.py) with a long budget of drawn plans (FUZZ_EXAMPLES); the
-# plan of a failure is kept in examples/differential/ so that every later run replays it.
+# plan of a failure is kept in examples/differential/ so that every later run replays it. Then schemathesis
+# (tests/test_api_fuzz.py) with the "make fuzz" budget of tools/schemathesis/run.json.
 FUZZ_EXAMPLES ?= 300
-fuzz: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP)
+fuzz: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(ST_STAMP)
 	rm -f _build/fuzz/last-failure.json
 	IMGSPEC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/test_differential.py -k every_image || { \
 	  test -f _build/fuzz/last-failure.json && name=examples/differential/found-$$(sha256sum _build/fuzz/last-failure.json | cut -c1-12).json && \
 	  cp _build/fuzz/last-failure.json $$name && echo "kept the failing plan as $$name"; exit 1; }
+	IMGSPEC_SCHEMATHESIS_BUDGET="make fuzz" $(PY) -m pytest -q -p no:cacheprovider tests/test_api_fuzz.py
 
 bench: $(STAMP) $(AJV_STAMP)
 	$(PY) tools/bench.py

@@ -305,3 +305,14 @@ def test_the_five_questions_are_each_answered_on_the_page_the_home_page_names(si
     assert all(f"{who}" in page for who in ("Reader", "Writer", "Store", "API server"))
     page = answer("Is my change compatible")
     assert all(c in page for c in ("compatible", "needs a default", "meaning changed", "breaking", "meaning_changes"))
+
+
+def test_the_api_page_shows_every_glance_defect_and_every_schemathesis_check(site):
+    page = html.unescape(re.sub(r"<[^>]+>", "", (site / "api" / "index.html").read_text().replace(WBR, "")))
+    defects = json.loads((ROOT / "schemas/api/glance-defects.json").read_text())["defects"]
+    run = json.loads((ROOT / "tools/schemathesis/run.json").read_text())
+    for d in defects:
+        assert d["id"] in page and d["what"] in page, d["id"]
+    for check, why in [*run["checks"].items(), *run["left_out"].items()]:
+        assert check in page and why in page, check
+    assert "Held to a real Glance" in page and "tests/glance/schemathesis_hooks.py" in page

@@ -31,6 +31,7 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-command-line``      every command's --help, by who it is for
 ``imgspec-beyond-json-schema`` the rules JSON Schema alone does not check, with the examples only imgspec refuses
 ``imgspec-api-ref-differences`` where Glance's api-ref and the document disagree on response codes, and why
+``imgspec-glance-defects``    Glance's answers the document does not promise (schemathesis' findings), and the run's checks
 
 Every file shown is recorded.  When the build ends, any schema or example that
 no page shows is reported (an orphan), any example whose validation disagreed

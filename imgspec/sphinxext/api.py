@@ -321,7 +321,38 @@ class ApiRefDifferencesDirective(SpecDirective):
                       [7, 14, 27, 36, 16])]
 
 
+class GlanceDefectsDirective(SpecDirective):
+    """``imgspec-glance-defects``: the answers of Glance 33 the document does not promise (its defects, found by
+    schemathesis and replayed by the tests), each with its cause in Glance's code and a request that reproduces it;
+    with ``:part: checks``, the checks the schemathesis run holds every answer to and why it leaves the others out."""
+
+    option_spec = {"part": lambda arg: rst.choice(arg, ("defects", "checks"))}
+    DEFECTS = "schemas/api/glance-defects.json"
+    RUN = "tools/schemathesis/run.json"
+
+    def run(self):
+        if self.options.get("part") == "checks":
+            self.env.note_dependency(str((self.spec.root / self.RUN).resolve()))  # a test setting: not published
+            run = self.spec.load(self.RUN)
+            rows = [[f"`{c}`", "held", what] for c, what in run["checks"].items()]
+            rows += [[f"`{c}`", "left out", why] for c, why in run["left_out"].items()]
+            budgets = ", ".join(f"{n} in `{where}`" for where, n in run["budget"].items())
+            return [para(f"Phases: {', '.join(run['phases'])}; examples per operation and phase: {budgets}."),
+                    table(["Check", "", "What it holds, or why it is left out"], rows, [26, 8, 66])]
+        self.shown(self.spec.root / self.DEFECTS)
+        rows = []
+        for d in self.spec.load(self.DEFECTS)["defects"]:
+            r = d["reproduce"]
+            request = " ".join([f"`{r['method']} {r['path']}`", *(f"`{k}: {v}`" for k, v in r["headers"].items()),
+                                *([f"`{r['body']}`"] if r["body"] else [])])
+            rows.append([f"`{d['id']}`", d["answer"].replace("|", " or "), d["what"], request,
+                         d["cause"] + " (" + ", ".join(f"`{f}`" for f in d["evidence"]) + ")"])
+        return [table(["Defect", "Answer", "What Glance does", "Reproduced by", "Why (Glance's code)"], rows,
+                      [12, 6, 24, 22, 36])]
+
+
 def setup(app) -> None:
+    app.add_directive("imgspec-glance-defects", GlanceDefectsDirective)
     app.add_directive("imgspec-api-changelog", ApiChangelogDirective)
     app.add_directive("imgspec-api-ref-differences", ApiRefDifferencesDirective)
     app.add_directive("imgspec-openapi", OpenApiDirective)
