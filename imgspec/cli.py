@@ -455,12 +455,33 @@ def cmd_sizing(args) -> int:
     return OK
 
 
+def _report_file(name: str) -> Path:
+    """A report file to write once the run ends, refused before the run when it cannot be written there."""
+    path = Path(name)
+    if path.is_dir() or not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise resources.unwritable(name, "is a folder, not a file" if path.is_dir() else
+                                   f"its folder {path.parent} does not exist" if not path.parent.is_dir() else
+                                   f"its folder {path.parent} is not writable")
+    return path
+
+
 def cmd_conformance(args) -> int:
+    import time
+
+    from imgspec.api import report as conformance_report
+    from imgspec.text import now
     headers = conformance.default_headers(args.project)
     for name, value in args.header:
         headers[name] = value
+    outputs = [(kind, _report_file(name)) for kind, name in (("junit", args.junit), ("html", args.html)) if name]
+    started, clock = now(), time.monotonic()
     report = conformance.conform(args.endpoint, headers, record=Path(args.record) if args.record else None,
                                  timeout=args.timeout)
+    if outputs:
+        run = conformance_report.run_of(Spec.default(), args.endpoint, started, time.monotonic() - clock, headers)
+        for kind, path in outputs:
+            atomic.write_text(path, conformance_report.junit(report, run) if kind == "junit" else
+                              conformance_report.page(report, run))
     for line in report.mismatches:
         print(line)
     print(f"conformance: {report.exchanges} exchanges over {len(report.operations)} operations, "
@@ -727,6 +748,9 @@ def parser() -> argparse.ArgumentParser:
                     f"(default {resources.HTTP_SECONDS:g})")
     cf.add_argument("--record", metavar="DIR", help="also write each operation's first JSON bodies into DIR/<operationId>/ "
                     "(request.json, response-<status>.json), as API examples are captured")
+    cf.add_argument("--junit", metavar="FILE", help="also write the report as JUnit XML: a test case per exchange, "
+                    "the endpoint, imgspec, the API document and its release as properties")
+    cf.add_argument("--html", metavar="FILE", help="also write the report as one HTML page that needs no other file")
     cf.set_defaults(func=cmd_conformance)
     ex = commands.add("export-sql", help="read a Glance database (read-only) into a new record store")
     ex.add_argument("database", metavar="DB_URL", help="SQLAlchemy URL, e.g. sqlite:////var/lib/glance/glance.sqlite")

@@ -1,5 +1,6 @@
 """The API spec against a real Glance server: every exchange of the scenario conforms."""
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -134,3 +135,64 @@ def test_an_error_media_type_the_document_does_not_list_is_caught(glance, spec_c
     report = checker.report
     assert any(line.endswith(": 404: (root): content-type: text/plain where text/html, application/json is documented")
                and line.startswith("GET /v2/images/") for line in map(str, report.mismatches)), report.mismatches
+
+
+def test_the_report_a_deployment_can_publish(glance, tmp_path):
+    """--junit and --html: what ran (endpoint, imgspec, the API document and its release) and every exchange's
+    verdict; a failing run names each failing exchange with its problems."""
+    import xml.etree.ElementTree as ET
+
+    from imgspec import __version__
+    from imgspec.api import document as api
+    spec = Spec(ROOT)
+    lock = json.loads((ROOT / "schemas/bundled/api/images-v2.openapi.json").read_text())["x-imgspec-bundle"]["lock"]
+    runs = {}
+    for name, extra in (("ok", []), ("refused", ["--header", "X-Identity-Status: Invalid"])):
+        done = subprocess.run([sys.executable, "-m", "imgspec", "conformance", "--endpoint", glance.url,
+                               "--junit", str(tmp_path / f"{name}.xml"), "--html", str(tmp_path / f"{name}.html"),
+                               *extra], capture_output=True, text=True)
+        runs[name] = done, ET.parse(tmp_path / f"{name}.xml").getroot(), (tmp_path / f"{name}.html").read_text()
+    done, suite, page = runs["ok"]
+    assert done.returncode == 0, done.stdout
+    exchanges = int(re.search(r"conformance: (\d+) exchanges", done.stderr)[1])
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["endpoint"] == glance.url and props["imgspec"] == __version__
+    assert props["api document"] == api.document(spec)["info"]["version"]
+    assert props["api release"] == f"{lock['api_release']} (correction {lock['correction']})"
+    cases = suite.findall("testcase")
+    assert (suite.get("tests"), suite.get("failures")) == (str(exchanges), "0") and len(cases) == exchanges >= 170
+    assert {c.get("classname") for c in cases} == set(api.operations(spec))
+    assert cases[0].get("name") == "001 GET /: expect 300" and not any(c.find("failure") is not None for c in cases)
+    assert "<strong class=\"pass\">conforms</strong>" in page and f"{exchanges} of {exchanges} exchanges pass" in page
+    assert page.count("<tr class=\"row-pass\">") == exchanges and "<script" not in page and "href=" not in page
+    assert glance.url in page and props["api release"] in page
+
+    done, suite, page = runs["refused"]
+    assert done.returncode == 1
+    failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
+    assert int(suite.get("failures")) == len(failed) >= 100
+    assert sum(len(c.find("failure").text.splitlines()) for c in failed) == done.stdout.count("\n")  # every problem
+    first = next(c for c in failed if c.get("classname") == "showImageSchema")
+    assert first.find("failure").get("type") == "status"
+    assert "GET /v2/schemas/image: 401: (root): status: expected 200, got 401" in first.find("failure").text
+    assert "does not conform" in page and page.count("<tr class=\"row-fail\">") == len(failed)
+
+
+def test_a_run_that_stops_is_reported_and_a_report_file_that_cannot_be_written_is_refused_first(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    from glance_live import free_port
+    url = f"http://127.0.0.1:{free_port()}"
+    done = subprocess.run([sys.executable, "-m", "imgspec", "conformance", "--endpoint", url, "--junit",
+                           str(tmp_path / "r.xml"), "--html", str(tmp_path / "r.html")], capture_output=True, text=True)
+    assert done.returncode == 2
+    suite = ET.parse(tmp_path / "r.xml").getroot()
+    run = suite.find("testcase[@name='run']")
+    assert run is not None and run.find("failure").get("type") == "unreachable"
+    assert "The run stopped" in (tmp_path / "r.html").read_text()
+    for bad, why in ((tmp_path, "is a folder, not a file"), (tmp_path / "none" / "r.xml", "does not exist")):
+        refused = subprocess.run([sys.executable, "-m", "imgspec", "conformance", "--endpoint", url, "--junit",
+                                  str(bad)], capture_output=True, text=True)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert refused.stderr.strip().splitlines() == [f"{bad}: (root): unwritable: {why}"] or \
+            why in refused.stderr, refused.stderr

@@ -50,10 +50,30 @@ class Exchange:
 
 
 @dataclass
+class Verdict:
+    """One exchange of the run: the operation, the request, the status the scenario expects and the one answered,
+    and what the exchange shows the service does unlike the spec (nothing: it conforms)."""
+    number: int
+    operation_id: str
+    method: str
+    path: str
+    expected: int
+    status: int
+    seconds: float
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
 class Report:
     exchanges: int = 0
-    mismatches: list[Problem] = field(default_factory=list)
+    mismatches: list[Problem] = field(default_factory=list)  # every problem, in the order found
     operations: set[str] = field(default_factory=set)
+    verdicts: list[Verdict] = field(default_factory=list)  # each exchange's
+    stopped: list[Problem] = field(default_factory=list)  # why the run ended before its last step, if it did
 
     @property
     def ok(self) -> bool:
@@ -137,14 +157,28 @@ class Checker:
         self.found(f"{ex.method} {ex.path}: {ex.status}", pointer, rule, message)
 
     def found(self, where: str, pointer: str, rule: str, message: str) -> None:
-        self.report.mismatches.append(Problem(where, pointer, rule, message))
+        """A problem the run found; it belongs to the last exchange (the one the step read it from)."""
+        problem = Problem(where, pointer, rule, message)
+        self.report.mismatches.append(problem)
+        if self.report.verdicts:
+            self.report.verdicts[-1].problems.append(problem)
+        else:
+            self.report.stopped.append(problem)
+
+    def stop(self, problems: list[Problem]) -> None:
+        """The run cannot go on (the server failed, or a body of another shape): the report says why."""
+        self.report.mismatches += problems
+        self.report.stopped += problems
 
     def run(self, operation_id: str, expect: int, path: str, body=None, content_type: str | None = None,
             headers: dict | None = None, as_member: bool = False) -> Exchange:
         op = self.ops[operation_id]
         if as_member:
             headers = dict(headers or {}, **{"X-Project-Id": MEMBER, "X-Roles": "member,reader"})
+        started = time.monotonic()
         ex = self.client.call(op.method.upper(), path, body, content_type, headers)
+        self.report.verdicts.append(Verdict(len(self.report.verdicts) + 1, operation_id, ex.method, path, expect,
+                                            ex.status, round(time.monotonic() - started, 3)))
         if not isinstance(body, (bytes, type(None))) and 200 <= ex.status < 300:
             media = (content_type or "application/json").removeprefix("application/")
             self.keep(operation_id, "request.json" if media == "json" else f"request.{media}.json",
@@ -561,9 +595,9 @@ def conform(endpoint: str, headers: dict[str, str] | None = None, spec: Spec | N
     try:
         return scenario(checker)
     except ProblemError as exc:  # a server that failed (timeout, unreachable, bad-response), or a broken spec file
-        checker.report.mismatches += exc.problems
+        checker.stop(exc.problems)
         return checker.report
     except (AttributeError, TypeError, KeyError, IndexError) as exc:  # a body whose inside is of another shape
-        checker.found(endpoint, "", "bad-response", f"a body is not of the shape the spec gives, so the run cannot go "
-                                                    f"on ({type(exc).__name__}: {exc}); the mismatches above say where")
+        checker.stop([Problem(endpoint, "", "bad-response", f"a body is not of the shape the spec gives, so the run "
+                              f"cannot go on ({type(exc).__name__}: {exc}); the mismatches above say where")])
         return checker.report
