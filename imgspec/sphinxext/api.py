@@ -24,7 +24,7 @@ from imgspec.diff import api as apidiff
 from imgspec.problems import ProblemError
 from imgspec.release import api as api_release
 from imgspec.sphinxext.base import SpecDirective
-from imgspec.sphinxext.nodes_util import inline, para, table
+from imgspec.sphinxext.nodes_util import breakable, inline, para, table
 
 
 def field_row(f: apifields.Field, since: str | None, with_in: bool) -> list:
@@ -310,10 +310,11 @@ class ApiRefDifferencesDirective(SpecDirective):
         self.shown(self.spec.root / rel)
         data = self.spec.load(rel)
         if self.options.get("part") == "left-out":
-            return [table(["Routes", "Served by", "Paste flavors", "Why the document leaves them out", "Glance files"],
-                          [[", ".join(f"`{r}`" for r in e["routes"]), e["served_by"], ", ".join(e["flavors"]),
-                            e["reason"], ", ".join(f"`{f}`" for f in e["evidence"])] for e in data["left_out"]],
-                          [22, 20, 12, 30, 16])]
+            return [entries([(", ".join(f"`{r}`" for r in e["routes"]),
+                              [f"Served by {e['served_by']}, in the paste flavors "
+                               f"{', '.join(f'`{f}`' for f in e['flavors'])}.", e["reason"],
+                               "Glance files: " + ", ".join(f"`{f}`" for f in e["evidence"]) + "."])
+                             for e in data["left_out"]], "imgspec-left-out")]
         rows = [[f"`{e['status']}`", "lists it; Glance never answers it" if e["api_ref"] == "lists" else
                  "omits it; Glance answers it", ", ".join(f"`{o}`" for o in e["operations"]), e["reason"],
                  ", ".join(f"`{f}`" for f in e["evidence"])] for e in data["differences"]]
@@ -340,15 +341,32 @@ class GlanceDefectsDirective(SpecDirective):
             return [para(f"Phases: {', '.join(run['phases'])}; examples per operation and phase: {budgets}."),
                     table(["Check", "", "What it holds, or why it is left out"], rows, [26, 8, 66])]
         self.shown(self.spec.root / self.DEFECTS)
-        rows = []
+        items = []
         for d in self.spec.load(self.DEFECTS)["defects"]:
             r = d["reproduce"]
-            request = " ".join([f"`{r['method']} {r['path']}`", *(f"`{k}: {v}`" for k, v in r["headers"].items()),
-                                *([f"`{r['body']}`"] if r["body"] else [])])
-            rows.append([f"`{d['id']}`", d["answer"].replace("|", " or "), d["what"], request,
-                         d["cause"] + " (" + ", ".join(f"`{f}`" for f in d["evidence"]) + ")"])
-        return [table(["Defect", "Answer", "What Glance does", "Reproduced by", "Why (Glance's code)"], rows,
-                      [12, 6, 24, 22, 36])]
+            request = ", ".join([f"`{r['method']} {r['path']}`", *(f"`{k}: {v}`" for k, v in r["headers"].items()),
+                                 *([f"the body `{r['body']}`"] if r["body"] else [])])
+            items.append((f"`{d['id']}`: answers {d['answer'].replace('|', ' or ')}",
+                          [d["what"], f"Reproduced by {request}.", f"Why: {d['cause']}",
+                           "Glance files: " + ", ".join(f"`{f}`" for f in d["evidence"]) + "."]))
+        return [entries(items, "imgspec-glance-defects")]
+
+
+def entries(items: list[tuple[str, list[str]]], cls: str) -> nodes.definition_list:
+    """A definition list: each term (text with `code` spans) and its paragraphs, for entries too wide for a table."""
+    out = nodes.definition_list(classes=[cls])
+    for term_text, paragraphs in items:
+        item = nodes.definition_list_item()
+        term = nodes.term()
+        term.extend(inline(term_text))
+        item += term
+        body = nodes.definition()
+        for text in paragraphs:
+            body += para(text)
+        item += body
+        out += item
+    breakable(out)
+    return out
 
 
 def setup(app) -> None:
