@@ -66,7 +66,12 @@ def test_each_version_page_shows_its_fields_and_examples(site, spec):
 
 
 def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_copy, tmp_path):
-    """One build of a tree broken three ways (a build costs half a minute): each breakage is named on its own line."""
+    """One build of a tree broken four ways (a build costs half a minute): an invalid "valid" example, an invalid
+    example that fails for another rule, a file no page shows, a binding that misses a field."""
+    path = spec_copy.schemas / "bindings" / "glance-sql.json"
+    data = json.loads(path.read_text())
+    data["objects"]["member"]["fields"] = [f for f in data["objects"]["member"]["fields"] if f["field"] != "can_share"]
+    path.write_text(json.dumps(data, indent=2))
     path = spec_copy.examples / "record" / "2.2" / "image" / "valid" / "active-public.json"  # an invalid "valid" example
     doc = json.loads(path.read_text())
     doc["properties"]["os_distro"] = 7
@@ -81,12 +86,15 @@ def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_cop
                  "integer where string or null is required",
                  "examples/record/2.1/member/invalid/deleted-not-boolean.json: expected only /deleted: type, got: "
                  "/can_share: type",
-                 "examples/record/2.2/image/stray.json: (root): orphan: no page shows this file"]:
+                 "examples/record/2.2/image/stray.json: (root): orphan: no page shows this file",
+                 "schemas/bindings/glance-sql.json: /objects/member/fields: unbound-field: 2.2 member field "
+                 "'can_share' has no binding"]:
         assert line in result.stderr, line
 
 
 def test_a_broken_schema_ref_breaks_the_build_without_a_traceback(spec_copy, tmp_path):
-    """A tree whose schemas cannot be used: every directive that meets it says so in the problem's own line."""
+    """A tree whose schemas cannot be used (a build of its own: the broken registry hides every other breakage):
+    every directive that meets it says so in the problem's own line."""
     path = spec_copy.schemas / "record" / "2.0" / "image.json"
     path.write_text(path.read_text().replace('"$ref": "member.json"', '"$ref": "members.json"'))
     result = sphinx_build(tmp_path / "out", spec_copy.root)
@@ -128,18 +136,6 @@ def test_each_binding_page_shows_every_field_and_column_of_its_version(site, spe
             assert f'<span class="pre">{column}</span>' in html, (v, column)
         from bs4 import BeautifulSoup
         assert binding.layout_of(v).ddl().strip() in BeautifulSoup(html, "html.parser").get_text()
-
-
-def test_a_binding_that_misses_a_field_breaks_the_build(spec_copy, tmp_path):
-    path = spec_copy.schemas / "bindings" / "glance-sql.json"
-    data = json.loads(path.read_text())
-    data["objects"]["member"]["fields"] = [f for f in data["objects"]["member"]["fields"] if f["field"] != "can_share"]
-    path.write_text(json.dumps(data, indent=2))
-    result = sphinx_build(tmp_path / "out", spec_copy.root)
-    assert result.returncode != 0
-    assert ("schemas/bindings/glance-sql.json: /objects/member/fields: unbound-field: 2.2 member field "
-            "'can_share' has no binding") in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_the_field_index_tells_each_fields_whole_story(site, spec):

@@ -125,16 +125,7 @@ def _normal(path: str) -> str:
 
 def _served_component(spec: Spec, rel: str, rewrites: list[str]) -> dict:
     """A served schema as a component: its own references inlined, its dialect, $id and definitions left out."""
-    whole = spec.load_once(rel)
-
-    def follow(ref: str, where):
-        if not ref.startswith("#/"):
-            return None
-        target = ptr.get(whole, ptr.parse(ref[1:]), None)
-        if target is None:
-            raise ProblemError(Problem(rel, ref[1:], "broken-ref", f"{ref} points at nothing"))
-        return copy.deepcopy(target), None
-    inlined = api._inlined(copy.deepcopy(whole), follow, None, rel)
+    inlined = api.resolve_local(copy.deepcopy(spec.load_once(rel)), rel)
     body = {k: v for k, v in inlined.items() if k not in ("$schema", "$id", "definitions")}
     body["x-imgspec-source"] = rel
     return _schema(body, rewrites, f"#/components/schemas/{component_name(rel)}")
