@@ -1,9 +1,11 @@
 """``make bench``: throughput figures, printed (never asserted by the tests).
 
-    python tools/bench.py [--records N] [--only upgrade|validate]
+    python tools/bench.py [--records N] [--only upgrade|first-use|validate|cli]
 
 upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor of
           reading, strictly parsing and atomically rewriting the same files
+first-use a service's get of N/10 records a first-use rule must rewrite (a store at 2.2 under a lazy upgrade
+          to 2.3), next to a plain strict read of the same files, and the second get
 validate  N generated records (newest version) as JSON Lines: imgspec's strict parse and
           validation, next to the floor of parsing alone (orjson) and to plain jsonschema
 cli       the `imgspec validate` command (every core) on N records as one JSON Lines file and on a
@@ -56,6 +58,55 @@ def bench_upgrade(records: int, durable: bool) -> None:
         print(f"  floor: read + strict parse + atomic write  {_rate(records, floor)}")
         print(f"  upgrade-store 1.0 -> newest                {_rate(records, spent)}")
         print(f"  upgrade / floor                            {floor / spent:10.0%}   (aim: at least 70%)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_first_use(records: int, durable: bool) -> None:
+    """A service's get under a lazy upgrade: each record at 2.2 is rewritten at its first get (2.2 -> 2.3 is
+    first-use), next to a plain strict read of the same files, then the second get (nothing left to write)."""
+    from imgspec.store import service
+    work = Path(tempfile.mkdtemp(prefix="imgspec-bench-first-use-"))
+    try:
+        store = corpus.write_store(work / "store", records, seed=7)
+        upgrade_store(store, "2.2", durable=False)
+        service.begin_first_use(store, "2.3")
+        opened = service.open(store, version="2.3", durable=durable)
+        ids = opened.ids()
+        pending = sum(1 for i in ids if opened.pending(jsonfile.load(opened.record_path(i))["format_version"]))
+        assert pending == len(ids) == records  # every get below has a record to rewrite
+        print(f"a store of {records:,} records at 2.2 under a lazy upgrade to 2.3 (first-use)"
+              f" ({'fsync per record' if durable else 'no fsync'})")
+        os.sync()
+        t = time.perf_counter()
+        for i in ids:
+            jsonfile.load(opened.record_path(i))
+        floor = time.perf_counter() - t
+        copies = work / "copies"
+        shutil.copytree(store / "records", copies)
+        os.sync()
+        t = time.perf_counter()
+        for i in ids:  # what any first-use writer must do at least: read, parse, and atomically replace a record
+            path = copies / f"{i}.json"
+            atomic.write_text(path, jsonfile.dumps(jsonfile.load(path)), durable)
+        rewrite = time.perf_counter() - t
+        os.sync()
+        t = time.perf_counter()
+        for i in ids:
+            opened.get(i)
+        first = time.perf_counter() - t
+        t = time.perf_counter()
+        for i in ids:
+            assert opened.get(i)["format_version"] == "2.3"
+        again = time.perf_counter() - t
+        assert all(jsonfile.load(opened.record_path(i))["format_version"] == "2.3" for i in ids)  # all rewritten
+        print(f"  floor: plain strict read of the record      {_rate(records, floor)}")
+        print(f"  floor: read + strict parse + atomic write   {_rate(records, rewrite)}")
+        print(f"  get, first use (upgrade + lock + rewrite)    {_rate(records, first)}")
+        print(f"  get, again (upgraded: read + check)          {_rate(records, again)}")
+        print(f"  first get / plain read                       {first / floor:10.1f}x  (aim: within 2x)")
+        print(f"  first get / read + atomic write              {first / rewrite:10.1f}x")
+        print(f"  second get / plain read                      {again / floor:10.1f}x")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -173,12 +224,15 @@ def bench_cli(records: int) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=100_000)
-    p.add_argument("--only", choices=["upgrade", "validate", "cli"])
+    p.add_argument("--only", choices=["upgrade", "first-use", "validate", "cli"])
     p.add_argument("--fsync", action="store_true", help="fsync every record (durable against power loss)")
     args = p.parse_args(argv)
     if args.only in (None, "upgrade"):
         print("== upgrade ==")
         bench_upgrade(args.records, args.fsync)
+    if args.only in (None, "first-use"):
+        print("== first use ==")
+        bench_first_use(max(1, args.records // 10), args.fsync)
     if args.only in (None, "validate"):
         print("== validate ==")
         bench_validate(args.records)
