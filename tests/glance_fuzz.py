@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from imgspec.api import selfcontained
+
 ROOT = Path(__file__).resolve().parent.parent
 ST = ROOT / "_build" / "schemathesis" / "bin" / "st"
-DOCUMENT = ROOT / "schemas" / "bundled" / "api" / "images-v2.openapi.json"
+DOCUMENT = ROOT / selfcontained.FILE
 DEFECTS = ROOT / "schemas" / "api" / "glance-defects.json"
 RUN = ROOT / "tools" / "schemathesis" / "run.json"  # phases, budgets, the checks held and why the others are not
 SETTINGS = json.loads(RUN.read_text())

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from glance_fuzz import DEFECTS, SETTINGS, ST, Failure, defects, failures, known, raised
+from glance_fuzz import DEFECTS, DOCUMENT, SETTINGS, ST, Failure, defects, failures, known, raised
 from support import ROOT
 
 from imgspec.api import conformance
@@ -54,7 +54,7 @@ def fuzzed(glance, tmp_path_factory):
 
 def test_every_operation_is_exercised_in_every_phase(fuzzed):
     report, _, _ = fuzzed
-    doc = json.loads((ROOT / "schemas/bundled/api/images-v2.openapi.json").read_text())
+    doc = json.loads(DOCUMENT.read_text())
     operations = sum(1 for item in doc["paths"].values() for op in item.values()
                      if isinstance(op, dict) and "operationId" in op)
     assert report["operations"] | {"skip_reasons": []} == {
@@ -111,7 +111,7 @@ def test_the_defects_file_cites_glance_33s_files_and_its_patterns_compile():
             f"{d['id']}: a 500 states where Glance raised (raised) or what the WSGI server printed (wsgi_server)"
 
 
-# The replay: each defect's request against a real Glance (the session's), with an image and a namespace of its own.
+# The replay: each defect's request against the module's Glance, with an image and a namespace of its own.
 
 @pytest.fixture(scope="module")
 def places(glance):
@@ -134,7 +134,7 @@ def places(glance):
 def operation_of(method: str, path: str) -> str:
     """The operation a request is for as schemathesis names it ("METHOD /template"); a method the path does not
     have (TRACE, say) is named by the path's first operation, the one schemathesis sent it for."""
-    doc = json.loads((ROOT / "schemas/bundled/api/images-v2.openapi.json").read_text())
+    doc = json.loads(DOCUMENT.read_text())
     for template, item in doc["paths"].items():
         if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path):
             methods = [m.upper() for m, op in item.items() if isinstance(op, dict) and "operationId" in op]

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from imgspec.api import document as api
 from imgspec.api import selfcontained
 from imgspec.api.conformance import Report, Verdict
-from imgspec.problems import Problem
 from imgspec.spec import Spec
 
 
@@ -48,10 +47,6 @@ def _name(v: Verdict) -> str:
     return f"{v.number:03d} {v.method} {v.path}: expect {v.expected}"
 
 
-def _problem(p: Problem) -> str:
-    return str(p)
-
-
 def junit(report: Report, run: Run) -> str:
     """JUnit XML: a test suite of the run, a test case per exchange (its failure: the exchange's problems); a run
     that stopped early has one more test case, ``run``, failed with why."""
@@ -65,14 +60,14 @@ def junit(report: Report, run: Run) -> str:
     for v in report.verdicts:
         case = ET.SubElement(suite, "testcase", classname=v.operation_id, name=_name(v), time=f"{v.seconds:.3f}")
         if v.problems:
-            failure = ET.SubElement(case, "failure", message=_problem(v.problems[0]), type=v.problems[0].rule)
-            failure.text = "\n".join(_problem(p) for p in v.problems)
+            failure = ET.SubElement(case, "failure", message=str(v.problems[0]), type=v.problems[0].rule)
+            failure.text = "\n".join(str(p) for p in v.problems)
         else:
             ET.SubElement(case, "system-out").text = f"answered {v.status}"
     if report.stopped:
         case = ET.SubElement(suite, "testcase", classname="imgspec.conformance", name="run", time="0")
-        failure = ET.SubElement(case, "failure", message=_problem(report.stopped[0]), type=report.stopped[0].rule)
-        failure.text = "\n".join(_problem(p) for p in report.stopped)
+        failure = ET.SubElement(case, "failure", message=str(report.stopped[0]), type=report.stopped[0].rule)
+        failure.text = "\n".join(str(p) for p in report.stopped)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
@@ -99,14 +94,14 @@ def page(report: Report, run: Run) -> str:
     verdict = "conforms" if report.ok else "does not conform"
     rows = []
     for v in report.verdicts:
-        problems = "<br>".join(f"<code>{e(_problem(p))}</code>" for p in v.problems)
+        problems = "<br>".join(f"<code>{e(str(p))}</code>" for p in v.problems)
         rows.append(f'<tr class="{"row-pass" if v.ok else "row-fail"}"><td class="n">{v.number}</td>'
                     f"<td><code>{e(v.operation_id)}</code></td><td><code>{e(v.method)} {e(v.path)}</code></td>"
                     f'<td class="s">{v.expected}</td><td class="s">{v.status}</td>'
                     f'<td>{"<span class=pass>pass</span>" if v.ok else "<span class=fail-v>fail</span><br>" + problems}'
                     "</td></tr>")
     stopped = "" if not report.stopped else (
-        "<h2>The run stopped</h2><p>" + "<br>".join(f"<code>{e(_problem(p))}</code>" for p in report.stopped) + "</p>")
+        "<h2>The run stopped</h2><p>" + "<br>".join(f"<code>{e(str(p))}</code>" for p in report.stopped) + "</p>")
     props = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in run.properties().items())
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

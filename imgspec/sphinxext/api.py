@@ -24,7 +24,7 @@ from imgspec.diff import api as apidiff
 from imgspec.problems import ProblemError
 from imgspec.release import api as api_release
 from imgspec.sphinxext.base import SpecDirective
-from imgspec.sphinxext.nodes_util import breakable, inline, para, table
+from imgspec.sphinxext.nodes_util import definitions, inline, para, table
 
 
 def field_row(f: apifields.Field, since: str | None, with_in: bool) -> list:
@@ -74,16 +74,17 @@ class OpenApiDirective(SpecDirective):
         drift = api_release.stale_self_contained(spec)
         if drift:
             self.fail([str(p) for p in drift])
+        # httpdomain resolves references in place: it renders a copy, for ``bundled`` is cached and the next
+        # page's drift check compares it with the file
+        bundled = copy.deepcopy(bundled)
         out: list[nodes.Node] = []
         for path, item in bundled["paths"].items():
             for method in api.METHODS:
                 op = item.get(method)
                 if not op or tag not in op.get("tags", []):
                     continue
-                one = copy.deepcopy({"openapi": bundled["openapi"], "info": bundled["info"],
-                                     "components": bundled["components"], "paths": {path: {method: self.shell(op, bundled)}}})
-                # arrays state items there (httpdomain reads them); a copy, for httpdomain resolves references in
-                # place and ``bundled`` is also what the next page's drift check compares with the file
+                one = {"openapi": bundled["openapi"], "info": bundled["info"], "components": bundled["components"],
+                       "paths": {path: {method: self.shell(op, bundled)}}}  # arrays state items there (httpdomain reads them)
                 renderer = HttpdomainRenderer(self.state, {"markup": "commonmark"})
                 out += renderer.render(one)
                 out += self.fields(operations[op["operationId"]], op)
@@ -310,7 +311,7 @@ class ApiRefDifferencesDirective(SpecDirective):
         self.shown(self.spec.root / rel)
         data = self.spec.load(rel)
         if self.options.get("part") == "left-out":
-            return [entries([(", ".join(f"`{r}`" for r in e["routes"]),
+            return [definitions([(", ".join(f"`{r}`" for r in e["routes"]),
                               [f"Served by {e['served_by']}, in the paste flavors "
                                f"{', '.join(f'`{f}`' for f in e['flavors'])}.", e["reason"],
                                "Glance files: " + ", ".join(f"`{f}`" for f in e["evidence"]) + "."])
@@ -349,24 +350,7 @@ class GlanceDefectsDirective(SpecDirective):
             items.append((f"`{d['id']}`: answers {d['answer'].replace('|', ' or ')}",
                           [d["what"], f"Reproduced by {request}.", f"Why: {d['cause']}",
                            "Glance files: " + ", ".join(f"`{f}`" for f in d["evidence"]) + "."]))
-        return [entries(items, "imgspec-glance-defects")]
-
-
-def entries(items: list[tuple[str, list[str]]], cls: str) -> nodes.definition_list:
-    """A definition list: each term (text with `code` spans) and its paragraphs, for entries too wide for a table."""
-    out = nodes.definition_list(classes=[cls])
-    for term_text, paragraphs in items:
-        item = nodes.definition_list_item()
-        term = nodes.term()
-        term.extend(inline(term_text))
-        item += term
-        body = nodes.definition()
-        for text in paragraphs:
-            body += para(text)
-        item += body
-        out += item
-    breakable(out)
-    return out
+        return [definitions(items, "imgspec-glance-defects")]
 
 
 def setup(app) -> None:

@@ -87,6 +87,23 @@ def table(headers: list[str], rows: list[list], widths: list[int] | None = None,
     return tbl
 
 
+def definitions(items: list[tuple[str, list[str]]], cls: str) -> nodes.definition_list:
+    """A definition list: each term (text with `code` spans) and its paragraphs, for entries too wide for a table."""
+    out = nodes.definition_list(classes=[cls])
+    for term_text, paragraphs in items:
+        item = nodes.definition_list_item()
+        term = nodes.term()
+        term.extend(inline(term_text))
+        item += term
+        body = nodes.definition()
+        for text in paragraphs:
+            body += para(text)
+        item += body
+        out += item
+    breakable(out)
+    return out
+
+
 class details(nodes.General, nodes.Element):
     """A block the reader opens on demand (HTML ``<details>``): evidence and raw JSON one click away."""
 
