@@ -161,6 +161,18 @@ def test_json_lines_report_the_line(tmp_path):
         f"{tmp_path}/s.jsonl:5: (root): non-finite-number: NaN is not a JSON number"]
 
 
+def test_a_format_version_that_is_no_string_is_one_line_per_record(tmp_path):
+    """A list or an object where format_version should be was a traceback (unhashable) in the batch loop."""
+    lines = [json.dumps({"format_version": ["2.3"]}), json.dumps({"format_version": {"a": 1}}),
+             json.dumps(dict(good("2.3"), kind=["x"]))]
+    (tmp_path / "s.jsonl").write_text("\n".join(lines) + "\n")
+    result = run("validate", str(tmp_path / "s.jsonl"))
+    assert "Traceback" not in result.stderr and result.returncode == 1
+    found = [line.split(": ")[1:3] for line in result.stdout.splitlines()]
+    assert found == [["/format_version", "format_version"], ["/format_version", "format_version"],
+                     ["(root)", "additionalProperties"]], found
+
+
 def test_stdin_is_a_json_lines_stream():
     result = run("validate", "-", stdin=json.dumps(good()) + "\n" + '{"format_version": "2.3", "x": 1, "x": 2}\n')
     assert result.returncode == 2

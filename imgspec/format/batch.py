@@ -80,13 +80,18 @@ def check_documents(items, kind: str | None = None, version: str | None = None,
     found: list[Problem] = []
     status, count, drafts, versions = OK, 0, 0, {}
     draft = {v for v in spec.versions if v not in spec.released}
+    quick = kind is None and version is None and layer is None
+    fast: dict = {}
     for source, line, doc, problems in items:
         count += 1
         declared = doc.get("format_version") if isinstance(doc, dict) else None
         if line is None and isinstance(declared, str):
             versions[source] = declared  # what a store check needs of each file
-        drafts += (version or declared) in draft
+        said = version or declared
+        drafts += isinstance(said, str) and said in draft  # a list or object format_version is refused by check
         if not problems:
+            if quick and validation.surely_valid(spec, doc, fast):
+                continue
             problems = validation.check(doc, source, spec, kind=kind, version=version, line=line, profile=layer)
         found += problems
         status = max(status, exit_status(problems)) if problems else status

@@ -190,7 +190,7 @@ def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | N
 
     ``profile`` (a deployment profile, :mod:`imgspec.format.profiles`) adds its quotas to a valid image record.
     """
-    if kind is None and isinstance(doc, dict) and doc.get("kind") in NOT_RECORDS:
+    if kind is None and isinstance(doc, dict) and isinstance(doc.get("kind"), str) and doc["kind"] in NOT_RECORDS:
         return [Problem(source, "/kind", "not-a-record", f"{NOT_RECORDS[doc['kind']]} (kind {doc['kind']}), not a "
                         "record: nothing of the format to validate", line)]
     try:
@@ -202,6 +202,23 @@ def check(doc, source: str = "<record>", spec: Spec | None = None, kind: str | N
     if found or profile is None or kind != "image":
         return found
     return profiles.errors(doc, profile, source, line)
+
+
+def surely_valid(spec: Spec, doc, fast: dict) -> bool:
+    """True only where :func:`check` would find nothing in ``doc`` read as it declares itself (no kind, version or
+    profile given): an image record (no ``kind``) of a version this spec has, which the fast validator accepts.
+    False means "ask :func:`check`".  ``fast`` caches the validators by version for a caller's batch: the one
+    dispatch per record a validating loop pays."""
+    if type(doc) is not dict or "kind" in doc or "image" in SEMANTIC_CHECKS:
+        return False
+    version = doc.get("format_version")
+    try:
+        validator_ = fast[version]
+    except (KeyError, TypeError):  # a version not seen yet in the batch, or not a string (unhashable)
+        if not isinstance(version, str) or version not in spec.versions:
+            return False
+        validator_ = fast[version] = fast_validator(spec, "image", version)
+    return validator_ is not None and validator_.is_valid(doc)
 
 
 def validate(doc, spec: Spec | None = None) -> None:
