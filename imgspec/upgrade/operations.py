@@ -99,13 +99,37 @@ def _schema_validator(schema_text: str):
     return Validator(json.loads(schema_text))
 
 
+_MATCHERS: dict[int, tuple[object, Callable[[object], bool]]] = {}  # id(schema) -> (schema, its is_valid)
+
+
+def _matcher(schema) -> Callable[[object], bool]:
+    """``is_valid`` of a condition's ``matches`` schema, built once per schema object (the rules' own, loaded once):
+    jsonschema-rs where it is installed (Draft 2020-12, formats not asserted, as the reference), else the reference
+    validator."""
+    hit = _MATCHERS.get(id(schema))
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    check: Callable[[object], bool]
+    try:
+        import jsonschema_rs
+        check = jsonschema_rs.Draft202012Validator(schema, validate_formats=False).is_valid
+    except ImportError:  # pragma: no cover - the fast path is optional for implementers
+        reference = _schema_validator(json.dumps(schema, sort_keys=True))
+
+        def slow(value) -> bool:
+            with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
+                return reference.is_valid(value)
+        check = slow
+    _MATCHERS[id(schema)] = (schema, check)
+    return check
+
+
 def holds(doc, cond: dict, prefix: list) -> bool:
     value = ptr.get(doc, ptr.resolve(cond["at"], prefix))
     if "matches" in cond:  # a missing value matches nothing
         if value is ptr.MISSING:
             return False
-        with jsonfile.deep_enough():  # jsonschema's messages repr the instance, which recurses through it
-            return _schema_validator(json.dumps(cond["matches"], sort_keys=True)).is_valid(value)
+        return _matcher(cond["matches"])(value)
     if "equals" in cond:
         return same(value, cond["equals"])
     if "in" in cond:
