@@ -187,14 +187,17 @@ class Spec:
     def referenced(self, version: str, ref: str) -> tuple[str, dict]:
         """``(kind, schema)`` that a record schema's ``$ref`` names, resolved against the schema's ``$id`` as JSON
         Schema resolves it (a sibling file of the version's folder).  The one place a record schema's reference is
-        followed outside the validator's registry."""
+        followed outside the validator's registry (resolved once per version and reference)."""
+        kind = self.once(("referenced", version, ref), lambda: self._referenced_kind(version, ref))
+        return kind, self.schema(kind, version)
+
+    def _referenced_kind(self, version: str, ref: str) -> str:
         base = f"{BASE_URI}schemas/record/{version}/"
         target = urljoin(base, ref)
         if not target.startswith(base) or "#" in target or "/" in target[len(base):]:
             raise ProblemError(Problem(f"schemas/record/{version}", "", "unsupported-ref",
                                        f"{ref}: a record schema references only sibling schemas of its version"))
-        kind = target[len(base):].removesuffix(".json")
-        return kind, self.schema(kind, version)
+        return target[len(base):].removesuffix(".json")
 
     def field_schema(self, version: str, pointer: str, kind: str = "image") -> dict | None:
         """The schema of the field a (``*``-wildcard) pointer names in ``kind`` at ``version``, or None."""

@@ -178,15 +178,25 @@ def mode_problems(name: str, data: dict) -> list[Problem]:
     return out
 
 
+def _order_of(spec: Spec, kind: str, version: str) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """The property names ``kind``'s schema lists at ``version``, in order, and ``(name, $ref)`` of those whose
+    items are referenced schemas (computed once per spec tree)."""
+    def make():
+        props = spec.schema(kind, version).get("properties", {})
+        refs = tuple((key, ref) for key, node in props.items()
+                     if (ref := node.get("items", {}).get("$ref") if isinstance(node, dict) else None))
+        return tuple(props), refs
+    return spec.once(("canonical-order", kind, version), make)
+
+
 def canonical_order(spec: Spec, doc: dict, version: str, kind: str = "image") -> dict:
     """``doc`` with keys in the order its schema lists them (items of referenced objects too)."""
-    schema = spec.schema(kind, version)
-    props = schema.get("properties", {})
-    out = {k: doc[k] for k in props if k in doc}
-    out.update((k, v) for k, v in doc.items() if k not in out)
-    for key, node in props.items():
-        ref = node.get("items", {}).get("$ref") if isinstance(node, dict) else None
-        if ref and isinstance(out.get(key), list):
+    names, refs = _order_of(spec, kind, version)
+    out = {k: doc[k] for k in names if k in doc}
+    if len(out) != len(doc):
+        out.update((k, v) for k, v in doc.items() if k not in out)
+    for key, ref in refs:
+        if isinstance(out.get(key), list):
             sub, target = spec.referenced(version, ref)
             if target.get("type") == "object":
                 out[key] = [canonical_order(spec, i, version, sub) if isinstance(i, dict) else i for i in out[key]]
