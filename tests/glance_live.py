@@ -24,8 +24,11 @@ def free_port() -> int:
 
 class GlanceServer:
     def __init__(self, workdir: Path, options: tuple[str, ...] = (), database_url: str | None = None,
-                 schema_image: Path | None = None):
+                 schema_image: Path | None = None, python: Path = PYTHON, sync: bool = True, env: dict[str, str] | None = None):
         self.workdir = workdir
+        self.python = python  # Glance's interpreter: .venv-glance, or an era matrix release's (tests/matrix.py)
+        self.sync = sync  # False: serve the database as it is, without the release's own db_sync
+        self.env = env or {}  # more IMGSPEC_GLANCE_* settings for serve.py
         self.schema_image = schema_image  # a deployment's etc/schema-image.json (Glance's own, for the fuzz tests)
         self.database_url = database_url  # a MariaDB or PostgreSQL database; None: SQLite in workdir
         self.options = options  # "key = value" lines for [DEFAULT] of glance-api.conf
@@ -38,13 +41,15 @@ class GlanceServer:
         return self.workdir / "glance.sqlite"
 
     def start(self, timeout: float = 120) -> GlanceServer:
-        if not PYTHON.exists():
-            raise RuntimeError(f"{PYTHON} is missing: `make test` creates it from requirements-glance.txt")
+        if not self.python.exists():
+            raise RuntimeError(f"{self.python} is missing: `make test` creates it (requirements-glance.txt, "
+                               "tools/matrix/)")
         log = open(self.workdir.parent / f"{self.workdir.name}.out", "w")
-        self.proc = subprocess.Popen([str(PYTHON), str(ROOT / "tests" / "glance" / "serve.py"), str(self.workdir),
+        self.proc = subprocess.Popen([str(self.python), str(ROOT / "tests" / "glance" / "serve.py"), str(self.workdir),
                                       str(self.port), *self.options], stdout=log, stderr=subprocess.STDOUT,
                                      env=dict(os.environ, IMGSPEC_GLANCE_DATABASE=self.database_url or "",
-                                              IMGSPEC_GLANCE_SCHEMA_IMAGE=str(self.schema_image or "")))
+                                              IMGSPEC_GLANCE_SCHEMA_IMAGE=str(self.schema_image or ""),
+                                              IMGSPEC_GLANCE_NO_SYNC="" if self.sync else "1", **self.env))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
