@@ -1,6 +1,6 @@
 """``make bench``: throughput figures, printed (never asserted by the tests).
 
-    python tools/bench.py [--records N] [--only upgrade|first-use|validate|cli]
+    python tools/bench.py [--records N] [--only upgrade|first-use|validate|cli|export] [--export-sizes A,B,...]
 
 upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor of
           reading, strictly parsing and atomically rewriting the same files
@@ -12,6 +12,12 @@ cli       the `imgspec validate` command (every core) on N records as one JSON L
           folder of N/5 files, next to the single-core orjson parse floor of the same bytes (per CPU
           second used), to ajv on the same lines and bundled schema (one Node process), and to
           `check-jsonschema --schemafile` on the self-contained schema (on a sample, scaled)
+
+export    `imgspec export-sql --no-fsync` of generated Glance databases (layout train: each image with 3
+          properties, 2 tags, a location and a member) of N/10, N and, with --export-sizes, other sizes (make
+          bench: 10k, 100k, 1M images) on SQLite and, where PostgreSQL is installed, on a server of its own:
+          time and peak memory of the process, next to the floor of a plain SELECT of the same rows and a
+          write of one JSON file per image (no validation, no mapping)
 
 Every figure's work is checked: all records valid, all upgraded, each peer's count as expected.
 """
@@ -221,10 +227,146 @@ def bench_cli(records: int) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def fill_glance_database(url: str, images: int, batch: int = 20_000) -> None:
+    """A Glance database at ``url`` in layout train (revision 2024_1_contract01), tables made from the binding's
+    columns: ``images`` active public images, each with 3 properties, 2 tags, a location and a member."""
+    import datetime
+    import uuid
+
+    import sqlalchemy as sa
+
+    from imgspec.sql import binding as sqlbinding
+    from imgspec.sql import export as sqlexport
+    layout = sqlbinding.load(Spec.default()).layouts["train"]
+    meta = sa.MetaData()
+    tables = sqlexport.tables(layout)
+    for table in tables.values():
+        table.to_metadata(meta)
+    rev = layout.revision_table
+    version = sa.Table(rev.name, meta, *[sa.Column(c.name, sqlexport._sa_type(sa, c.type), primary_key=c.primary_key,
+                                                   nullable=c.null) for c in rev.columns])
+    engine = sa.create_engine(url)
+    made = datetime.datetime(2026, 1, 2, 3, 4, 5)
+    common = {"created_at": made, "updated_at": made, "deleted_at": None, "deleted": False}
+    try:
+        meta.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(version.insert(), [{"version_num": "2024_1_contract01"}])
+        for start in range(0, images, batch):
+            rows: dict[str, list] = {name: [] for name in tables}
+            for n in range(start, min(images, start + batch)):
+                image = str(uuid.UUID(int=n + 1))
+                rows["images"].append({
+                    "id": image, "name": f"image-{n}", "disk_format": "qcow2", "container_format": "bare",
+                    "size": 1_073_741_824 + n, "virtual_size": 10_737_418_240, "status": "active",
+                    "checksum": f"{n:032x}", "owner": "7d9e1a2f4b3c4e5f8a6b0c1d2e3f4a5b", "min_disk": 10,
+                    "min_ram": 512, "protected": False, "visibility": "public", "os_hidden": False,
+                    "os_hash_algo": "sha512", "os_hash_value": f"{n:0128x}", **common})
+                for i, (key, value) in enumerate((("os_distro", "ubuntu"), ("os_version", "24.04"),
+                                                  ("hw_disk_bus", "virtio"))):
+                    rows["image_properties"].append({"id": 3 * n + i + 1, "image_id": image, "name": key,
+                                                     "value": value, **common})
+                for i, tag in enumerate(("bench", f"n{n % 100}")):
+                    rows["image_tags"].append({"id": 2 * n + i + 1, "image_id": image, "value": tag, **common})
+                rows["image_locations"].append({"id": n + 1, "image_id": image, "value": f"file:///var/lib/glance/"
+                                                f"images/{image}", "meta_data": '{"store": "fs"}', "status": "active",
+                                                **common})
+                rows["image_members"].append({"id": n + 1, "image_id": image, "member": f"{n % 997:032x}",
+                                              "can_share": False, "status": "accepted", **common})
+            with engine.begin() as conn:
+                for name in ("images", "image_properties", "image_tags", "image_locations", "image_members"):
+                    conn.execute(tables[name].insert(), rows[name])
+    finally:
+        engine.dispose()
+
+
+SELECT_AND_WRITE = """
+import sys, orjson, sqlalchemy as sa
+from pathlib import Path
+url, out = sys.argv[1], Path(sys.argv[2])
+out.mkdir()
+engine = sa.create_engine(url)
+images = {}
+with engine.connect() as conn:
+    for row in conn.execute(sa.text("SELECT * FROM images ORDER BY created_at, id")):
+        images[row.id] = dict(row._mapping, properties={}, tags=[], locations=[], members=[])
+    for table, key in (("image_properties", "properties"), ("image_tags", "tags"), ("image_locations", "locations"),
+                       ("image_members", "members")):
+        for row in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id")):
+            image = images[row.image_id]
+            if key == "properties":
+                image[key][row.name] = row.value
+            else:
+                image[key].append(dict(row._mapping))
+for image_id, image in images.items():
+    (out / f"{image_id}.json").write_bytes(orjson.dumps(image, default=str))
+print(len(images))
+"""
+
+
+def bench_export(sizes: list[int]) -> None:
+    import subprocess
+    import sys
+    sys.path.insert(0, str(Spec.default().root / "tests"))
+    from dbservers import PostgreSQL, ServerError
+
+    def measured(cmd: list[str]) -> tuple[float, int, str]:
+        """Wall seconds and peak resident memory (MiB) of a command in a process of its own."""
+        wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+                   "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                   "w = time.perf_counter() - t; peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+                   "print(w, peak // 1024); print(r.returncode); sys.stdout.write(r.stdout + r.stderr)")
+        ran = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
+        first, code, *said = ran.stdout.split("\n", 2)
+        assert code == "0", said
+        wall, peak = first.split()
+        return float(wall), int(peak), "".join(said)
+
+    def one(engine_name: str, url: str, images: int, work: Path) -> None:
+        out = work / f"store-{engine_name}-{images}"
+        wall, peak, said = measured([sys.executable, "-m", "imgspec", "export-sql", "--no-fsync", "--strict", url,
+                                     str(out)])
+        assert f"exported {images} images" in said, said[-300:]  # it did the work it names
+        assert len(list((out / "records").iterdir())) == images
+        floor_wall, floor_peak, counted = measured([sys.executable, "-c", SELECT_AND_WRITE, url,
+                                                    str(work / f"floor-{engine_name}-{images}")])
+        assert counted.strip() == str(images)
+        print(f"  {engine_name:10} {images:>9,} images: export-sql {_rate(images, wall)}  peak {peak:5,} MiB | "
+              f"SELECT + write floor {_rate(images, floor_wall)}  peak {floor_peak:5,} MiB | "
+              f"{floor_wall / wall:4.0%} of the floor")
+        shutil.rmtree(out)
+        shutil.rmtree(work / f"floor-{engine_name}-{images}")
+
+    work = Path(tempfile.mkdtemp(prefix="imgspec-bench-export-"))
+    try:
+        for images in sizes:
+            database = work / f"glance-{images}.sqlite"
+            fill_glance_database(f"sqlite:///{database}", images)
+            one("SQLite", f"sqlite:///{database}", images, work)
+            database.unlink()
+        try:
+            server = PostgreSQL().start()
+        except (ServerError, OSError) as exc:
+            print(f"  PostgreSQL: no server ({exc})")
+            return
+        try:
+            for images in sizes:
+                name = f"glance{images}"
+                url = server.create_database(name, f"owner{images}", "bench-secret")
+                fill_glance_database(url, images)
+                one("PostgreSQL", url, images, work)
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=100_000)
-    p.add_argument("--only", choices=["upgrade", "first-use", "validate", "cli"])
+    p.add_argument("--only", choices=["upgrade", "first-use", "validate", "cli", "export"])
+    p.add_argument("--export-sizes", type=lambda t: [int(x) for x in t.split(",")],
+                   help="image counts of the export databases (default: N/10 and N)")
     p.add_argument("--fsync", action="store_true", help="fsync every record (durable against power loss)")
     args = p.parse_args(argv)
     if args.only in (None, "upgrade"):
@@ -239,6 +381,9 @@ def main(argv=None) -> int:
     if args.only in (None, "cli"):
         print("== validate, the command ==")
         bench_cli(args.records)
+    if args.only in (None, "export"):
+        print("== export-sql ==")
+        bench_export(args.export_sizes or [max(1, args.records // 10), args.records])
     return 0
 
 
