@@ -29,7 +29,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SPHINXBUILD := $(VENV)/bin/sphinx-build -c . docs
 SPHINXFLAGS := -W --keep-going -n $(SPHINXOPTS)
 
-.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly prism openapi-python-client schemathesis glance-src dbservers sizing fuzz
+.PHONY: html test lint serve bench linkcheck clean clean-venv setup chromium ajv redocly prism openapi-python-client schemathesis glance-src dbservers sizing fuzz matrix
 
 setup: $(STAMP)
 
@@ -111,8 +111,22 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check imgspec tests tools conf.py
 	$(VENV)/bin/mypy
 
+# The era matrix (tests/matrix.py): Glance releases from the package index, each in its own virtual environment
+# under _build/matrix/ from its pins (tools/matrix/RELEASE.txt) on the Python of its era (pyenv's), serving its
+# own API. `make matrix` runs them all and rewrites schemas/bindings/glance-matrix.json; `make test` runs the
+# oldest that installs and Glance 33 (tests/test_glance_matrix.py) and the rolling upgrade of tests/rolling.py on
+# MariaDB and PostgreSQL (tests/test_rolling_upgrade.py), whose environments MATRIX_STAMP installs.
+MATRIX_STAMP := _build/matrix/.installed-make-test
+$(MATRIX_STAMP): schemas/bindings/glance-matrix.json $(wildcard tools/matrix/*.txt) $(STAMP) $(GLANCE_STAMP)
+	$(PY) tests/matrix.py install --make-test
+	touch $@
+
+matrix: $(STAMP) $(GLANCE_STAMP) dbservers
+	$(PY) tests/matrix.py run --write
+	$(PY) tests/rolling.py --write
+
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.
-test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) $(PRISM_STAMP) $(OPC_STAMP) $(ST_STAMP) chromium dbservers lint
+test: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(AJV_STAMP) $(REDOCLY_STAMP) $(PRISM_STAMP) $(OPC_STAMP) $(ST_STAMP) $(MATRIX_STAMP) chromium dbservers lint
 	$(PY) -m pytest -n auto --dist loadfile
 
 linkcheck: html
@@ -138,7 +152,7 @@ fuzz: $(STAMP) $(GLANCE_STAMP) $(GLANCE_SRC_STAMP) $(ST_STAMP)
 	IMGSPEC_SCHEMATHESIS_BUDGET="make fuzz" $(PY) -m pytest -q -p no:cacheprovider tests/test_api_fuzz.py
 
 bench: $(STAMP) $(AJV_STAMP)
-	$(PY) tools/bench.py
+	$(PY) tools/bench.py --export-sizes 10000,100000,1000000
 
 clean:
 	rm -rf _build

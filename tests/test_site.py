@@ -66,8 +66,15 @@ def test_each_version_page_shows_its_fields_and_examples(site, spec):
 
 
 def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_copy, tmp_path):
-    """One build of a tree broken four ways (a build costs half a minute): an invalid "valid" example, an invalid
-    example that fails for another rule, a file no page shows, a binding that misses a field."""
+    """One build of a tree broken five ways (a build costs half a minute): an invalid "valid" example, an invalid
+    example that fails for another rule, a file no page shows, a binding that misses a field, an era matrix row
+    whose revision the binding reads otherwise."""
+    path = spec_copy.schemas / "bindings" / "glance-matrix.json"
+    matrix = json.loads(path.read_text())
+    row = matrix["releases"][0]["matrix"]
+    assert matrix["releases"][0]["release"] == "15.0.2"
+    row["format_version"] = "2.2"  # pike01 is layout ocata, read as 2.1
+    path.write_text(json.dumps(matrix, indent=2))
     path = spec_copy.schemas / "bindings" / "glance-sql.json"
     data = json.loads(path.read_text())
     data["objects"]["member"]["fields"] = [f for f in data["objects"]["member"]["fields"] if f["field"] != "can_share"]
@@ -88,7 +95,9 @@ def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_cop
                  "/can_share: type",
                  "examples/record/2.2/image/stray.json: (root): orphan: no page shows this file",
                  "schemas/bindings/glance-sql.json: /objects/member/fields: unbound-field: 2.2 member field "
-                 "'can_share' has no binding"]:
+                 "'can_share' has no binding",
+                 "schemas/bindings/glance-matrix.json: /releases/0/matrix: revision pike01 (Glance 15.0.2) is not read "
+                 "as layout ocata, format 2.2, by the binding"]:
         assert line in result.stderr, line
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -282,6 +283,23 @@ def refused(tmp_path, *extra):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     assert not [p for p in tmp_path.iterdir() if ".export-" in p.name]
     return ran.returncode, ran.stderr.strip().splitlines()
+
+
+def test_a_rolling_upgrade_window_the_binding_names_is_read_as_its_layout(tmp_path, spec):
+    """2023.2's contract head beside 2024.1's expand head (glance-manage db expand of 2024.1 over 2023.2) reads as
+    train: the window changes no table the layout binds (tests/test_rolling_upgrade.py runs it for real)."""
+    db = build_db(tmp_path / "glance.sqlite", "train", "2023_1_contract01")
+    db.execute("INSERT INTO alembic_version VALUES ('2024_1_expand01')")
+    db.commit()
+    fill(db, "train")
+    summary = export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "out", durable=False)
+    assert (summary.revision, summary.layout, summary.counts["images"]) == ("2023_1_contract01 + 2024_1_expand01",
+                                                                            "train", 1)
+    shutil.rmtree(tmp_path / "out")
+    db.execute("ALTER TABLE images ADD COLUMN sneaked TEXT")  # an expand that did change a bound table
+    db.commit()
+    code, lines = refused(tmp_path)
+    assert code == 2 and len(lines) == 1 and "layout-mismatch" in lines[0] and "sneaked" in lines[0], lines
 
 
 def test_an_unknown_revision_is_refused(tmp_path):

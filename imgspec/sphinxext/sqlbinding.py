@@ -2,6 +2,9 @@
 
 ``imgspec-sql-binding VERSION``  where each field of that version's record is in the SQL layout
 ``imgspec-sql-overview``         the conventions and the layouts with their revisions
+``imgspec-glance-matrix``        Glance releases run in the era matrix: revision, layout, format version
+                                 (``:version: V``: only the releases whose database reads as V)
+``imgspec-rolling-upgrade``      the rolling upgrade the tests run, step by step, per engine
 """
 from __future__ import annotations
 
@@ -193,12 +196,142 @@ class SqlOverviewDirective(_BindingBase):
                            "all " + str(len(everywhere)) if e["layouts"] == everywhere
                            else ", ".join(f"`{x}`" for x in e["layouts"]), e["how"], e["notes"]]
                           for e in binding.data["engines"]], [10, 10, 14, 36, 30]))
+        out.append(para(nodes.strong(text="Rolling-upgrade windows the export reads"),
+                        " (two alembic heads between N+1's `glance-manage db expand` and `db contract`, where the "
+                        "expand step changes no table the layout binds; its columns are still checked):"))
+        out.append(table(["Heads", "Read as layout", "Why", "Source"],
+                         [[" + ".join(f"`{h}`" for h in w["heads"]), f"`{w['layout']}`", w["why"],
+                           glance_text(self.config, w["source"])] for w in binding.data.get("windows", [])],
+                         [22, 10, 46, 22]))
         out.append(para(nodes.strong(text="Revisions the export refuses"),
                         " (every other revision Glance has had is one of the layouts above):"))
         out.append(table(["Revisions", "Rule", "Why", "Source"],
                          [[f"`{r['table']}`: " + ", ".join(f"`{v}`" for v in r["values"]), f"`{r['rule']}`", r["why"],
                            glance_text(self.config, r.get("source", ""))] for r in binding.data.get("refused", [])],
                          [22, 12, 44, 22]))
+        return out
+
+
+MATRIX = "schemas/bindings/glance-matrix.json"
+
+
+class GlanceMatrixDirective(_BindingBase):
+    """The era matrix (tests/matrix.py, ``make matrix``): each Glance release, the Python it ran on, the API version
+    it served, the revision its own db_sync left, how the binding reads it, and the same after Glance 33's db_sync.
+    Every cell is checked here against the binding too: a revision the binding reads otherwise fails the build."""
+
+    option_spec = {"version": str}
+
+    def run(self):
+        import json
+        binding = self.binding()
+        if binding is None:
+            return []
+        path = self.spec.root / MATRIX
+        self.shown(path)
+        matrix = json.loads(path.read_text())
+        releases = matrix["releases"]
+        skipped: dict[str, dict] = {}
+        single: dict[str, str] = {}
+        listed: dict[str, str] = {}
+        routes: dict[str, str] = {}
+        only = self.options.get("version")
+        where = {v: layout for layout in binding.layouts.values() for v in layout.revision["values"]}
+        problems, rows, refused = [], [], []
+        for index, r in enumerate(releases):
+            row = r.get("matrix")
+            if not r.get("installs"):
+                if "error" in r and not only:
+                    refused.append([f"Glance {r['release']}", r["error"]])
+                continue
+            if row is None:
+                continue
+            for at, cell in (("", row), ("/after_33", row["after_33"])):
+                layout = where.get(cell["revision"])
+                if layout is None or layout.name != cell["layout"] or \
+                        binding.native_for_layout(layout.name) != cell["format_version"]:
+                    problems.append(f"{MATRIX}: /releases/{index}/matrix{at}: revision {cell['revision']} "
+                                    f"(Glance {r['release']}) is not read as layout {cell['layout']}, "
+                                    f"format {cell['format_version']}, by the binding")
+            if only and row["format_version"] != only:
+                continue
+            after = row["after_33"]
+            how = f"{after['revision']}, read as {after['format_version']}"
+            if "refused" in after:
+                how = f"Glance 33 refuses ({after['refused']}); through {after['via']} first: " + how
+            for name in after.get("not_as_the_rules_say", []):
+                how += f"; not as the upgrade rules say: {name} skipped (below)"
+                skipped.setdefault(name, matrix["not_as_the_rules_say"][name])
+            if "single_store" in row:
+                how = "one store (below); " + how
+                single.setdefault(r["release"] if r["release"] in matrix["single_store"] else r["series"],
+                                  row["single_store"])
+            api = row["api"] if row["current"] == row["api"] else f"{row['api']} ({row['current']} CURRENT)"
+            if r["series"] in matrix["listed_otherwise"]:
+                api += " (below)"
+                listed.setdefault(r["series"], matrix["listed_otherwise"][r["series"]])
+            lacks = [f"{k}: {v}" for k, v in row["left_out"].items()]
+            if "locations_route" in row:
+                lacks.append(f"GET /v2/images/{{image_id}}/locations: {row['locations_route']} (below)")
+                why = matrix.get("locations_route", {}).get(r["series"])
+                if why is None:
+                    problems.append(f"{MATRIX}: /locations_route: Glance {r['release']} answers "
+                                    f"{row['locations_route']} for an image's locations and no entry says why")
+                routes.setdefault(r["series"], why or "")
+            rows.append([f"Glance {r['release']} ({r['series']}, Python {r['python']})", api,
+                         f"`{row['revision']}`: layout `{row['layout']}`, read as {row['format_version']}; "
+                         f"{row['images']} images", how, "; ".join(lacks) or "none"])
+        if problems:
+            self.fail(problems)
+        if not rows and only:
+            ran = [r["release"] for r in releases if r.get("matrix")]
+            return [para(f"No Glance release the era matrix runs (Glance {ran[0]} to {ran[-1]}, the releases on the "
+                         f"package index that install here) leaves a database the binding reads as {only}.")]
+        if not rows:
+            raise self.error(f"{MATRIX}: no release of the era matrix has run")
+        out = [table(["Release", "API", "Its own db_sync leaves", "After Glance 33's db_sync",
+                      "What its API lacks"], rows, [16, 8, 26, 28, 22])]
+        for name, case in skipped.items():
+            out.append(para(nodes.strong(text=f"{name} skipped: "), case["why"], " Where the records differ: ",
+                            ", ".join(case["pointers"]), "."))
+        for series, why in single.items():
+            out.append(para(nodes.strong(text=f"One store for {series}: "), why, "."))
+        for series, why in routes.items():
+            out.append(para(nodes.strong(text=f"The locations list in {series}: "), why, "."))
+        for series, why in listed.items():
+            out.append(para(nodes.strong(text=f"The API versions {series} lists: "), why, "."))
+        if refused:
+            out.append(para(nodes.strong(text="Releases that do not install here"), " (the error pip gave):"))
+            out.append(table(["Release", "Why"], refused, [15, 85]))
+        return out
+
+
+class RollingUpgradeDirective(SpecDirective):
+    """The rolling upgrade the tests run (tests/rolling.py): two releases serving one database, step by step, per
+    engine, as measured: what ran, how the export read the database, the format versions that coexist, who served
+    and what each server made of the images the other wrote."""
+
+    def run(self):
+        import json
+        path = self.spec.root / MATRIX
+        self.shown(path)
+        pair = json.loads(path.read_text())["rolling"]
+        if not pair.get("engines"):
+            raise self.error(f"{MATRIX}: /rolling/engines: no steps recorded (python tests/rolling.py --write)")
+        out = [para(f"Glance {pair['from']} to Glance {pair['to']}: {pair['why']}")]
+        for engine, steps in pair["engines"].items():
+            rows = []
+            for s in steps:
+                export = s["export"]
+                read = (f"refused: {export['refused']}" if "refused" in export else
+                        f"`{export['revision']}`: layout `{export['layout']}`, {export['images']} images, all at "
+                        + ", ".join(export["versions"]))
+                ran = s["ran"] + (f" (it refused: {s['refused']})" if s.get("refused") else "")
+                reads = "; ".join(f"Glance {k} reads {v}" for k, v in s.get("reads", {}).items())
+                rows.append([s["step"], ran, read, ", ".join(f"Glance {x}" for x in s["serving"]) or "none", reads])
+            out.append(para(nodes.strong(text=f"On {engine}:")))
+            out.append(table(["Step", "What ran", "What export-sql read", "Serving", "What each server reads"],
+                             rows, [14, 24, 24, 12, 26]))
         return out
 
 
@@ -238,3 +371,5 @@ def setup(app) -> None:
     app.add_directive("imgspec-sql-binding", SqlBindingDirective)
     app.add_directive("imgspec-sql-overview", SqlOverviewDirective)
     app.add_directive("imgspec-differential-plans", DifferentialPlansDirective)
+    app.add_directive("imgspec-glance-matrix", GlanceMatrixDirective)
+    app.add_directive("imgspec-rolling-upgrade", RollingUpgradeDirective)

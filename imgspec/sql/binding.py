@@ -203,6 +203,10 @@ class Binding:
             raise ProblemError(Problem(FILE, "/objects", "unknown-rule", f"{ref}: step {name} has no rule at {at}"))
         return step.target, rule
 
+    def window(self, heads: list[str]) -> dict | None:
+        """The rolling-upgrade window whose two alembic heads these are, if the file names it."""
+        return next((w for w in self.data.get("windows", []) if sorted(w["heads"]) == sorted(heads)), None)
+
     def refusal(self, table: str, value: str) -> dict | None:
         """The ``refused`` entry for a revision no layout binds, if the file names it."""
         return next((r for r in self.data.get("refused", []) if r["table"] == table and value in r["values"]), None)
@@ -261,6 +265,9 @@ class Binding:
                                        "which must be bound to the same layout"))
                 continue
             out += self._coverage(b["version"], self.layouts[b["layout"]], where)
+        for i, w in enumerate(self.data.get("windows", [])):
+            if w["layout"] not in self.layouts:
+                out.append(Problem(FILE, f"/windows/{i}/layout", "unknown-layout", f"no layout {w['layout']!r}"))
         for obj, d in self.data["objects"].items():
             for i, f in enumerate(d["fields"]):
                 out += self._rules_problems(obj, f, f"/objects/{obj}/fields/{i}")
