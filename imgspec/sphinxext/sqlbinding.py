@@ -332,7 +332,33 @@ class RollingUpgradeDirective(SpecDirective):
             out.append(para(nodes.strong(text=f"On {engine}:")))
             out.append(table(["Step", "What ran", "What export-sql read", "Serving", "What each server reads"],
                              rows, [14, 24, 24, 12, 26]))
+            out.append(para(self.summary(pair, steps)))
         return out
+
+    @staticmethod
+    def summary(pair: dict, steps: list[dict]) -> str:
+        """What the steps show, in words, computed from them: the versions that coexist, what the old release
+        makes of what the new one wrote, which writes were safe, and what a format upgrade has to do."""
+        read = [s for s in steps if "versions" in s["export"]]
+        versions = sorted({v for s in read for v in s["export"]["versions"]})
+        both = [s for s in read if len(s["serving"]) == 2]
+        writes = sorted({w for s in read for w in s.get("written", {})})
+        refused = next((s["refused"] for s in steps if s.get("refused")), "see above")
+        if not both:
+            window = (f"No window: both releases never served together (the new release's `db expand` refused: "
+                      f"{refused}); the old release was stopped before the new one "
+                      "upgraded the database offline.")
+        else:
+            window = (f"During the window ({len(both)} steps with both serving) every image each release wrote was "
+                      f"exported whole and each server read it as the export does: Glance {pair['from']} reads what "
+                      f"Glance {pair['to']} wrote as its own, and the writes of both ({', '.join(writes)}) were safe.")
+        if len(versions) == 1:
+            upgrade = (f"Every record was at format {versions[0]} at every step: no format versions coexist, and "
+                       "`imgspec upgrade-store` and first-use upgrades have nothing to do for this pair.")
+        else:
+            upgrade = (f"Records of formats {', '.join(versions)} coexist: run the format's upgrade once the "
+                       "contract step is done and the old release stopped.")
+        return f"{window} {upgrade}"
 
 
 class DifferentialPlansDirective(SpecDirective):
