@@ -73,8 +73,10 @@ def test_the_checks_catch_a_broken_binding(spec_copy):
     data["objects"]["member"]["fields"][0]["column"] = "membr"
     derived = [f for f in image if f["field"] == "virtual_size" and "rules" in f][0]
     derived["rules"] = ["1.0-2.0#/rules/3", "1.0-2.0#/rules/99"]
+    data["windows"][0]["layout"] = "caracal"
     path.write_text(json.dumps(data))
     lines = [str(p) for p in sqlbinding.Binding(spec_copy).problems()]
+    assert "schemas/bindings/glance-sql.json: /windows/0/layout: unknown-layout: no layout 'caracal'" in lines
     assert ("schemas/bindings/glance-sql.json: /objects/image/fields: unbound-field: "
             "1.0 image field 'owner' has no binding") in lines
     assert any("unexplained-column: image_tags.id of layout liberty gives no 2.0 field" in x for x in lines)
@@ -88,6 +90,17 @@ def test_the_checks_catch_a_broken_binding(spec_copy):
     with pytest.raises(ProblemError) as exc:
         sqlbinding.Binding(spec_copy)
     assert str(exc.value).startswith("schemas/bindings/glance-sql.json: /layouts/0/revision/table: enum: ")
+
+
+def test_a_window_names_exactly_two_heads(spec_copy):
+    """A rolling-upgrade window is the two alembic heads between expand and contract: three is no window."""
+    path = spec_copy.schemas / "bindings" / "glance-sql.json"
+    data = json.loads(path.read_text())
+    data["windows"][0]["heads"].append("2025_1_expand01")
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProblemError) as exc:
+        sqlbinding.Binding(spec_copy)
+    assert str(exc.value).startswith("schemas/bindings/glance-sql.json: /windows/0/heads: maxItems: "), str(exc.value)
 
 
 def test_the_layouts_follow_glances_history():
