@@ -44,6 +44,8 @@ from glance_live import PYTHON as GLANCE_33  # noqa: E402
 from glance_live import GlanceServer  # noqa: E402
 
 RELEASES = ROOT / "schemas" / "bindings" / "glance-matrix.json"
+# the release .venv-glance holds (requirements-glance.txt): every other test's Glance, the matrix's newest
+NEWEST = re.search(r"^glance==(\S+)$", (ROOT / "requirements-glance.txt").read_text(), re.M).group(1)
 PINS = ROOT / "tools" / "matrix"
 HOME = ROOT / "_build" / "matrix"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
@@ -202,7 +204,7 @@ def resolve(release: str, data: dict, drivers: bool = False) -> None:
     one = entry(data, release)
     for key in ("python", "series", "constraints", "installs", "error"):
         one.pop(key, None)
-    if release == "33.0.0":  # the Glance every other test runs: .venv-glance, from requirements-glance.txt
+    if release == NEWEST:  # the Glance every other test runs: .venv-glance, from requirements-glance.txt
         said = subprocess.run([str(GLANCE_33), "-c", "import sys; from glance.db import migration; "
                                "print('%d.%d' % sys.version_info[:2], migration.CURRENT_RELEASE)"],
                               capture_output=True, text=True, check=True).stdout.split()
@@ -244,7 +246,7 @@ def resolve(release: str, data: dict, drivers: bool = False) -> None:
 
 def install(release: str, one: dict) -> Path:
     """The release's interpreter, installed from its pins into _build/matrix (once)."""
-    if release == "33.0.0":
+    if release == NEWEST:
         return GLANCE_33  # .venv-glance, from requirements-glance.txt
     if not one.get("installs"):
         raise MatrixError(f"glance {release} does not install here: {one.get('error')}")
@@ -296,13 +298,19 @@ def read_summary(line: str) -> dict:
     return {"revision": found["revision"], "layout": found["layout"], "format_version": found["version"]}
 
 
-def db_sync(python: Path, database: Path, work: Path) -> str | None:
-    """A release's own ``glance-manage db_sync`` over the database: None, or the line that says why it failed."""
+def manage(python: Path, url: str, work: Path, *command: str) -> str | None:
+    """A release's own ``glance-manage COMMAND`` on the database at ``url``: None, or the line that says why it
+    failed."""
     conf = work / "glance-manage.conf"
-    conf.write_text(f"[database]\nconnection = sqlite:///{database}\n")
-    ran = subprocess.run([str(python.parent / "glance-manage"), "--config-file", str(conf), "db_sync"],
+    conf.write_text(f"[database]\nconnection = {url}\n")
+    ran = subprocess.run([str(python.parent / "glance-manage"), "--config-file", str(conf), *command],
                          capture_output=True, text=True)
     return last_line(ran.stderr + ran.stdout) if ran.returncode else None
+
+
+def db_sync(python: Path, database: Path, work: Path) -> str | None:
+    """A release's own ``glance-manage db_sync`` over an SQLite database."""
+    return manage(python, f"sqlite:///{database}", work, "db_sync")
 
 
 def upgrade_with_33(release: str, database: Path, work: Path, data: dict) -> dict:
@@ -315,7 +323,7 @@ def upgrade_with_33(release: str, database: Path, work: Path, data: dict) -> dic
         return {}
     out = {"refused": failed}
     for later in data["releases"]:
-        if _key(later["release"]) <= _key(release) or later["release"] == "33.0.0" or not later.get("installs"):
+        if release_key(later["release"]) <= release_key(release) or later["release"] == NEWEST or not later.get("installs"):
             continue
         shutil.copyfile(saved, database)
         if db_sync(install(later["release"], later), database, work) is None and db_sync(GLANCE_33, database,
@@ -333,7 +341,7 @@ def _flat(doc, at: str = "") -> dict[str, str]:
     return {at: json.dumps(doc)}
 
 
-def _key(release: str) -> list[int]:
+def release_key(release: str) -> list[int]:
     return [int(n) for n in release.split(".")]
 
 
@@ -398,7 +406,7 @@ def run(release: str, one: dict, work: Path, spec, data: dict) -> dict:
 def in_make_test(data: dict) -> list[str]:
     """The releases ``make test`` runs: the oldest that installs, and Glance 33."""
     installs = [r["release"] for r in data["releases"] if r.get("installs")]
-    return [installs[0], "33.0.0"]
+    return [installs[0], NEWEST]
 
 
 def needed(data: dict, releases: list[str]) -> list[str]:
@@ -439,7 +447,7 @@ def main(argv=None) -> int:
     failed = 0
     for release in chosen:
         one = entry(data, release)
-        if release != "33.0.0" and not one.get("installs"):
+        if release != NEWEST and not one.get("installs"):
             print(f"{release}: does not install ({one.get('error')})")
             continue
         with tempfile.TemporaryDirectory(prefix=f"imgspec-matrix-{release}-") as tmp:

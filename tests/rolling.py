@@ -57,11 +57,7 @@ class Window:
 
     def manage(self, release: str, *command: str) -> str | None:
         """``glance-manage db COMMAND`` of ``release``: None, or the line that says why it failed."""
-        conf = self.work / f"manage-{release}.conf"
-        conf.write_text(f"[database]\nconnection = {self.glance_url}\n")
-        ran = subprocess.run([str(self.python[release].parent / "glance-manage"), "--config-file", str(conf), "db",
-                              *command], capture_output=True, text=True)
-        return matrix.last_line(ran.stderr + ran.stdout) if ran.returncode else None
+        return matrix.manage(self.python[release], self.glance_url, self.work, "db", *command)
 
     def write(self, release: str, name: str) -> None:
         """An image with data, a tag and a property, written through ``release``'s API."""
@@ -77,7 +73,7 @@ class Window:
         out = self.work / f"export-{len(self.steps)}"
         done = subprocess.run([sys.executable, "-m", "imgspec", "export-sql", "--strict", self.export_url, str(out)],
                               capture_output=True, text=True, cwd=ROOT)
-        row: dict = {"step": step, "ran": ran, "serving": sorted(self.servers, key=matrix._key)}
+        row: dict = {"step": step, "ran": ran, "serving": sorted(self.servers, key=matrix.release_key)}
         if refused:
             row["refused"] = refused
         if done.returncode:
@@ -101,7 +97,7 @@ class Window:
                      for line in disagreements(api, records[image], self.spec, served)]
             if wrong:
                 raise matrix.MatrixError(f"{step}: Glance {release} reads otherwise than the export: {wrong[0]}")
-            writers = sorted({w for w in self.made.values()}, key=matrix._key)
+            writers = sorted({w for w in self.made.values()}, key=matrix.release_key)
             reads[release] = f"every image ({', '.join('written by ' + w for w in writers)}) as the export reads it"
         row["reads"] = reads
         row["written"] = {w: sum(1 for x in self.made.values() if x == w) for w in self.made.values()}
