@@ -113,7 +113,8 @@ lint: $(STAMP)
 
 # The era matrix (tests/matrix.py): Glance releases from the package index, each in its own virtual environment
 # under _build/matrix/ from its pins (tools/matrix/RELEASE.txt) on the Python of its era (pyenv's), serving its
-# own API. `make matrix` runs them all and rewrites schemas/bindings/glance-matrix.json; `make test` runs the
+# own API. `make matrix` runs them all on SQLite, the oldest of each layout era on MariaDB and PostgreSQL too, and
+# rewrites schemas/bindings/glance-matrix.json; `make test` runs the
 # oldest that installs and Glance 33 (tests/test_glance_matrix.py) and the rolling upgrade of tests/rolling.py on
 # MariaDB and PostgreSQL (tests/test_rolling_upgrade.py), whose environments MATRIX_STAMP installs.
 MATRIX_STAMP := _build/matrix/.installed-make-test
@@ -123,6 +124,7 @@ $(MATRIX_STAMP): schemas/bindings/glance-matrix.json $(wildcard tools/matrix/*.t
 
 matrix: $(STAMP) $(GLANCE_STAMP) dbservers
 	$(PY) tests/matrix.py run --write
+	$(PY) tests/matrix.py run --servers --write
 	$(PY) tests/rolling.py --write
 
 # The suite runs on every core (pytest-xdist), a test module per worker so that its fixtures are built once.

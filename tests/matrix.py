@@ -5,6 +5,8 @@ API, ``imgspec export-sql`` of the database it wrote, then Glance 33's ``db_sync
     python tests/matrix.py resolve [RELEASE ...]       try to install each release; pin what installs
     python tests/matrix.py install RELEASE ...        the virtual environments of these releases, from their pins
     python tests/matrix.py run [--write] [RELEASE ...]   the matrix; --write records it in the releases file
+    python tests/matrix.py run --servers [--write] [RELEASE ...]   the same on MariaDB and PostgreSQL servers
+                                                          (default: the oldest release of each layout era)
 
 What is known of every release lives in one file, :data:`RELEASES` (``schemas/bindings/glance-matrix.json``),
 which the binding and version pages render and ``tests/test_glance_matrix.py`` holds to a run:
@@ -19,6 +21,10 @@ which the binding and version pages render and ``tests/test_glance_matrix.py`` h
   not support, and the same after Glance 33's ``db_sync``.  Every image exports, validates and reads as the
   release's API returns it; after the upgrade every image exports again, equal to ``imgspec upgrade`` of its
   first record.
+* ``run --servers`` does the same on a MariaDB and a PostgreSQL server of its own (tests/dbservers.py) for the oldest
+  release of each layout era, recorded under ``servers``; where a release's own pins cannot reach an engine, the
+  releases file's ``engine_overrides`` names the pins its venv for that engine replaces
+  (``_build/matrix/<release>+<pin>``), and the row says so.
 """
 from __future__ import annotations
 
@@ -244,17 +250,41 @@ def resolve(release: str, data: dict, drivers: bool = False) -> None:
             one["installs"], one["error"] = False, str(exc)
 
 
-def install(release: str, one: dict) -> Path:
-    """The release's interpreter, installed from its pins into _build/matrix (once)."""
+def _pinned(pins: str, name: str) -> str | None:
+    found = re.search(rf"^{re.escape(name)}==(\S+)$", pins, re.M | re.I)
+    return found.group(1) if found else None
+
+
+def override(release: str, engine: str, data: dict) -> list[str]:
+    """The pins ``release`` replaces on ``engine`` (the releases file's engine_overrides), or none."""
+    rule = data.get("engine_overrides", {}).get(engine)
+    if rule is None or release == NEWEST:
+        return []
+    pins = (PINS / f"{release}.txt").read_text()
+    for name, below in rule["below"].items():
+        have = _pinned(pins, name)
+        if have is not None and release_key(have) < release_key(below):
+            return rule["install"]
+    return []
+
+
+def install(release: str, one: dict, replaced: list[str] | None = None) -> Path:
+    """The release's interpreter, installed from its pins into _build/matrix (once); with ``replaced`` (pins such as
+    ``SQLAlchemy==1.2.19``), a venv of its own with those pins instead of the release's."""
     if release == NEWEST:
         return GLANCE_33  # .venv-glance, from requirements-glance.txt
     if not one.get("installs"):
         raise MatrixError(f"glance {release} does not install here: {one.get('error')}")
-    venv = HOME / release
-    stamp = venv / ".installed"
     pins = PINS / f"{release}.txt"
+    wanted = pins.read_text()
+    venv = HOME / release
+    if replaced:
+        names = {r.split("==")[0].lower() for r in replaced}
+        wanted = "\n".join([ln for ln in wanted.splitlines() if ln.split("==")[0].lower() not in names] + replaced) + "\n"
+        venv = HOME / f"{release}+{'+'.join(sorted(replaced))}"
+    stamp = venv / ".installed"
     python = venv / "bin" / "python"
-    if stamp.exists() and stamp.read_text() == pins.read_text():
+    if stamp.exists() and stamp.read_text() == wanted:
         with tempfile.TemporaryDirectory(prefix="imgspec-matrix-") as tmp:
             etc_files(release, venv, Path(tmp))
         return python
@@ -263,29 +293,83 @@ def install(release: str, one: dict) -> Path:
         raise MatrixError(f"glance {release} needs Python {one['python']}, which this machine lacks "
                           f"(it has {', '.join(have)})")
     make_venv(have[one["python"]], venv)
-    ran = subprocess.run([str(python), "-m", "pip", *PIP, "install", "--no-deps", "-r", str(pins)],
-                         capture_output=True, text=True)
-    if ran.returncode:
-        raise MatrixError(f"pip install -r {pins.relative_to(ROOT)}: {last_line(ran.stderr + ran.stdout)}")
     with tempfile.TemporaryDirectory(prefix="imgspec-matrix-") as tmp:
+        (Path(tmp) / "pins.txt").write_text(wanted)
+        ran = subprocess.run([str(python), "-m", "pip", *PIP, "install", "--no-deps", "-r", str(Path(tmp) / "pins.txt")],
+                             capture_output=True, text=True)
+        if ran.returncode:
+            raise MatrixError(f"pip install -r {pins.relative_to(ROOT)}{' with ' + ', '.join(replaced) if replaced else ''}: "
+                              f"{last_line(ran.stderr + ran.stdout)}")
         etc_files(release, venv, Path(tmp))
-    stamp.write_text(pins.read_text())
+    stamp.write_text(wanted)
     return python
 
 
-def export(database: Path, out: Path, to: str | None = None) -> tuple[dict[str, dict], str]:
-    """The records ``imgspec export-sql --strict`` gives for ``database`` (at ``to``, default the newest released
-    version), validated by ``imgspec validate``, and its summary line."""
+def export(url: str, out: Path, to: str | None = None) -> tuple[dict[str, dict], str]:
+    """The records ``imgspec export-sql --strict`` gives for the database at ``url`` (at ``to``, default the newest
+    released version), validated by ``imgspec validate``, and its summary line."""
     ran = subprocess.run([sys.executable, "-m", "imgspec", "export-sql", "--strict", *(["--to", to] if to else []),
-                          f"sqlite:///{database}", str(out)], capture_output=True, text=True, cwd=ROOT)
+                          url, str(out)], capture_output=True, text=True, cwd=ROOT)
     if ran.returncode:
-        raise MatrixError(f"export-sql {database}: {last_line(ran.stderr)}")
+        raise MatrixError(f"export-sql {url}: {last_line(ran.stderr)}")
     checked = subprocess.run([sys.executable, "-m", "imgspec", "validate", "-q", str(out)], capture_output=True,
                              text=True, cwd=ROOT)
     if checked.returncode:
         raise MatrixError(f"imgspec validate {out}: {last_line(checked.stdout + checked.stderr)}")
     records = {p.stem: json.loads(p.read_text()) for p in (out / "records").glob("*.json")}
     return records, ran.stderr.strip().splitlines()[-1]
+
+
+# the driver a release's Glance reaches each engine with: the matrix's venvs hold PyMySQL and psycopg2 (DRIVERS),
+# Glance 33's .venv-glance PyMySQL and psycopg 3 (requirements-glance.txt)
+GLANCE_DRIVER = {"mariadb": "mysql+pymysql", "postgresql": "postgresql+psycopg2"}
+GLANCE_33_DRIVER = {"mariadb": "mysql+pymysql", "postgresql": "postgresql+psycopg"}
+
+
+class Database:
+    """Where a release's Glance keeps its rows: an SQLite file, or a database on a server tests/dbservers.py
+    started.  ``url(python)`` is the URL that release's Glance reaches it by, ``export_url`` imgspec's; ``copy``
+    makes another database of the same rows (to try one way of upgrading and then another from the same start)."""
+
+    def __init__(self, engine: str, name: str, work: Path, server=None):
+        self.engine, self.name, self.work, self.server = engine, name, work, server
+        if server is not None:
+            self.export_url = server.url("glance", "glance-secret", name)
+
+    @classmethod
+    def create(cls, engine: str, work: Path, server=None) -> Database:
+        if engine == "sqlite":
+            return cls(engine, "glance", work)
+        server.create_database("glance", "glance", "glance-secret")
+        return cls(engine, "glance", work, server)
+
+    @property
+    def path(self) -> Path:
+        return self.work / f"{self.name}.sqlite"
+
+    def url(self, python: Path) -> str:
+        if self.engine == "sqlite":
+            return f"sqlite:///{self.path}"
+        drivers = GLANCE_33_DRIVER if python == GLANCE_33 else GLANCE_DRIVER
+        return drivers[self.engine] + self.export_url[self.export_url.index("://"):]
+
+    @property
+    def export(self) -> str:
+        return f"sqlite:///{self.path}" if self.engine == "sqlite" else self.export_url
+
+    def copy(self, name: str) -> Database:
+        if self.engine == "sqlite":
+            shutil.copyfile(self.path, self.work / f"{name}.sqlite")
+        elif self.engine == "postgresql":
+            self.server.admin(f"CREATE DATABASE {name} TEMPLATE {self.name} OWNER glance")
+        else:  # MariaDB has no copy of a database: its dump, read into a new one
+            self.server.admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+                              f"GRANT ALL ON `{name}`.* TO 'glance'@'127.0.0.1'")
+            login = ["--socket", self.server.socket, "-uroot", f"-p{self.server.password}"]
+            dump = subprocess.run(["mariadb-dump", *login, "--single-transaction", self.name], capture_output=True,
+                                  check=True)
+            subprocess.run(["mariadb", *login, name], input=dump.stdout, capture_output=True, check=True)
+        return Database(self.engine, name, self.work, self.server)
 
 
 SUMMARY = re.compile(r"revision (?P<revision>[^(]+?) \(layout (?P<layout>[^,]+), read as (?P<version>[\d.]+)\)")
@@ -308,27 +392,27 @@ def manage(python: Path, url: str, work: Path, *command: str) -> str | None:
     return last_line(ran.stderr + ran.stdout) if ran.returncode else None
 
 
-def db_sync(python: Path, database: Path, work: Path) -> str | None:
-    """A release's own ``glance-manage db_sync`` over an SQLite database."""
-    return manage(python, f"sqlite:///{database}", work, "db_sync")
+def db_sync(python: Path, database: Database, work: Path) -> str | None:
+    """A release's own ``glance-manage db_sync`` over a database."""
+    return manage(python, database.url(python), work, "db_sync")
 
 
-def upgrade_with_33(release: str, database: Path, work: Path, data: dict) -> dict:
+def upgrade_with_33(release: str, database: Database, work: Path, data: dict, engine: str = "sqlite") -> tuple[dict, Database]:
     """Glance 33's ``db_sync`` over the database; where it fails, what it said, and the same through the oldest
-    later release of the matrix whose own ``db_sync`` takes the database (as an operator would step)."""
-    saved = work / "before-33.sqlite"
-    shutil.copyfile(database, saved)
+    later release of the matrix whose own ``db_sync`` takes the database (as an operator would step), each tried
+    on a copy of the database as the release left it.  Returns what happened and the database upgraded."""
+    saved = database.copy("before33")
     failed = db_sync(GLANCE_33, database, work)
     if failed is None:
-        return {}
+        return {}, database
     out = {"refused": failed}
-    for later in data["releases"]:
+    for n, later in enumerate(data["releases"]):
         if release_key(later["release"]) <= release_key(release) or later["release"] == NEWEST or not later.get("installs"):
             continue
-        shutil.copyfile(saved, database)
-        if db_sync(install(later["release"], later), database, work) is None and db_sync(GLANCE_33, database,
-                                                                                         work) is None:
-            return {**out, "via": later["release"]}
+        trying = saved.copy(f"via{n}")
+        python = install(later["release"], later, override(later["release"], engine, data))
+        if db_sync(python, trying, work) is None and db_sync(GLANCE_33, trying, work) is None:
+            return {**out, "via": later["release"]}, trying
     raise MatrixError(f"glance {release}: Glance 33's db_sync fails ({failed}) and no later release bridges it")
 
 
@@ -345,25 +429,40 @@ def release_key(release: str) -> list[int]:
     return [int(n) for n in release.split(".")]
 
 
-def run(release: str, one: dict, work: Path, spec, data: dict) -> dict:
-    """The matrix row of one release: what it serves and writes, read before and after Glance 33's db_sync."""
+def run(release: str, one: dict, work: Path, spec, data: dict, engine: str = "sqlite") -> dict:
+    """The matrix row of one release on ``engine`` (SQLite, or a MariaDB or PostgreSQL server of its own): what it
+    serves and writes, read before and after Glance 33's db_sync."""
+    from dbservers import ENGINES
+    replaced = override(release, engine, data)
+    python = install(release, one, replaced)
+    server = None if engine == "sqlite" else ENGINES[engine]().start()
+    try:
+        (work / "server").mkdir(parents=True)
+        database = Database.create(engine, work / "server", server)
+        row = _run(release, one, python, database, work, spec, data, engine)
+        return {**({"replaced": replaced} if replaced else {}), **row}
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run(release: str, one: dict, python: Path, database: Database, work: Path, spec, data: dict, engine: str) -> dict:
     from differential import disagreements
 
     from imgspec.upgrade import upgrade
 
-    python = install(release, one)
     single = data["single_store"].get(release) or data["single_store"].get(one["series"])
-    server = GlanceServer(work / "server", python=python, env={"IMGSPEC_GLANCE_SINGLE_STORE": "1"} if single else {})
-    (work / "server").mkdir(parents=True)
+    server = GlanceServer(work / "server", python=python, env={"IMGSPEC_GLANCE_SINGLE_STORE": "1"} if single else {},
+                          database_url=None if database.engine == "sqlite" else database.url(python))
     try:
         server.start(timeout=180)
         api = Api(server.url)
         newest = api_version(api)
         can = features(api)
         made = make_images(api, can)
-        _, line = export(server.database, work / "export-newest")
+        _, line = export(database.export, work / "export-newest")
         read = read_summary(line)  # the version the binding reads the release's revision as: export at it
-        records, _ = export(server.database, work / "export", read["format_version"])
+        records, _ = export(database.export, work / "export", read["format_version"])
         row = {"api": f"{newest[0]}.{newest[1]}", "current": current_version(api), **read, "images": len(records),
                **({"single_store": single} if single else {}),
                "left_out": {step: why for step, why in sorted(can.items()) if why}}
@@ -381,8 +480,8 @@ def run(release: str, one: dict, work: Path, spec, data: dict) -> dict:
                     raise MatrixError(f"glance {release}: the record and the API disagree: {found[0]}")
     finally:
         server.stop()
-    how = upgrade_with_33(release, server.database, work, data)
-    after, line = export(server.database, work / "export-33")
+    how, upgraded = upgrade_with_33(release, database, work, data, engine)
+    after, line = export(upgraded.export, work / "export-33")
     row["after_33"] = {**how, **read_summary(line), "images": len(after)}
     if set(after) != set(records):
         raise MatrixError(f"glance {release}: Glance 33's db_sync changed which images there are")
@@ -401,6 +500,20 @@ def run(release: str, one: dict, work: Path, spec, data: dict) -> dict:
     if unlike:
         row["after_33"]["not_as_the_rules_say"] = sorted(unlike)
     return row
+
+
+ENGINES = ("mariadb", "postgresql")  # the servers each layout era also runs on (tests/dbservers.py)
+
+
+def on_servers(data: dict) -> list[str]:
+    """The releases the matrix also runs on MariaDB and PostgreSQL: the oldest of each layout era (the layout its
+    own db_sync leaves, as the SQLite run found it)."""
+    out: dict[str, str] = {}
+    for r in data["releases"]:
+        layout = (r.get("matrix") or {}).get("layout")
+        if layout and layout not in out:
+            out[layout] = r["release"]
+    return list(out.values())
 
 
 def in_make_test(data: dict) -> list[str]:
@@ -425,11 +538,20 @@ def main(argv=None) -> int:
     p.add_argument("--write", action="store_true", help="record the results in the releases file")
     p.add_argument("--make-test", action="store_true", help="the releases make test runs, the rolling pair's too (with install)")
     p.add_argument("--drivers", action="store_true", help="resolve: with the MariaDB and PostgreSQL drivers")
-    args = p.parse_args(argv)
+    p.add_argument("--servers", action="store_true",
+                   help="run on MariaDB and PostgreSQL, not SQLite (default releases: the oldest of each layout era)")
+    args = p.parse_intermixed_args(argv)
     data = load()
     rolling = [data["rolling"]["from"], data["rolling"]["to"]] if "rolling" in data else []
-    chosen = args.releases or (needed(data, in_make_test(data)) + rolling if args.make_test else
-                               [r["release"] for r in data["releases"]])
+    if args.releases:
+        chosen = args.releases
+    elif args.make_test:
+        chosen = needed(data, in_make_test(data)) + rolling
+    elif args.servers:
+        chosen = on_servers(data)
+        chosen += [r for r in needed(data, chosen) if r not in chosen] if args.what == "install" else []
+    else:
+        chosen = [r["release"] for r in data["releases"]]
     if args.what == "resolve":
         for release in chosen:
             resolve(release, data, args.drivers)
@@ -450,20 +572,25 @@ def main(argv=None) -> int:
         if release != NEWEST and not one.get("installs"):
             print(f"{release}: does not install ({one.get('error')})")
             continue
-        with tempfile.TemporaryDirectory(prefix=f"imgspec-matrix-{release}-") as tmp:
-            try:
-                row = run(release, one, Path(tmp), spec, data)
-            except (MatrixError, RuntimeError, AssertionError) as exc:
+        for engine in ENGINES if args.servers else ("sqlite",):
+            with tempfile.TemporaryDirectory(prefix=f"imgspec-matrix-{release}-") as tmp:
+                try:
+                    row = run(release, one, Path(tmp), spec, data, engine)
+                except (MatrixError, RuntimeError, AssertionError, subprocess.CalledProcessError) as exc:
+                    failed += 1
+                    print(f"{release} on {engine}: FAILED: {exc}", flush=True)
+                    continue
+            print(f"{release} on {engine}: {json.dumps(row)}", flush=True)
+            recorded = one.get("matrix") if engine == "sqlite" else one.get("servers", {}).get(engine)
+            if args.write:
+                if engine == "sqlite":
+                    one["matrix"] = row
+                else:
+                    one.setdefault("servers", {})[engine] = row
+                record(release, one)
+            elif recorded != row:
                 failed += 1
-                print(f"{release}: FAILED: {exc}", flush=True)
-                continue
-        print(f"{release}: {json.dumps(row)}", flush=True)
-        if args.write:
-            one["matrix"] = row
-            record(release, one)
-        elif one.get("matrix") != row:
-            failed += 1
-            print(f"{release}: differs from {RELEASES.relative_to(ROOT)}: {json.dumps(one.get('matrix'))}")
+                print(f"{release} on {engine}: differs from {RELEASES.relative_to(ROOT)}: {json.dumps(recorded)}")
     return 1 if failed else 0
 
 

@@ -29,8 +29,6 @@ from support import ROOT  # noqa: E402
 
 from glance_live import GlanceServer  # noqa: E402
 
-GLANCE_DRIVER = {"mariadb": "mysql+pymysql", "postgresql": "postgresql+psycopg2"}  # what the releases' venvs hold
-
 
 class Window:
     """Two releases and one database server, the steps recorded as they are taken."""
@@ -42,7 +40,7 @@ class Window:
         self.db = ENGINES[engine]().start()
         url = self.db.create_database("glance", "glance", "glance-secret")
         self.export_url = url
-        self.glance_url = GLANCE_DRIVER[engine] + url[url.index("://"):]
+        self.glance_url = matrix.GLANCE_DRIVER[engine] + url[url.index("://"):]
         self.servers: dict[str, GlanceServer] = {}
         self.made: dict[str, str] = {}  # image id -> the release that wrote it
         self.steps: list[dict] = []

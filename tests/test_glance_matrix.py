@@ -98,3 +98,32 @@ def test_each_release_serves_an_api_version_the_versions_file_allows(spec):
             assert current == str(float(least)) != least, (r["release"], current, least)
             continue
         assert key(least) <= key(current) <= key(r["matrix"]["api"]) <= key(most), (r["release"], least, most)
+
+
+def test_the_oldest_release_of_each_layout_era_ran_on_mariadb_and_postgresql_as_on_sqlite():
+    """make matrix runs the oldest release of each layout era on both database servers too (tests/matrix.py run
+    --servers); each run records the same row as SQLite, the pins it replaced (engine_overrides) aside."""
+    chosen = matrix.on_servers(DATA)
+    layouts = {r["matrix"]["layout"] for r in rows()}
+    assert len(chosen) == len(layouts) >= 3, (chosen, layouts)
+    for release in chosen:
+        one = matrix.entry(DATA, release)
+        for engine in matrix.ENGINES:
+            row = one.get("servers", {}).get(engine)
+            assert row is not None, f"{release} on {engine}: not run (make matrix)"
+            assert row.get("replaced", []) == matrix.override(release, engine, DATA), (release, engine)
+            assert {k: v for k, v in row.items() if k != "replaced"} == one["matrix"], (release, engine)
+
+
+def test_a_pin_is_replaced_only_where_the_release_pins_below_the_override():
+    rule = DATA["engine_overrides"]["postgresql"]
+    for r in rows():
+        if r["release"] == matrix.NEWEST:
+            continue
+        pins = (matrix.PINS / f"{r['release']}.txt").read_text()
+        below = any(matrix.release_key(matrix._pinned(pins, name) or "999") < matrix.release_key(v)
+                    for name, v in rule["below"].items())
+        assert matrix.override(r["release"], "postgresql", DATA) == (rule["install"] if below else [])
+        assert matrix.override(r["release"], "mariadb", DATA) == []
+    assert matrix.override("15.0.2", "postgresql", DATA) == ["SQLAlchemy==1.2.19"]
+    assert matrix.override("19.0.0", "postgresql", DATA) == []

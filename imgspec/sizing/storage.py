@@ -150,6 +150,14 @@ def rewritten_share(spec: Spec, records: list[dict], target: str) -> float:
     return changed / len(records)
 
 
+def rewritten_shares(spec: Spec) -> dict[str, float]:
+    """{version: the share of the sizing corpus' records of the version before it that the step to it rewrites}
+    (the corpus made once per build: the sizing page and the upgrade guide read the same one)."""
+    records = spec.once(("sizing-corpus",), lambda: corpus(spec, distributions(spec)))
+    return spec.once(("sizing-rewritten",), lambda: {
+        b: rewritten_share(spec, records[a], b) for a, b in zip(spec.versions, spec.versions[1:], strict=False)})
+
+
 def storage(deployment: dict, policy: dict, records: list[dict], metadata_per_image: float,
             previous_metadata_per_image: float | None = None, rewritten: float = 1.0) -> Storage:
     """The storage of ``deployment`` at a version whose metadata costs ``metadata_per_image`` (measured).

@@ -27,6 +27,8 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-glance-series``     every Glance series with its last revision, layout and format version
 ``imgspec-glance-upgrades``   each Glance upgrade that changes the format: commands, Glance's migrations, the rules
 ``imgspec-glance-path``       from each series to the newest: steps, modes, what to run
+``imgspec-release-pairs``     each pair of consecutive series the era matrix ran: what to run, what the database
+                              holds meanwhile, what the format change costs per engine
 ``imgspec-value-journey F EX`` what field F of each example record becomes at every version, and which steps change it
 ``imgspec-command-line``      every command's --help, by who it is for
 ``imgspec-beyond-json-schema`` the rules JSON Schema alone does not check, with the examples only imgspec refuses

@@ -4,6 +4,9 @@
 ``imgspec-glance-upgrades``    each pair of releases whose format differs: the commands, what Glance's migrations
                                do, and every rule of the steps between, in words, with its mode
 ``imgspec-glance-path``        from each series to the newest: the steps, their strictest mode, what to run
+``imgspec-release-pairs``      each pair of consecutive series the era matrix ran: what to run, the tables and the
+                               format before and after, what may be read meanwhile, and what the format change costs
+                               per engine (make sizing's measures)
 ``imgspec-value-journey FIELD EXAMPLE...``  what a field of each example becomes at every version, and where
 """
 from __future__ import annotations
@@ -98,6 +101,101 @@ class GlancePathDirective(SpecDirective):
                       [18, 8, 40, 34])]
 
 
+def _releases(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{names[0]} to {names[-1]}"
+
+
+class ReleasePairsDirective(SpecDirective):
+    """One row per pair of consecutive series of the era matrix (a run of pairs that change nothing in one row), every
+    cell from a file: the revisions each release's own db_sync left and the format the binding reads them as
+    (schemas/bindings/glance-matrix.json), the commands (schemas/bindings/glance-releases.json), the binding's
+    rolling-upgrade windows, and the metadata per image each engine measured for each format
+    (schemas/sizing/measured.json, make sizing)."""
+
+    def run(self):
+        import re
+
+        from imgspec.sizing import storage as sizing
+        from imgspec.sphinxext.sizing import ENGINE_TITLES, delta
+        spec = self.spec
+        for rel in (guide.MATRIX, guide.DATA, sqlbinding.FILE, "schemas/sizing/measured.json",
+                    "schemas/sizing/deployment.json"):
+            self.shown(spec.root / rel)
+        pairs = guide.release_pairs(spec)
+        if not pairs:
+            raise self.error(f"{guide.MATRIX}: the era matrix has not run (make matrix)")
+        engines = [e["engine"] for e in sizing.measured(spec)["engines"]]
+        per = {e: sizing.measured_per_image(spec, e) for e in engines}
+        images = spec.load("schemas/sizing/deployment.json")["images"]
+        shares = sizing.rewritten_shares(spec)
+        windows = sqlbinding.load(spec).data.get("windows", [])
+        rolling = spec.load(guide.MATRIX).get("rolling", {})
+        names = [s.name for s in guide.series(spec)]
+        series_of = lambda rev: re.sub(r"_(expand|migrate|contract)\d+$", "", rev)  # noqa: E731
+
+        groups: list[list] = []  # consecutive pairs that change neither tables nor format: one row
+        for p in pairs:
+            if groups and not p.changes_tables and not groups[-1][-1].changes_tables and p.formats[0] == p.formats[1]:
+                groups[-1].append(p)
+            else:
+                groups.append([p])
+        out: list[nodes.Node] = []
+        commands = {tuple(p.commands) for p in pairs}
+        for run in sorted(commands):
+            note = next(e["note"] for e in spec.load(guide.DATA)["commands"] if tuple(e["run"]) == run)
+            out.append(para("Every upgrade below runs, with the new release's code installed, ",
+                            *[x for i, c in enumerate(run) for x in ([nodes.Text(", then ")] if i else [])
+                              + [nodes.literal(text=c)]], ": ", *inline(note)))
+        rows = []
+        for group in groups:
+            first, last = group[0], group[-1]
+            chain_of = [first.old] + [p.new for p in group]
+            releases = [first.old_releases] + [p.new_releases for p in group]
+            what = " → ".join(f"{s.name} ({_releases(r)})" for s, r in zip(chain_of, releases, strict=True))
+            skipped = [n for p in group for n in names[names.index(p.old.name) + 1:names.index(p.new.name)]]
+            if skipped:
+                what += f"; no release of {', '.join(skipped)} on the package index"
+            a, b = first.formats[0], last.formats[1]
+            tables: list = [nodes.literal(text=first.revisions[0])]
+            if first.changes_tables:
+                tables += [nodes.Text(" → "), nodes.literal(text=last.revisions[1])]
+            else:
+                tables.append(nodes.Text(" throughout: no migration to run"))
+            fits = [w for w in windows if first.revisions[0] in w["heads"]
+                    and any(series_of(h) == series_of(last.revisions[1]) for h in w["heads"])]
+            formats = a if a == b else f"{a} → {b}"
+            if not first.changes_tables:
+                halfway: list = [nodes.Text("nothing to run")]
+            elif fits:
+                halfway = [nodes.Text("read as layout " + ", ".join(f"{w['layout']} (the window "
+                                                                    f"{' + '.join(w['heads'])})" for w in fits))]
+            else:
+                halfway = [nodes.Text("refused: no window")]
+            if rolling and rolling["from"] in first.old_releases and rolling["to"] in last.new_releases:
+                halfway.append(nodes.Text(f"; run as a rolling upgrade with Glance {rolling['from']} and "
+                                          f"{rolling['to']} (below)"))
+            if a == b:
+                cost: list = [nodes.Text("none: the format stays")]
+            else:
+                peak = max(shares[s.target] for p in group for s in p.steps)
+                room = (f"while it runs, {{}} more ({peak:.0%} of the records rewritten, a second copy each)" if peak
+                        else "it rewrites no record")
+                cost = [para(nodes.strong(text=ENGINE_TITLES[e] + ": "),
+                             f"{per[e][a]:,.0f} → {per[e][b]:,.0f} B per image "
+                             f"({delta(per[e][b] - per[e][a], per[e][a])}), "
+                             f"{sizing.human(images * (per[e][b] - per[e][a]))} for {images:,} images; "
+                             + room.format(sizing.human(images * per[e][b] * peak))) for e in engines]
+            rows.append([what, tables, formats, halfway, cost])
+        out.append(table(["Upgrade (the matrix's releases)", "Tables (revision)", "Format", "Half-way, export-sql",
+                          "What the format change costs"], rows, [24, 20, 8, 18, 30]))
+        out.append(para(nodes.strong(text="Half-way: "), "after ", nodes.literal(text="db expand"), " and before ",
+                        nodes.literal(text="db contract"), " the database carries the heads of two releases at once. "
+                        "export-sql reads it then only where the binding names that pair of heads as a window (its "
+                        "reason says why the rows read the same); elsewhere it refuses with the revisions it found, "
+                        "rather than guess: export before db expand or after db contract."))
+        return out
+
+
 class ValueJourneyDirective(SpecDirective):
     """``imgspec-value-journey FIELD EXAMPLE`` with more example files as its content, one per line."""
 
@@ -142,4 +240,5 @@ def setup(app) -> None:
     app.add_directive("imgspec-glance-series", GlanceSeriesDirective)
     app.add_directive("imgspec-glance-upgrades", GlanceUpgradesDirective)
     app.add_directive("imgspec-glance-path", GlancePathDirective)
+    app.add_directive("imgspec-release-pairs", ReleasePairsDirective)
     app.add_directive("imgspec-value-journey", ValueJourneyDirective)

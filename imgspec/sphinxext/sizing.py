@@ -89,7 +89,7 @@ class SizingDirective(SpecDirective):
         holding, average, deleted = sizing.data_profile(records[spec.latest_released])
         copies = sizing.physical_copies(policy)
         images = dep["images"]
-        rewritten = {b: sizing.rewritten_share(spec, records[a], b) for a, b in itertools.pairwise(spec.versions)}
+        rewritten = sizing.rewritten_shares(spec)
         stored = {v: sizing.storage(dep, policy, records[v], per[ref][v]) for v in spec.versions}
 
         sentences = nodes.bullet_list()

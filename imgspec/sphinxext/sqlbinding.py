@@ -281,6 +281,7 @@ class GlanceMatrixDirective(_BindingBase):
             rows.append([f"Glance {r['release']} ({r['series']}, Python {r['python']})", api,
                          f"`{row['revision']}`: layout `{row['layout']}`, read as {row['format_version']}; "
                          f"{row['images']} images", how, "; ".join(lacks) or "none"])
+        servers = self.servers(matrix, where, binding, problems) if not only else []
         if problems:
             self.fail(problems)
         if not rows and only:
@@ -303,6 +304,46 @@ class GlanceMatrixDirective(_BindingBase):
         if refused:
             out.append(para(nodes.strong(text="Releases that do not install here"), " (the error pip gave):"))
             out.append(table(["Release", "Why"], refused, [15, 85]))
+        return out + servers
+
+    def servers(self, matrix: dict, where: dict, binding, problems: list[str]) -> list[nodes.Node]:
+        """The oldest release of each layout era again on MariaDB and PostgreSQL (``servers`` of its entry): the same
+        cells, each checked against the binding, and each told apart from the release's SQLite row where it differs."""
+        from imgspec.sphinxext.sizing import ENGINE_TITLES
+        rows: list[list] = []
+        overrides: dict[str, dict] = {}
+        for index, r in enumerate(matrix["releases"]):
+            for engine, row in sorted(r.get("servers", {}).items()):
+                for at, cell in (("", row), ("/after_33", row["after_33"])):
+                    layout = where.get(cell["revision"])
+                    if layout is None or layout.name != cell["layout"] or \
+                            binding.native_for_layout(layout.name) != cell["format_version"]:
+                        problems.append(f"{MATRIX}: /releases/{index}/servers/{engine}{at}: revision "
+                                        f"{cell['revision']} (Glance {r['release']}) is not read as layout "
+                                        f"{cell['layout']}, format {cell['format_version']}, by the binding")
+                same = {k: v for k, v in row.items() if k != "replaced"} == r["matrix"]
+                after = row["after_33"]
+                how = f"{after['revision']}, read as {after['format_version']}"
+                if "refused" in after:
+                    how = f"Glance 33 refuses ({after['refused']}); through {after['via']} first: " + how
+                if "replaced" in row:
+                    overrides.setdefault(engine, matrix["engine_overrides"][engine])
+                rows.append([f"Glance {r['release']} ({r['series']})", ENGINE_TITLES.get(engine, engine),
+                             f"`{row['revision']}`: layout `{row['layout']}`, read as {row['format_version']}; "
+                             f"{row['images']} images" + (f"; with {', '.join(row['replaced'])} (below)"
+                                                          if "replaced" in row else ""),
+                             how, "the same as on SQLite" if same else "differs from SQLite: see the file"])
+        if not rows:
+            return []
+        out = [para(nodes.strong(text="On MariaDB and PostgreSQL. "), "The oldest release of each layout era runs "
+                    "again on a database server of its own (tests/dbservers.py), its own db_sync, API server and "
+                    "scenarios, the export, then Glance 33's db_sync over it and the export again, each cell held to "
+                    "the binding and to the release's SQLite row:"),
+               table(["Release", "Engine", "Its own db_sync leaves", "After Glance 33's db_sync", "Against SQLite"],
+                     rows, [18, 10, 30, 28, 14])]
+        for engine, rule in overrides.items():
+            out.append(para(nodes.strong(text=f"Pins replaced on {engine}: "), ", ".join(rule["install"]), ". ",
+                            rule["why"], "."))
         return out
 
 

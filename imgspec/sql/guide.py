@@ -127,3 +127,59 @@ def journey(spec: Spec, record: dict, to: str) -> list[tuple[Step, dict]]:
         doc = upgrade(doc, step.target, spec)
         out.append((step, doc))
     return out
+
+
+MATRIX = "schemas/bindings/glance-matrix.json"
+
+
+@dataclass(frozen=True)
+class ReleasePair:
+    """Two consecutive series of the era matrix (its releases of each, as they ran): what an upgrade from the one to
+    the other runs, which format versions its database holds meanwhile, and what the format change costs."""
+    old: Series
+    new: Series
+    old_releases: list[str]
+    new_releases: list[str]
+    revisions: tuple[str, str]  # what the releases' own db_sync left (the matrix's measure)
+    formats: tuple[str, str]  # how the binding reads those
+    commands: list[str]  # the new series' glance-manage commands; the same when the revision stays
+    steps: list[Step]
+
+    @property
+    def changes_tables(self) -> bool:
+        return self.revisions[0] != self.revisions[1]
+
+
+def _guide_series(spec: Spec, name: str) -> Series:
+    """The guide's series of a matrix series name (``train``, ``2023_1``)."""
+    wanted = name.lower().replace("_", ".")
+    for s in series(spec):
+        key = s.name.lower()
+        if key == wanted or key.startswith(wanted + " "):
+            return s
+    raise ProblemError(Problem(MATRIX, "/releases", "unknown-series", f"series {name} is not in {DATA}"))
+
+
+def release_pairs(spec: Spec) -> list[ReleasePair]:
+    """Every pair of consecutive series the era matrix ran, from what each release's own db_sync left."""
+    def make():
+        by_series: dict[str, list[dict]] = {}
+        for r in spec.load(MATRIX)["releases"]:
+            if r.get("matrix"):
+                by_series.setdefault(r["series"], []).append(r)
+        out = []
+        names = list(by_series)
+        for old, new in zip(names, names[1:], strict=False):
+            a, b = by_series[old], by_series[new]
+            for group in (a, b):
+                if len({r["matrix"]["revision"] for r in group}) != 1:
+                    raise ProblemError(Problem(MATRIX, "/releases", "series-disagree",
+                                               f"the releases of {group[0]['series']} leave different revisions"))
+            fa, fb = a[-1]["matrix"]["format_version"], b[-1]["matrix"]["format_version"]
+            out.append(ReleasePair(_guide_series(spec, old), _guide_series(spec, new),
+                                   [r["release"] for r in a], [r["release"] for r in b],
+                                   (a[-1]["matrix"]["revision"], b[-1]["matrix"]["revision"]), (fa, fb),
+                                   commands(spec, _guide_series(spec, new).name),
+                                   chain(spec, fa, fb) if fa != fb else []))
+        return out
+    return spec.once(("guide-release-pairs",), make)
