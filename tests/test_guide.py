@@ -57,3 +57,33 @@ def test_a_series_at_a_revision_the_binding_does_not_know_is_refused_with_its_pl
         guide.series(spec_copy)
     assert [(p.file, p.pointer, p.rule) for p in exc.value.problems] == [(guide.DATA, "/series/3/revision",
                                                                           "unknown-revision")]
+
+
+def test_every_consecutive_pair_of_series_the_matrix_ran_is_one_pair_read_from_the_matrix():
+    matrix = json.loads((ROOT / guide.MATRIX).read_text())
+    ran: dict[str, list[dict]] = {}
+    for r in matrix["releases"]:
+        if r.get("matrix"):
+            ran.setdefault(r["series"], []).append(r)
+    pairs = guide.release_pairs(SPEC)
+    assert len(pairs) == len(ran) - 1 >= 15
+    for p, (old, new) in zip(pairs, zip(list(ran), list(ran)[1:], strict=False), strict=True):
+        assert p.old_releases == [r["release"] for r in ran[old]] and p.new_releases == [r["release"] for r in ran[new]]
+        assert p.revisions == (ran[old][-1]["matrix"]["revision"], ran[new][-1]["matrix"]["revision"])
+        assert p.formats == (ran[old][-1]["matrix"]["format_version"], ran[new][-1]["matrix"]["format_version"])
+        assert [f"{s.source}-{s.target}" for s in p.steps] == ([] if p.formats[0] == p.formats[1] else
+                                                               [f"{p.formats[0]}-{p.formats[1]}"])
+    by = {(p.old.name, p.new.name): p for p in pairs}
+    assert by[("Pike", "Rocky")].formats == ("2.1", "2.2") and by[("Stein", "Train")].changes_tables
+    assert not by[("Rocky", "Stein")].changes_tables
+
+
+def test_a_series_whose_releases_leave_different_revisions_is_refused(spec_copy):
+    path = spec_copy.root / guide.MATRIX
+    data = json.loads(path.read_text())
+    train = [r for r in data["releases"] if r["series"] == "train"]
+    train[-1]["matrix"]["revision"] = "ussuri_contract01"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProblemError) as exc:
+        guide.release_pairs(spec_copy)
+    assert [p.rule for p in exc.value.problems] == ["series-disagree"] and "train" in exc.value.problems[0].message

@@ -289,6 +289,27 @@ def test_the_operator_guide_answers_which_format_and_what_is_public_becomes(site
     assert '{"url"' not in page and "$from" not in page  # rules in words, never their JSON
 
 
+def test_the_operator_guide_has_a_row_per_release_pair_with_its_measured_cost(site, spec):
+    from imgspec.sizing import storage as sizing
+    from imgspec.sql import guide
+    page = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><",
+                                                       (site / "operators" / "upgrading-glance.html").read_text())))
+    section = page[page.index("Every release pair, one row each"):page.index("A rolling upgrade: two releases")]
+    assert "Stein (18.0.0 to 18.0.1) → Train (19.0.0 to 19.0.4)rocky_contract02 → train_contract012.2 → 2.3" \
+           "refused: no window" in section
+    assert "Wallaby (22.0.0 to 22.1.1) → Xena (23.0.0 to 23.1.0) → Yoga (24.0.0 to 24.2.1) → Zed (25.0.0 to 25.1.0)" \
+           "wallaby_contract01 throughout: no migration to run2.3nothing to runnone: the format stays" in section
+    assert "read as layout train (the window 2023_1_contract01 + 2024_1_expand01)" in section
+    assert "run as a rolling upgrade with Glance 27.1.1 and 28.2.0" in section
+    per = sizing.measured_per_image(spec, "postgresql")
+    shares = sizing.rewritten_shares(spec)
+    images = spec.load("schemas/sizing/deployment.json")["images"]
+    assert f"PostgreSQL: {per['2.1']:,.0f} → {per['2.2']:,.0f} B per image" in section
+    assert shares["2.3"] > 0.5 and f"{sizing.human(images * per['2.3'] * shares['2.3'])} more ({shares['2.3']:.0%} " \
+           "of the records rewritten" in section
+    assert len(re.findall(r"→ \w", section)) >= len(guide.release_pairs(spec))
+
+
 def test_the_five_questions_are_each_answered_on_the_page_the_home_page_names(site, spec):
     """Issue 26: which format is my database in; what a 1.0 is_public becomes and when; what each version costs;
     what a reader or writer must do; whether a change is compatible and what to declare."""
