@@ -382,14 +382,25 @@ def read_summary(line: str) -> dict:
     return {"revision": found["revision"], "layout": found["layout"], "format_version": found["version"]}
 
 
-def manage(python: Path, url: str, work: Path, *command: str) -> str | None:
+def manage(python: Path, url: str, work: Path, *command: str, during=None) -> str | None:
     """A release's own ``glance-manage COMMAND`` on the database at ``url``: None, or the line that says why it
-    failed."""
+    failed.  ``during``: called while the command runs (after it started, before it is waited for); it is told
+    whether the command was still running when it returned."""
     conf = work / "glance-manage.conf"
     conf.write_text(f"[database]\nconnection = {url}\n")
-    ran = subprocess.run([str(python.parent / "glance-manage"), "--config-file", str(conf), *command],
-                         capture_output=True, text=True)
-    return last_line(ran.stderr + ran.stdout) if ran.returncode else None
+    proc = subprocess.Popen([str(python.parent / "glance-manage"), "--config-file", str(conf), *command],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        if during is not None:
+            during.still_running = None
+            during()
+            during.still_running = proc.poll() is None
+        out, _ = proc.communicate()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return last_line(out) if proc.returncode else None
 
 
 def db_sync(python: Path, database: Database, work: Path) -> str | None:

@@ -53,9 +53,9 @@ class Window:
         self.servers[release] = server
         return Api(server.url)
 
-    def manage(self, release: str, *command: str) -> str | None:
+    def manage(self, release: str, *command: str, during=None) -> str | None:
         """``glance-manage db COMMAND`` of ``release``: None, or the line that says why it failed."""
-        return matrix.manage(self.python[release], self.glance_url, self.work, "db", *command)
+        return matrix.manage(self.python[release], self.glance_url, self.work, "db", *command, during=during)
 
     def write(self, release: str, name: str) -> None:
         """An image with data, a tag and a property, written through ``release``'s API."""
@@ -122,11 +122,15 @@ class Window:
             self.write(old, "window-old")
             self.write(new, "window-new")
             self.observe("both serving", f"Glance {new} started beside Glance {old}; each writes an image")
-            failed = self.manage(new, "migrate")
-            self.write(old, "migrate-old")
-            self.write(new, "migrate-new")
-            self.observe(f"Glance {new}'s db migrate", f"Glance {new}'s glance-manage db migrate; each writes an image",
-                         failed)
+            def writes():  # while db migrate runs: both servers at once
+                from concurrent.futures import ThreadPoolExecutor
+                with ThreadPoolExecutor(2) as pool:
+                    for done in [pool.submit(self.write, r, f"migrate-{n}") for r, n in ((old, "old"), (new, "new"))]:
+                        done.result()
+            failed = self.manage(new, "migrate", during=writes)
+            when = "while it runs" if writes.still_running else "after it ended (it ended before they did)"
+            self.observe(f"Glance {new}'s db migrate", f"Glance {new}'s glance-manage db migrate; each server writes an image "
+                         + when, failed)
             failed = self.manage(new, "contract")
             self.observe(f"Glance {new}'s db contract", f"Glance {new}'s glance-manage db contract", failed)
             self.servers.pop(old).stop()
