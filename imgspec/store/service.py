@@ -26,10 +26,12 @@ from __future__ import annotations
 import builtins
 import contextlib
 import fcntl
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from imgspec import atomic, jsonfile, resources
 from imgspec.format.validation import detect_version, errors
@@ -46,13 +48,16 @@ GENERATOR = "imgspec.store"
 _ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 
 
-@contextlib.contextmanager
-def _locked(path: Path, wait: bool, busy: str = "") -> Iterator[None]:
+def _open_lock(path: Path):
     try:
-        f = builtins.open(path, "a")  # this module's open() is the store API's
+        return builtins.open(path, "a")  # this module's open() is the store API's
     except OSError as exc:
         raise resources.unwritable(str(path), f"cannot open the store's lock file: {resources.reason(exc)}") from None
-    with f:
+
+
+@contextlib.contextmanager
+def _locked(path: Path, wait: bool, busy: str = "") -> Iterator[None]:
+    with _open_lock(path) as f:
         try:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -61,6 +66,32 @@ def _locked(path: Path, wait: bool, busy: str = "") -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+class WriteLock:
+    """The store's write lock file opened once, locked for each ``with`` block: what :func:`writing` does, without
+    opening the file again for every record (an upgrade takes the lock once per record).  Opened again in a child
+    process: a lock file shared across ``fork`` would let parent and child hold the lock at once."""
+
+    def __init__(self, store: Path):
+        self.path = store / LOCK
+        self._file: IO[str] | None = None
+        self._pid = 0
+
+    def __enter__(self) -> WriteLock:
+        if self._file is None or self._pid != os.getpid():
+            self._file, self._pid = _open_lock(self.path), os.getpid()
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self._file is not None
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
 
 
 def writing(store: Path) -> contextlib.AbstractContextManager[None]:
@@ -164,6 +195,12 @@ class Store:
     deployment: dict[str, str] = field(default_factory=dict)
     durable: bool = True
     _seen: tuple[int, int] = (0, 0)  # the manifest's inode and modification time when it was last read
+    _lock: WriteLock | None = field(default=None, repr=False, compare=False)  # the write lock file, opened once
+
+    def _writing(self) -> WriteLock:
+        if self._lock is None:
+            self._lock = WriteLock(self.path)
+        return self._lock
 
     def record_path(self, image_id: str) -> Path:
         if not isinstance(image_id, str) or not _ID.match(image_id):
@@ -223,7 +260,7 @@ class Store:
 
     def get(self, image_id: str) -> dict:
         """The record as the service uses it: rewritten now if a first-use rule has yet to change it."""
-        with writing(self.path):
+        with self._writing():
             path, doc, version = self._load(image_id)
             new = self._upgraded(doc, path)
             if self.pending(version) == "first-use":
@@ -241,7 +278,7 @@ class Store:
                                        f"record is at {version}, newer than the store's {self.target}"))
         new = upgrade(record, self.target, self.spec, source, deployment=self.deployment)
         path = self.record_path(new["id"])  # valid: the schema requires a string id
-        with writing(self.path):  # an upgrade that started meanwhile upgrades this record before it finishes
+        with self._writing():  # an upgrade that started meanwhile upgrades this record before it finishes
             self._current()
             atomic.write_text(path, jsonfile.dumps(new), self.durable)
         return new

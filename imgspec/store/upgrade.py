@@ -14,6 +14,7 @@ running it on an upgraded store changes nothing.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from imgspec import atomic, jsonfile, resources
 from imgspec.format.validation import detect_version
 from imgspec.problems import Problem, ProblemError
 from imgspec.spec import Spec, version_key
-from imgspec.store.service import read_manifest, record_files, upgrading, version_problems, writing
+from imgspec.store.service import WriteLock, read_manifest, record_files, upgrading, version_problems, writing
 from imgspec.text import now
 from imgspec.upgrade import upgrade, upgrade_manifest
 
@@ -96,18 +97,19 @@ class _Upgrade:
         with writing(store):  # a service writing a record meanwhile holds the lock: its temporary file is no leftover
             outcome.leftovers = [p.name for p in atomic.clean_leftovers(store / "records")]
         report_path = store / REPORT
-        with resources.writes(str(report_path)):
+        lock = WriteLock(store)  # opened once, taken per record
+        with resources.writes(str(report_path)), contextlib.closing(lock):
             self.reported = self._reported(report_path)
             with open(report_path, "a", encoding="utf-8") as report:
                 for n, path in enumerate(files, 1):
-                    with writing(store):  # read, upgrade and replace as one step against a service's writes
+                    with lock:  # read, upgrade and replace as one step against a service's writes
                         self._one(path, target, outcome, report)
                     report.flush()
                     if progress:
                         progress(n, len(files))
                 # Under the write lock to the end: records a service wrote since the listing (new ones, or ones
                 # rewritten after this upgrade had upgraded them) are upgraded before the manifest says ``target``.
-                with writing(store):
+                with lock:
                     for path in record_files(store):
                         seen = self._seen(path)
                         if seen is not None and self.done.get(path.name) != seen:
