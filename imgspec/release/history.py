@@ -20,7 +20,12 @@ def content_hash(data: bytes) -> str:
 
 
 def previous_content(spec: Spec, rel: str, want: str) -> bytes:
-    """The content of ``rel`` whose hash is ``want``, from the git history of the spec tree."""
+    """The content of ``rel`` whose hash is ``want``, from the git history of the spec tree (looked up once per spec
+    tree: the pages and checks of one build ask for the same contents many times)."""
+    return spec.once(("previous-content", rel, want), lambda: _previous_content(spec, rel, want))
+
+
+def _previous_content(spec: Spec, rel: str, want: str) -> bytes:
     def git(*args: str) -> bytes:
         return subprocess.run(["git", "-C", str(spec.root), *args], capture_output=True, check=True).stdout
     try:

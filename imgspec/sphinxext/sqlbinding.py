@@ -13,7 +13,7 @@ from docutils import nodes
 from imgspec.problems import ProblemError
 from imgspec.sphinxext.base import SpecDirective
 from imgspec.sphinxext.nodes_util import glance_text, para, table
-from imgspec.sql.binding import FILE, META, Binding
+from imgspec.sql.binding import FILE, META, Binding, load
 from imgspec.text import code
 
 
@@ -56,7 +56,7 @@ class _BindingBase(SpecDirective):
         self.shown(self.spec.root / FILE)
         self.shown(self.spec.root / META)
         try:
-            binding = Binding(self.spec)
+            binding = load(self.spec)  # read once per build
         except ProblemError as exc:
             self.fail([str(p) for p in exc.problems])
             return None
@@ -246,19 +246,11 @@ class GlanceMatrixDirective(_BindingBase):
                 continue
             if row is None:
                 continue
-            for at, cell in (("", row), ("/after_33", row["after_33"])):
-                layout = where.get(cell["revision"])
-                if layout is None or layout.name != cell["layout"] or \
-                        binding.native_for_layout(layout.name) != cell["format_version"]:
-                    problems.append(f"{MATRIX}: /releases/{index}/matrix{at}: revision {cell['revision']} "
-                                    f"(Glance {r['release']}) is not read as layout {cell['layout']}, "
-                                    f"format {cell['format_version']}, by the binding")
+            problems += self.misread(row, f"/releases/{index}/matrix", r["release"], where, binding)
             if only and row["format_version"] != only:
                 continue
             after = row["after_33"]
-            how = f"{after['revision']}, read as {after['format_version']}"
-            if "refused" in after:
-                how = f"Glance 33 refuses ({after['refused']}); through {after['via']} first: " + how
+            how = self.after_33(after)
             for name in after.get("not_as_the_rules_say", []):
                 how += f"; not as the upgrade rules say: {name} skipped (below)"
                 skipped.setdefault(name, matrix["not_as_the_rules_say"][name])
@@ -306,6 +298,26 @@ class GlanceMatrixDirective(_BindingBase):
             out.append(table(["Release", "Why"], refused, [15, 85]))
         return out + servers
 
+    @staticmethod
+    def misread(row: dict, at: str, release: str, where: dict, binding) -> list[str]:
+        """A problem line for each cell of a matrix row (its own db_sync's, then Glance 33's) whose revision the
+        binding reads as another layout or format."""
+        out = []
+        for sub, cell in (("", row), ("/after_33", row["after_33"])):
+            layout = where.get(cell["revision"])
+            if layout is None or layout.name != cell["layout"] or \
+                    binding.native_for_layout(layout.name) != cell["format_version"]:
+                out.append(f"{MATRIX}: {at}{sub}: revision {cell['revision']} (Glance {release}) is not read as "
+                           f"layout {cell['layout']}, format {cell['format_version']}, by the binding")
+        return out
+
+    @staticmethod
+    def after_33(after: dict) -> str:
+        how = f"{after['revision']}, read as {after['format_version']}"
+        if "refused" in after:
+            how = f"Glance 33 refuses ({after['refused']}); through {after['via']} first: " + how
+        return how
+
     def servers(self, matrix: dict, where: dict, binding, problems: list[str]) -> list[nodes.Node]:
         """The oldest release of each layout era again on MariaDB and PostgreSQL (``servers`` of its entry): the same
         cells, each checked against the binding, and each told apart from the release's SQLite row where it differs."""
@@ -314,18 +326,9 @@ class GlanceMatrixDirective(_BindingBase):
         overrides: dict[str, dict] = {}
         for index, r in enumerate(matrix["releases"]):
             for engine, row in sorted(r.get("servers", {}).items()):
-                for at, cell in (("", row), ("/after_33", row["after_33"])):
-                    layout = where.get(cell["revision"])
-                    if layout is None or layout.name != cell["layout"] or \
-                            binding.native_for_layout(layout.name) != cell["format_version"]:
-                        problems.append(f"{MATRIX}: /releases/{index}/servers/{engine}{at}: revision "
-                                        f"{cell['revision']} (Glance {r['release']}) is not read as layout "
-                                        f"{cell['layout']}, format {cell['format_version']}, by the binding")
+                problems += self.misread(row, f"/releases/{index}/servers/{engine}", r["release"], where, binding)
                 same = {k: v for k, v in row.items() if k != "replaced"} == r["matrix"]
-                after = row["after_33"]
-                how = f"{after['revision']}, read as {after['format_version']}"
-                if "refused" in after:
-                    how = f"Glance 33 refuses ({after['refused']}); through {after['via']} first: " + how
+                how = self.after_33(row["after_33"])
                 if "replaced" in row:
                     overrides.setdefault(engine, matrix["engine_overrides"][engine])
                 rows.append([f"Glance {r['release']} ({r['series']})", ENGINE_TITLES.get(engine, engine),
