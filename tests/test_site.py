@@ -66,14 +66,15 @@ def test_each_version_page_shows_its_fields_and_examples(site, spec):
 
 
 def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_copy, tmp_path):
-    """One build of a tree broken five ways (a build costs half a minute): an invalid "valid" example, an invalid
+    """One build of a tree broken six ways (a build costs half a minute): an invalid "valid" example, an invalid
     example that fails for another rule, a file no page shows, a binding that misses a field, an era matrix row
-    whose revision the binding reads otherwise."""
+    whose revision the binding reads otherwise, a refusal of Glance 33's db_sync that no entry explains."""
     path = spec_copy.schemas / "bindings" / "glance-matrix.json"
     matrix = json.loads(path.read_text())
     row = matrix["releases"][0]["matrix"]
     assert matrix["releases"][0]["release"] == "15.0.2"
     row["format_version"] = "2.2"  # pike01 is layout ocata, read as 2.1
+    del matrix["refused_by_33"]["pike01"]  # a refusal no entry explains
     path.write_text(json.dumps(matrix, indent=2))
     path = spec_copy.schemas / "bindings" / "glance-sql.json"
     data = json.loads(path.read_text())
@@ -97,7 +98,9 @@ def test_every_kind_of_breakage_breaks_the_build_with_a_clear_line_each(spec_cop
                  "schemas/bindings/glance-sql.json: /objects/member/fields: unbound-field: 2.2 member field "
                  "'can_share' has no binding",
                  "schemas/bindings/glance-matrix.json: /releases/0/matrix: revision pike01 (Glance 15.0.2) is not read "
-                 "as layout ocata, format 2.2, by the binding"]:
+                 "as layout ocata, format 2.2, by the binding",
+                 "schemas/bindings/glance-matrix.json: /refused_by_33: Glance 33's db_sync refuses pike01 (Glance "
+                 "15.0.2) and no entry says why"]:
         assert line in result.stderr, line
 
 
@@ -308,6 +311,23 @@ def test_the_operator_guide_has_a_row_per_release_pair_with_its_measured_cost(si
     assert shares["2.3"] > 0.5 and f"{sizing.human(images * per['2.3'] * shares['2.3'])} more ({shares['2.3']:.0%} " \
            "of the records rewritten" in section
     assert len(re.findall(r"→ \w", section)) >= len(guide.release_pairs(spec))
+
+
+def test_the_operator_guide_says_what_the_matrix_found_from_the_matrix_file(site, spec):
+    page = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r">\s+<", "><",
+                                                       (site / "operators" / "upgrading-glance.html").read_text())))
+    found = page[page.index("what it found, from the matrix file"):page.index("The format's steps on the way")]
+    found = found.replace("’", "'").replace("‘", "'")  # Sphinx's smart quotes
+    matrix = spec.load("schemas/bindings/glance-matrix.json")
+    pike = next(r for r in matrix["releases"] if r["release"] == "15.0.2")["matrix"]["after_33"]
+    # a literal's words are spans of their own: the text between them collapses with the tags
+    assert (f"Glance 33 refuses a Pike database (pike01, which Glance 15.0.2's own db_sync leaves) with "
+            f"{pike['refused'].replace(' ', '')}: {matrix['refused_by_33']['pike01']['why']}") in found
+    assert f"the matrix steps through Glance {pike['via']} (rocky), then Glance 33" in found
+    skipped = [r["release"] for r in matrix["releases"]
+               if "train_migrate01_backend_to_store" in r.get("matrix", {}).get("after_33", {}).get("not_as_the_rules_say", [])]
+    assert skipped and f"Glance {skipped[0]}" in found and "skips train_migrate01_backend_to_store" in found
+    assert matrix["not_as_the_rules_say"]["train_migrate01_backend_to_store"]["why"] in found
 
 
 def test_the_five_questions_are_each_answered_on_the_page_the_home_page_names(site, spec):

@@ -27,6 +27,7 @@ Directives (MyST: ```` ```{imgspec-schema} schemas/record/2.2/image.json ```` ``
 ``imgspec-glance-series``     every Glance series with its last revision, layout and format version
 ``imgspec-glance-upgrades``   each Glance upgrade that changes the format: commands, Glance's migrations, the rules
 ``imgspec-glance-path``       from each series to the newest: steps, modes, what to run
+``imgspec-matrix-findings``   what the era matrix found of Glance 33's db_sync over older databases, and why
 ``imgspec-release-pairs``     each pair of consecutive series the era matrix ran: what to run, what the database
                               holds meanwhile, what the format change costs per engine
 ``imgspec-value-journey F EX`` what field F of each example record becomes at every version, and which steps change it

@@ -4,6 +4,9 @@
 ``imgspec-glance-upgrades``    each pair of releases whose format differs: the commands, what Glance's migrations
                                do, and every rule of the steps between, in words, with its mode
 ``imgspec-glance-path``        from each series to the newest: the steps, their strictest mode, what to run
+``imgspec-matrix-findings``    what the era matrix found of Glance 33's db_sync over each older release's database:
+                               the revisions it refuses (and the release it takes to step through), the data
+                               migrations it skips, each with the maintainers' reason from the matrix file
 ``imgspec-release-pairs``      each pair of consecutive series the era matrix ran: what to run, the tables and the
                                format before and after, what may be read meanwhile, and what the format change costs
                                per engine (make sizing's measures)
@@ -99,6 +102,66 @@ class GlancePathDirective(SpecDirective):
                           nodes.literal(text=newest.revision)]])
         return [table(["Database of", "Format", "Steps to " + newest.format + " (mode)", "What to run"], rows,
                       [18, 8, 40, 34])]
+
+
+class MatrixFindingsDirective(SpecDirective):
+    """A list item per finding of schemas/bindings/glance-matrix.json: each revision Glance 33's db_sync refused
+    (the releases that leave it, what it said, why: ``refused_by_33``, and the release the matrix stepped through),
+    and each data migration it skipped (``not_as_the_rules_say``: the releases whose rows then differ, where, why).
+    A refusal no entry explains fails the build."""
+
+    def run(self):
+        path = self.spec.root / guide.MATRIX
+        self.shown(path)
+        matrix = self.spec.load(path)
+        ran = [r for r in matrix["releases"] if r.get("matrix")]
+        if not ran:
+            raise self.error(f"{guide.MATRIX}: the era matrix has not run (make matrix)")
+        refused: dict[str, list[dict]] = {}
+        skipped: dict[str, list[dict]] = {}
+        for r in ran:
+            after = r["matrix"]["after_33"]
+            if "refused" in after:
+                refused.setdefault(r["matrix"]["revision"], []).append(r)
+            for name in after.get("not_as_the_rules_say", []):
+                skipped.setdefault(name, []).append(r)
+        items = nodes.bullet_list()
+        problems = []
+        for revision, group in refused.items():
+            told = matrix.get("refused_by_33", {}).get(revision)
+            if told is None:
+                problems.append(f"{guide.MATRIX}: /refused_by_33: Glance 33's db_sync refuses {revision} "
+                                f"(Glance {group[0]['release']}) and no entry says why")
+                continue
+            after = group[0]["matrix"]["after_33"]
+            via = next(r for r in matrix["releases"] if r["release"] == after["via"])
+            item = nodes.list_item()
+            item += para(nodes.strong(text=f"Glance 33 refuses a {_series(group)} database"), " (",
+                         nodes.literal(text=revision), f", which Glance {_releases([r['release'] for r in group])}'s "
+                         "own db_sync leaves) with ", nodes.literal(text=after["refused"]), f": {told['why']} (",
+                         nodes.literal(text=told["source"]), f"). Step through a later release first: the matrix "
+                         f"steps through Glance {via['release']} ({via['series']}), then Glance 33.")
+            items += item
+        for name, group in skipped.items():
+            case = matrix["not_as_the_rules_say"][name]
+            revisions = sorted({r["matrix"]["revision"] for r in group})
+            item = nodes.list_item()
+            item += para(nodes.strong(text=f"From a {_series(group)} database"), " (",
+                         *[x for i, rev in enumerate(revisions) for x in ([nodes.Text(", ")] if i else [])
+                           + [nodes.literal(text=rev)]],
+                         f": Glance {_releases([r['release'] for r in group])}), Glance 33's db_sync skips ",
+                         nodes.literal(text=name), " and the rows differ from the upgrade rules at ",
+                         *[x for i, p in enumerate(case["pointers"]) for x in ([nodes.Text(", ")] if i else [])
+                           + [nodes.literal(text=p)]], f". {case['why']}")
+            items += item
+        if problems:
+            self.fail(problems)
+        return [items]
+
+
+def _series(group: list[dict]) -> str:
+    names = list(dict.fromkeys(r["series"].replace("_", ".").capitalize() for r in group))
+    return " or ".join(names)
 
 
 def _releases(names: list[str]) -> str:
@@ -241,4 +304,5 @@ def setup(app) -> None:
     app.add_directive("imgspec-glance-upgrades", GlanceUpgradesDirective)
     app.add_directive("imgspec-glance-path", GlancePathDirective)
     app.add_directive("imgspec-release-pairs", ReleasePairsDirective)
+    app.add_directive("imgspec-matrix-findings", MatrixFindingsDirective)
     app.add_directive("imgspec-value-journey", ValueJourneyDirective)
