@@ -46,13 +46,15 @@ def deep_enough():
 
 def too_deep(doc, max_depth: int = MAX_DEPTH) -> bool:
     """Whether ``doc`` has a container nested deeper than ``max_depth`` (iteratively)."""
-    stack = [(doc, 1)]
+    if not isinstance(doc, dict | list):
+        return False
+    stack = [(doc, 1)]  # containers only: a scalar is never too deep
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > max_depth:
-                return True
-            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+        if depth > max_depth:
+            return True
+        stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)
+                     if isinstance(v, dict | list))
     return False
 
 

@@ -183,6 +183,9 @@ class Binding:
         An entry naming ``layouts`` replaces, at those layouts, the general entry of the same field.
         """
         layout = layout or self.binding(version)["layout"]
+        return self.spec.once(("binding-fields", obj, version, layout), lambda: self._fields(obj, version, layout))
+
+    def _fields(self, obj: str, version: str, layout: str) -> list[dict]:
         here = [f for f in self.data["objects"][obj]["fields"] if version in f.get("versions", [version])]
         special = {f["field"] for f in here if layout in f.get("layouts", [])}
         return [f for f in here if (layout in f["layouts"] if "layouts" in f else f["field"] not in special)]

@@ -230,7 +230,8 @@ class _Reader:
     def value(self, row, f: dict, table: str, where: str, at: str):
         raw = row._mapping[f["column"]]
         if raw is None:
-            return json.loads(json.dumps(f.get("null")))  # a fresh copy of the binding's value
+            null = f.get("null")  # a fresh copy of the binding's value where it is a container
+            return json.loads(json.dumps(null)) if isinstance(null, dict | list) else null
         column = self.layout.tables[table].column(f["column"])
         kind = getattr(column, "type", None)
         if f.get("pickle"):
