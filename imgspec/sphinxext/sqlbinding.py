@@ -345,7 +345,8 @@ class GlanceMatrixDirective(_BindingBase):
                table(["Release", "Engine", "Its own db_sync leaves", "After Glance 33's db_sync", "Against SQLite"],
                      rows, [18, 10, 30, 28, 14])]
         for engine, rule in overrides.items():
-            out.append(para(nodes.strong(text=f"Pins replaced on {engine}: "), ", ".join(rule["install"]), ". ",
+            out.append(para(nodes.strong(text=f"Pins replaced on {ENGINE_TITLES.get(engine, engine)}: "),
+                            ", ".join(rule["install"]), ". ",
                             rule["why"], "."))
         return out
 
