@@ -76,6 +76,9 @@ def test_every_consecutive_pair_of_series_the_matrix_ran_is_one_pair_read_from_t
     by = {(p.old.name, p.new.name): p for p in pairs}
     assert by[("Pike", "Rocky")].formats == ("2.1", "2.2") and by[("Stein", "Train")].changes_tables
     assert not by[("Rocky", "Stein")].changes_tables
+    assert [w["heads"] for w in by[("2023.2 (Bobcat)", "2024.1 (Caracal)")].windows] == [["2023_1_contract01",
+                                                                                          "2024_1_expand01"]]
+    assert by[("Stein", "Train")].windows == [] and by[("Rocky", "Stein")].windows == []
 
 
 def test_a_series_whose_releases_leave_different_revisions_is_refused(spec_copy):

@@ -176,8 +176,6 @@ class ReleasePairsDirective(SpecDirective):
     (schemas/sizing/measured.json, make sizing)."""
 
     def run(self):
-        import re
-
         from imgspec.sizing import storage as sizing
         from imgspec.sphinxext.sizing import ENGINE_TITLES, delta
         spec = self.spec
@@ -191,10 +189,8 @@ class ReleasePairsDirective(SpecDirective):
         per = {e: sizing.measured_per_image(spec, e) for e in engines}
         images = spec.load("schemas/sizing/deployment.json")["images"]
         shares = sizing.rewritten_shares(spec)
-        windows = sqlbinding.load(spec).data.get("windows", [])
         rolling = spec.load(guide.MATRIX).get("rolling", {})
         names = [s.name for s in guide.series(spec)]
-        series_of = lambda rev: re.sub(r"_(expand|migrate|contract)\d+$", "", rev)  # noqa: E731
 
         groups: list[list] = []  # consecutive pairs that change neither tables nor format: one row
         for p in pairs:
@@ -224,8 +220,7 @@ class ReleasePairsDirective(SpecDirective):
                 tables += [nodes.Text(" → "), nodes.literal(text=last.revisions[1])]
             else:
                 tables.append(nodes.Text(" throughout: no migration to run"))
-            fits = [w for w in windows if first.revisions[0] in w["heads"]
-                    and any(series_of(h) == series_of(last.revisions[1]) for h in w["heads"])]
+            fits = first.windows  # a pair that changes the tables is a row of its own
             formats = a if a == b else f"{a} → {b}"
             if not first.changes_tables:
                 halfway: list = [nodes.Text("nothing to run")]

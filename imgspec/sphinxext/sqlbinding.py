@@ -14,6 +14,7 @@ from imgspec.problems import ProblemError
 from imgspec.sphinxext.base import SpecDirective
 from imgspec.sphinxext.nodes_util import glance_text, para, table
 from imgspec.sql.binding import FILE, META, Binding, load
+from imgspec.sql.guide import MATRIX
 from imgspec.text import code
 
 
@@ -212,9 +213,6 @@ class SqlOverviewDirective(_BindingBase):
         return out
 
 
-MATRIX = "schemas/bindings/glance-matrix.json"
-
-
 class GlanceMatrixDirective(_BindingBase):
     """The era matrix (tests/matrix.py, ``make matrix``): each Glance release, the Python it ran on, the API version
     it served, the revision its own db_sync left, how the binding reads it, and the same after Glance 33's db_sync.
@@ -223,13 +221,12 @@ class GlanceMatrixDirective(_BindingBase):
     option_spec = {"version": str}
 
     def run(self):
-        import json
         binding = self.binding()
         if binding is None:
             return []
         path = self.spec.root / MATRIX
         self.shown(path)
-        matrix = json.loads(path.read_text())
+        matrix = self.spec.load(path)
         releases = matrix["releases"]
         skipped: dict[str, dict] = {}
         single: dict[str, str] = {}
@@ -357,10 +354,9 @@ class RollingUpgradeDirective(SpecDirective):
     and what each server made of the images the other wrote."""
 
     def run(self):
-        import json
         path = self.spec.root / MATRIX
         self.shown(path)
-        pair = json.loads(path.read_text())["rolling"]
+        pair = self.spec.load(path)["rolling"]
         if not pair.get("engines"):
             raise self.error(f"{MATRIX}: /rolling/engines: no steps recorded (python tests/rolling.py --write)")
         out = [para(f"Glance {pair['from']} to Glance {pair['to']}: {pair['why']}")]

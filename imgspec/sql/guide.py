@@ -9,6 +9,7 @@ up, never written.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from imgspec.problems import Problem, ProblemError
@@ -144,6 +145,7 @@ class ReleasePair:
     formats: tuple[str, str]  # how the binding reads those
     commands: list[str]  # the new series' glance-manage commands; the same when the revision stays
     steps: list[Step]
+    windows: list[dict]  # the binding's rolling-upgrade windows between the two: what export-sql reads half-way
 
     @property
     def changes_tables(self) -> bool:
@@ -158,6 +160,17 @@ def _guide_series(spec: Spec, name: str) -> Series:
         if key == wanted or key.startswith(wanted + " "):
             return s
     raise ProblemError(Problem(MATRIX, "/releases", "unknown-series", f"series {name} is not in {DATA}"))
+
+
+def _series_of(revision: str) -> str:
+    """The series part of an alembic revision: ``2024_1`` of ``2024_1_expand01``."""
+    return re.sub(r"_(expand|migrate|contract)\d+$", "", revision)
+
+
+def windows_between(spec: Spec, old: str, new: str) -> list[dict]:
+    """The binding's windows of an upgrade from revision ``old`` to ``new``: heads ``old`` and one of new's series."""
+    return [w for w in sqlbinding.load(spec).data.get("windows", [])
+            if old in w["heads"] and any(_series_of(h) == _series_of(new) for h in w["heads"])]
 
 
 def release_pairs(spec: Spec) -> list[ReleasePair]:
@@ -176,10 +189,11 @@ def release_pairs(spec: Spec) -> list[ReleasePair]:
                     raise ProblemError(Problem(MATRIX, "/releases", "series-disagree",
                                                f"the releases of {group[0]['series']} leave different revisions"))
             fa, fb = a[-1]["matrix"]["format_version"], b[-1]["matrix"]["format_version"]
+            ra, rb = a[-1]["matrix"]["revision"], b[-1]["matrix"]["revision"]
             out.append(ReleasePair(_guide_series(spec, old), _guide_series(spec, new),
-                                   [r["release"] for r in a], [r["release"] for r in b],
-                                   (a[-1]["matrix"]["revision"], b[-1]["matrix"]["revision"]), (fa, fb),
+                                   [r["release"] for r in a], [r["release"] for r in b], (ra, rb), (fa, fb),
                                    commands(spec, _guide_series(spec, new).name),
-                                   chain(spec, fa, fb) if fa != fb else []))
+                                   chain(spec, fa, fb) if fa != fb else [],
+                                   windows_between(spec, ra, rb) if ra != rb else []))
         return out
     return spec.once(("guide-release-pairs",), make)

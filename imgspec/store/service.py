@@ -70,8 +70,9 @@ def _locked(path: Path, wait: bool, busy: str = "") -> Iterator[None]:
 
 class WriteLock:
     """The store's write lock file opened once, locked for each ``with`` block: what :func:`writing` does, without
-    opening the file again for every record (an upgrade takes the lock once per record).  Opened again in a child
-    process: a lock file shared across ``fork`` would let parent and child hold the lock at once."""
+    opening the file again for every record (an upgrade takes the lock once per record).  For one thread only: two
+    threads holding the same open file would not exclude each other (a service's calls use :func:`writing`).
+    Opened again in a child process: a lock file shared across ``fork`` would let parent and child hold it at once."""
 
     def __init__(self, store: Path):
         self.path = store / LOCK
@@ -195,12 +196,6 @@ class Store:
     deployment: dict[str, str] = field(default_factory=dict)
     durable: bool = True
     _seen: tuple[int, int] = (0, 0)  # the manifest's inode and modification time when it was last read
-    _lock: WriteLock | None = field(default=None, repr=False, compare=False)  # the write lock file, opened once
-
-    def _writing(self) -> WriteLock:
-        if self._lock is None:
-            self._lock = WriteLock(self.path)
-        return self._lock
 
     def record_path(self, image_id: str) -> Path:
         if not isinstance(image_id, str) or not _ID.match(image_id):
@@ -260,7 +255,7 @@ class Store:
 
     def get(self, image_id: str) -> dict:
         """The record as the service uses it: rewritten now if a first-use rule has yet to change it."""
-        with self._writing():
+        with writing(self.path):  # a lock file opened per call: threads sharing this store exclude each other
             path, doc, version = self._load(image_id)
             new = self._upgraded(doc, path)
             if self.pending(version) == "first-use":
@@ -278,7 +273,7 @@ class Store:
                                        f"record is at {version}, newer than the store's {self.target}"))
         new = upgrade(record, self.target, self.spec, source, deployment=self.deployment)
         path = self.record_path(new["id"])  # valid: the schema requires a string id
-        with self._writing():  # an upgrade that started meanwhile upgrades this record before it finishes
+        with writing(self.path):  # an upgrade that started meanwhile upgrades this record before it finishes
             self._current()
             atomic.write_text(path, jsonfile.dumps(new), self.durable)
         return new
