@@ -15,7 +15,6 @@ import contextlib
 import json
 import math
 import sys
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -139,31 +138,43 @@ def _walk(doc, max_depth) -> list[tuple[tuple, str, str]]:
 
 _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))  # digits to "0", the rest to " "
 _LONG_RUN = b"0" * 19  # 19 digits may exceed 64 bits
+_LINE_ENDS = (b"", b"\n", b"\r", b"\r\n")  # what may follow the text of one JSON Lines record (JSON whitespace)
 
 
-def _fast(data: bytes | bytearray):
-    """orjson's parse when it provably means the same as the strict one, else None.
+def quick_loads(data: bytes | bytearray):
+    """The document ``data`` holds where orjson's parse provably means the same as the strict one, else None (also
+    for ``null`` and beyond :data:`MAX_BYTES`): then :func:`loads` decides, and says what is wrong.  The loops
+    over many records ask this first.
 
     orjson refuses NaN, Infinity, over-long floats, bad UTF-8, a BOM and deep
     nesting (the strict parser then says why), but keeps the last of duplicate
-    keys and turns integers beyond 64 bits into floats.  Long digit runs go to the
-    strict parser; duplicates are ruled out by counting colons: a dropped pair
-    takes at least its own colon with it, so equal counts in the text and in the
-    re-serialized tree mean no pair was dropped (escaped colons are counted too).
+    keys and turns integers beyond 64 bits into floats.  Text that is exactly
+    orjson's own writing of what it read (compact JSON, as orjson, ``jq -c`` and
+    ``JSON.stringify`` write it) is read faithfully: a serialized dict has no
+    duplicate keys and a written float never looks like an integer.  Otherwise
+    long digit runs go to the strict parser, and duplicates are ruled out by
+    counting colons: a dropped pair takes at least its own colon with it, so equal
+    counts in the text and in the re-serialized tree mean no pair was dropped
+    (escaped colons are counted too).
     """
-    if orjson is None or _LONG_RUN in data.translate(_DIGITS):
+    if orjson is None or len(data) > MAX_BYTES:
         return None
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError:
         return None
+    try:
+        written: bytes | None = orjson.dumps(doc)
+    except TypeError:  # orjson writes 254 levels at most
+        written = None
+    if written is not None and data.startswith(written) and data[len(written):] in _LINE_ENDS:
+        return doc
+    if _LONG_RUN in data.translate(_DIGITS):
+        return None
     in_text = data.count(b":")
     if b"\\u" in data:
         in_text += data.count(b"\\u003a") + data.count(b"\\u003A")
-    try:
-        in_tree = orjson.dumps(doc).count(b":")
-    except TypeError:  # orjson writes 254 levels at most: count in Python
-        in_tree = colons(doc)
+    in_tree = written.count(b":") if written is not None else colons(doc)  # beyond 254 levels: counted in Python
     if in_text != in_tree:
         return None
     return doc
@@ -178,7 +189,7 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
     if len(data) > MAX_BYTES:
         raise ProblemError(Problem(source, "", "max-size", f"input is more than {MAX_BYTES} bytes", line))
     if max_depth is None:
-        doc = _fast(data if isinstance(data, (bytes, bytearray)) else data.encode("utf-8", "surrogatepass"))
+        doc = quick_loads(data if isinstance(data, (bytes, bytearray)) else data.encode("utf-8", "surrogatepass"))
         if doc is not None:
             return doc
     if isinstance(data, (bytes, bytearray)):
@@ -210,18 +221,23 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
     return doc
 
 
-def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int | None = None):
-    """Read and strictly parse the JSON file at ``path``."""
-    path = Path(path)
-    name = display or str(path)
+def read(path, name: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of the regular file at ``path`` (``unreadable`` for anything else, ``max-size`` beyond
+    ``max_bytes``), named ``name`` in the problem."""
     size = resources.regular_file(path, name).st_size  # a FIFO or a device is refused without being opened
     if size > max_bytes:
         raise ProblemError(Problem(name, "", "max-size", f"file is {size} bytes; the limit is {max_bytes}"))
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as stream:
+            return stream.read()
     except OSError as exc:
         raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc))) from None
-    return loads(data, name, max_depth=max_depth)
+
+
+def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int | None = None):
+    """Read and strictly parse the JSON file at ``path``."""
+    name = display or str(path)
+    return loads(read(path, name, max_bytes), name, max_depth=max_depth)
 
 
 def dumps(doc) -> str:

@@ -109,11 +109,18 @@ JSON = st.recursive(st.none() | st.booleans() | st.integers(min_value=-(2**70), 
 
 
 @settings(max_examples=300, deadline=None)
-@given(doc=JSON, ascii=st.booleans(), dup=st.booleans())
-def test_fast_parse_agrees_with_the_strict_parser(doc, ascii, dup):
-    text = json.dumps(doc, ensure_ascii=ascii)
+@given(doc=JSON, ascii=st.booleans(), dup=st.booleans(), compact=st.booleans(), end=st.sampled_from(["", "\n", "\r\n"]))
+def test_fast_parse_agrees_with_the_strict_parser(doc, ascii, dup, compact, end):
+    """Compact text (orjson's own writing, read by the fast path's first test) and spaced text, with and without
+    duplicate keys, big integers and escapes, and with each line ending a JSON Lines record may have."""
+    comma, colon = (",", ":") if compact else (", ", ": ")
+    text = json.dumps(doc, ensure_ascii=ascii, separators=(comma, colon))
     if dup and text.startswith("{") and len(text) > 2:
-        text = '{"\\u003a": 1, ":": 2, ' + text[1:]  # a duplicate hidden behind an escaped colon
+        text = f'{{"\\u003a"{colon}1{comma}":"{colon}2{comma}' + text[1:]  # a duplicate hidden behind an escaped colon
+    if dup and compact and isinstance(doc, dict) and doc:
+        key = json.dumps(next(iter(doc)))
+        text = f"{{{key}:0,{text[1:]}"  # a plain duplicate in compact text
+    text += end
     def outcome(**kw):
         try:
             return "ok", json.dumps(jsonfile.loads(text.encode(), **kw), sort_keys=True)
@@ -159,6 +166,63 @@ def test_json_lines_report_the_line(tmp_path):
         f"{tmp_path}/s.jsonl:3: /name: maxLength: longer than 255 characters (300)",
         f"{tmp_path}/s.jsonl:4: (root): malformed-json: Expecting property name enclosed in double quotes (column 2)",
         f"{tmp_path}/s.jsonl:5: (root): non-finite-number: NaN is not a JSON number"]
+
+
+LINE = st.binary(max_size=24).map(lambda b: b.replace(b"\n", b"."))
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(LINE, max_size=12), crlf=st.booleans(), final=st.booleans(), block=st.integers(1, 40))
+def test_blocks_of_lines_are_every_line_once_in_order(lines, crlf, final, block):
+    """The reading process hands the workers blocks of whole lines: every line once, in order, numbered as the
+    stream numbers them, and a line over the size limit cut at one byte past it in its place (a limit of 16
+    bytes here), whatever the block size and the line endings."""
+    import io
+    from unittest import mock
+
+    from imgspec.format import inputs
+    end = b"\r\n" if crlf else b"\n"
+    text = end.join(lines) + (end if final and lines else b"")
+    expected = text.split(b"\n")
+    if expected[-1] == b"":
+        expected.pop()
+    with mock.patch.object(jsonfile, "MAX_BYTES", 16):
+        want = [(n, "long" if len(line) > 16 else line) for n, line in enumerate(expected, 1)]
+        got, before = [], 0
+        payloads = list(inputs.line_blocks(io.BytesIO(text), block))
+        for i, payload in enumerate(payloads):
+            if isinstance(payload, bytes):
+                numbered, covered = inputs.block_lines(payload)
+                assert payload.endswith(b"\n") or i == len(payloads) - 1  # whole lines: only the last may end early
+            else:
+                numbered, covered = payload, 1
+                assert [len(piece) for _, piece in payload] == [17]  # cut at one byte past the limit
+            got += [(before + n, "long" if len(line) > 16 else line) for n, line in numbered]
+            before += covered
+    assert got == want
+
+
+def test_json_lines_over_many_blocks_are_numbered_through(tmp_path):
+    """Problems in every block of a long stream carry the line number the file has, on one core and on two."""
+    record = json.dumps(good("2.3"), separators=(",", ":"))
+    bad = json.dumps(dict(good("2.3"), visibility="nobody"), separators=(",", ":"))
+    lines = [record] * 4000
+    for n in (1, 1999, 4000):
+        lines[n - 1] = bad
+    lines[2500 - 1] = ""  # a blank line is counted, never checked
+    lines[3000 - 1] = '{"format_version": "2.3", "x": 1, "x": 2}'
+    lines[3500 - 1] = json.dumps(good(SPEC.latest))  # a draft, counted once
+    assert SPEC.latest not in SPEC.released
+    (tmp_path / "s.jsonl").write_text("\r\n".join(lines) + "\r\n")
+    assert (tmp_path / "s.jsonl").stat().st_size > 2 * (1 << 20)  # three blocks at least
+    outputs = [run("validate", "-j", jobs, str(tmp_path / "s.jsonl")) for jobs in ("1", "2")]
+    for result in outputs:
+        assert result.returncode == 2, result.stderr
+        assert [line.split(": ")[0] for line in result.stdout.splitlines()] == [
+            f"{tmp_path}/s.jsonl:{n}" for n in (1, 1999, 3000, 4000)]
+        assert "3999 record(s) checked" in result.stderr
+        assert "warning: 1 record(s) at a draft format version" in result.stderr
+    assert outputs[0].stdout == outputs[1].stdout
 
 
 def test_a_format_version_that_is_no_string_is_one_line_per_record(tmp_path):

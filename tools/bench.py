@@ -6,12 +6,13 @@ upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor
           reading, strictly parsing and atomically rewriting the same files
 first-use a service's get of N/10 records a first-use rule must rewrite (a store at 2.2 under a lazy upgrade
           to 2.3), next to a plain strict read of the same files, and the second get
-validate  N generated records (newest version) as JSON Lines: imgspec's strict parse and
-          validation, next to the floor of parsing alone (orjson) and to plain jsonschema
-cli       the `imgspec validate` command (every core) on N records as one JSON Lines file and on a
-          folder of N/5 files, next to the single-core orjson parse floor of the same bytes (per CPU
-          second used), to ajv on the same lines and bundled schema (one Node process), and to
-          `check-jsonschema --schemafile` on the self-contained schema (on a sample, scaled)
+validate  N generated records (newest version) as JSON Lines, compact (as orjson, jq -c and JSON.stringify
+          write them) and spaced (Python's json.dumps): imgspec's strict parse and validation, next to the
+          floor of parsing alone (orjson) and to plain jsonschema
+cli       the `imgspec validate` command on N records as one JSON Lines file (compact on every core and on
+          one, spaced on every core) and on a folder of N/5 files, next to the single-core orjson parse floor
+          of the same bytes (per CPU second used), to ajv on the same lines and bundled schema (one Node
+          process), and to `check-jsonschema --schemafile` on the self-contained schema (on a sample, scaled)
 
 export    `imgspec export-sql --no-fsync` of generated Glance databases (layout train: each image with 3
           properties, 2 tags, a location and a member) of N/10, N and, with --export-sizes, other sizes (make
@@ -24,6 +25,7 @@ Every figure's work is checked: all records valid, all upgraded, each peer's cou
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
@@ -117,26 +119,43 @@ def bench_first_use(records: int, durable: bool) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def bench_validate(records: int) -> None:
+LINE_FORMS = {  # how JSON Lines writers lay out a record: the form, and what writes it so
+    "compact": ("orjson.dumps, jq -c, JSON.stringify", lambda orjson, doc: orjson.dumps(doc)),
+    "spaced": ("Python's json.dumps", lambda orjson, doc: json.dumps(doc).encode()),
+}
+
+
+def generated_lines(seed: int, records: int) -> tuple[list[bytes], list[bytes]]:
+    """``records`` generated records of the newest released version, as compact and as spaced JSON Lines."""
     import random
 
     import orjson
-
-
-    rng = random.Random(7)
+    rng = random.Random(seed)
     dist = corpus.distributions(Spec.default())
-    lines = [jsonfile.dumps(upgrade(corpus.record_1_0(rng, dist))).replace("\n", "").encode() for _ in range(records)]
+    docs = [upgrade(corpus.record_1_0(rng, dist)) for _ in range(records)]
+    return tuple([write(orjson, doc) for doc in docs] for _, write in LINE_FORMS.values())  # type: ignore[return-value]
+
+
+def bench_validate(records: int) -> None:
+    import orjson
+
+    spec = Spec.default()
+    forms = dict(zip(LINE_FORMS, generated_lines(7, records), strict=True))
+    lines = forms["compact"]
     size = sum(map(len, lines)) / len(lines)
-    print(f"{records:,} generated records of the newest version, {size:,.0f} bytes each on average")
+    print(f"{records:,} generated records of the newest version, {size:,.0f} bytes each on average (compact)")
     t = time.perf_counter()
     for line in lines:
         orjson.loads(line)
     floor = time.perf_counter() - t
-    spec = Spec.default()
-    t = time.perf_counter()
-    bad = sum(1 for line in lines if validation.check(jsonfile.loads(line), spec=spec))
-    ours = time.perf_counter() - t
-    assert bad == 0
+    print(f"  floor: orjson parse alone, compact lines     {_rate(records, floor)}")
+    for form, (writer, _) in LINE_FORMS.items():
+        t = time.perf_counter()
+        bad = sum(1 for line in forms[form] if validation.check(jsonfile.loads(line), spec=spec))
+        ours = time.perf_counter() - t
+        assert bad == 0, f"{bad} records invalid: the figure would measure refusals"
+        print(f"  imgspec: strict parse + validate, {form:8}   {_rate(records, ours)}   ({writer})")
+        print(f"  imgspec / floor                              {floor / ours:10.0%}   (aim: at least 50%)")
     sample = lines[: max(1, records // 20)]
     version = spec.latest_released  # what the records are (upgrade() writes the newest released version)
     assert all(orjson.loads(line)["format_version"] == version for line in sample)
@@ -145,37 +164,32 @@ def bench_validate(records: int) -> None:
     plain_valid = sum(v.is_valid(orjson.loads(line)) for line in sample)
     plain = (time.perf_counter() - t) * len(lines) / len(sample)
     assert plain_valid == len(sample), f"plain jsonschema found {len(sample) - plain_valid} invalid: it measured no work"
-    print(f"  floor: orjson parse alone                    {_rate(records, floor)}")
-    print(f"  imgspec: strict parse + validate             {_rate(records, ours)}")
     print(f"  plain jsonschema {version} (on {len(sample):,}, scaled)    {_rate(records, plain)}   (all valid)")
-    print(f"  imgspec / floor                              {floor / ours:10.0%}   (aim: at least 50%)")
 
 
 def bench_cli(records: int) -> None:
-    import random
     import subprocess
     import sys
 
     import orjson
 
-
     spec = Spec.default()
-    rng = random.Random(11)
-    dist = corpus.distributions(spec)
-    lines = [jsonfile.dumps(upgrade(corpus.record_1_0(rng, dist))).replace("\n", "").encode() for _ in range(records)]
+    forms = dict(zip(LINE_FORMS, generated_lines(11, records), strict=True))
+    lines = forms["compact"]
     work = Path(tempfile.mkdtemp(prefix="imgspec-bench-cli-"))
     try:
-        stream = work / "records.jsonl"
-        stream.write_bytes(b"\n".join(lines) + b"\n")
+        streams = {}
+        for form, written in forms.items():
+            streams[form] = work / f"records-{form}.jsonl"
+            streams[form].write_bytes(b"\n".join(written) + b"\n")
+        stream = streams["compact"]
         folder = work / "records"
         folder.mkdir()
         files = lines[: max(1, records // 5)]
         for i, line in enumerate(files):
             (folder / f"{i}.json").write_bytes(line)
-        print(f"{records:,} records as JSON Lines; {len(files):,} of them as files; {os.cpu_count()} cores")
-
-        def timed(cmd, env=None) -> float:
-            return timed_cpu(cmd, env)[0]
+        cores = os.cpu_count() or 1
+        print(f"{records:,} records as JSON Lines; {len(files):,} of them as files; {cores} cores")
 
         def timed_cpu(cmd, env=None) -> tuple[float, float, bytes]:
             """Wall and CPU seconds (the children's user + system time) of a command that must succeed."""
@@ -195,12 +209,17 @@ def bench_cli(records: int) -> None:
         for path in folder.iterdir():
             orjson.loads(path.read_bytes())
         floor_files = time.perf_counter() - t
-        ours_lines, ours_cpu, said = timed_cpu([sys.executable, "-m", "imgspec", "validate", str(stream)])
-        assert f"{records} record(s) checked: all valid".encode() in said, said[-300:]
-        ours_files = timed([sys.executable, "-m", "imgspec", "validate", "--quiet", str(folder)])
         print(f"  floor: orjson parse, one core, JSON Lines    {_rate(records, floor_lines)}")
-        print(f"  imgspec validate FILE.jsonl                  {_rate(records, ours_lines)}  {ours_cpu:.2f} CPU s")
-        print(f"  imgspec / floor, per core used               {floor_lines / ours_cpu:10.0%}   (aim: at least 50%)")
+        cpu = {}
+        for form, jobs in (("compact", "0"), ("compact", "1"), ("spaced", "0")):
+            wall, cpu[form, jobs], said = timed_cpu([sys.executable, "-m", "imgspec", "validate", "-j", jobs,
+                                                     str(streams[form])])
+            assert f"{records} record(s) checked: all valid".encode() in said, said[-300:]
+            used = f"{cores} cores" if jobs == "0" else "1 core"
+            print(f"  imgspec validate FILE.jsonl, {form}, {used:7} {_rate(records, wall)}  "
+                  f"{cpu[form, jobs]:.2f} CPU s")
+            print(f"  imgspec / floor, per CPU second              {floor_lines / cpu[form, jobs]:10.0%}   "
+                  "(aim: at least 50%)")
         node, ajv_home = shutil.which("node"), spec.root / "_build" / "ajv"
         if node and (ajv_home / "node_modules" / "ajv").is_dir():
             schema = spec.root / "schemas" / "bundled" / spec.latest_released / "image.json"
@@ -208,19 +227,23 @@ def bench_cli(records: int) -> None:
                                                  str(schema), str(stream)], {**os.environ, "AJV_HOME": str(ajv_home)})
             assert said.strip() == f"{records} valid 0 invalid".encode(), said[-300:]  # it did the work it names
             print(f"  ajv 2020 + ajv-formats, one Node process     {_rate(records, ajv_wall)}  {ajv_cpu:.2f} CPU s")
-            print(f"  imgspec / ajv, records per CPU second        {ajv_cpu / ours_cpu:10.2f}x  (aim: above 1)")
+            for jobs in ("0", "1"):
+                print(f"  imgspec -j {jobs} / ajv, records per CPU second    {ajv_cpu / cpu['compact', jobs]:10.2f}x  "
+                      "(aim: above 1)")
         else:
             print("  ajv: not installed (make ajv)")
         print(f"  floor: read + orjson parse, one core, files  {_rate(len(files), floor_files)}")
-        print(f"  imgspec validate DIR                         {_rate(len(files), ours_files)}")
-        print(f"  imgspec / floor                              {floor_files / ours_files:10.0%}   (aim: at least 50%)")
+        files_wall, files_cpu, _ = timed_cpu([sys.executable, "-m", "imgspec", "validate", "--quiet", str(folder)])
+        print(f"  imgspec validate DIR, {cores} cores              {_rate(len(files), files_wall)}  {files_cpu:.2f} CPU s")
+        print(f"  imgspec / floor, wall                        {floor_files / files_wall:10.0%}")
+        print(f"  imgspec / floor, per CPU second              {floor_files / files_cpu:10.0%}   (aim: at least 50%)")
         checker = Path(sys.executable).parent / "check-jsonschema"
         if checker.exists():
             sample = sorted(folder.iterdir())[: max(1, len(files) // 10)]
             schema = spec.root / "schemas" / "bundled" / spec.latest_released / "image.json"
-            other = timed([str(checker), "--schemafile", str(schema), *map(str, sample)]) * len(files) / len(sample)
+            other = timed_cpu([str(checker), "--schemafile", str(schema), *map(str, sample)])[0] * len(files) / len(sample)
             print(f"  check-jsonschema (on {len(sample):,}, scaled)       {_rate(len(files), other)}")
-            print(f"  imgspec / check-jsonschema, files            {other / ours_files:10.1f}x  (aim: at least 10x)")
+            print(f"  imgspec / check-jsonschema, files            {other / files_wall:10.1f}x  (aim: at least 10x)")
         else:
             print("  check-jsonschema: not installed (pip install check-jsonschema)")
     finally:

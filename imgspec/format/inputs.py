@@ -18,8 +18,12 @@ from imgspec.problems import Problem, ProblemError
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]:
-    """Files named, and the record files found below folders named (sorted)."""
+def expand(paths: list[str]) -> Iterator[tuple[str, str | None, list[Problem]]]:
+    """``(source, file to open or None for standard input, problems)`` of the files named and of the record files
+    found below the folders named (sorted by their parts, as paths compare).
+
+    A folder's files are named as ``Path`` writes them (``./a//b/`` gives ``a/b/...``), built as strings: a
+    folder of many files costs a listing, not a path object per name."""
     for raw in paths:
         path = Path(raw)
         if raw == "-":
@@ -29,18 +33,18 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
             if (path / "manifest.json").is_file() and (path / "records").is_dir():
                 # a directory store: its manifest and records, not the reports beside them
                 try:
-                    found = [path / "manifest.json", *resources.entries(path / "records")]
+                    found = [str(path / "manifest.json"), *map(str, resources.entries(path / "records"))]
                 except ProblemError as exc:
-                    found, failed = [path / "manifest.json"], exc.problems
+                    found, failed = [str(path / "manifest.json")], exc.problems
             else:
                 found = []
-                for top, dirs, names in os.walk(path, onerror=functools.partial(_unlisted, failed)):
+                for top, dirs, names in os.walk(str(path), onerror=functools.partial(_unlisted, failed)):
                     dirs.sort()
-                    found += [Path(top) / n for n in names
+                    found += [os.path.join(top, n) for n in names
                               if n.lower().endswith(SUFFIXES) and not n.lower().endswith(".expect.json")]
-                found.sort()
-            for p in found:
-                yield str(p), p, []
+                found.sort(key=_parts)
+            for name in found:
+                yield name, name, []
             for problem in failed:  # a folder below that cannot be listed: its records were not checked
                 yield problem.file, None, [problem]
         else:
@@ -49,7 +53,12 @@ def expand(paths: list[str]) -> Iterator[tuple[str, Path | None, list[Problem]]]
             except ProblemError as exc:  # no such file, a symbolic link loop, permission, not a file
                 yield raw, None, exc.problems
             else:
-                yield raw, path, []
+                yield raw, raw, []
+
+
+def _parts(name: str) -> list[str]:
+    """The sort key of a path as ``Path`` compares them: by its parts (``a/b`` before ``a-b``)."""
+    return name.split(os.sep)
 
 
 def _unlisted(failed: list[Problem], exc: OSError) -> None:
@@ -57,17 +66,13 @@ def _unlisted(failed: list[Problem], exc: OSError) -> None:
 
 
 class _Joined(io.RawIOBase):
-    """``head`` (bytes already read) and then the rest of ``stream``, as one stream of lines."""
+    """``head`` (bytes already read) and then the rest of ``stream``, as one stream."""
 
     def __init__(self, head: bytes, stream):
         self.head, self.stream = io.BytesIO(head), stream
 
-    def readline(self, limit: int | None = -1) -> bytes:
-        limit = -1 if limit is None else limit
-        line = self.head.readline(limit)
-        if line.endswith(b"\n") or (limit >= 0 and len(line) >= limit):
-            return line
-        return line + self.stream.readline(-1 if limit < 0 else limit - len(line))
+    def read1(self, size: int = -1) -> bytes:
+        return self.head.read1(size) or getattr(self.stream, "read1", self.stream.read)(size)
 
 
 def stdin_input(stream) -> tuple[bytes | None, object]:
@@ -88,23 +93,6 @@ def stdin_input(stream) -> tuple[bytes | None, object]:
     return None, _Joined(first, stream)
 
 
-def numbered_lines(stream) -> Iterator[tuple[int, bytes]]:
-    """``(number, line)`` of a JSON Lines stream, each line read up to one byte past the size limit: a longer
-    line (or an endless stream without a newline) is cut there and refused by the parser as ``max-size``,
-    never read whole into memory."""
-    number = 0
-    while line := stream.readline(jsonfile.MAX_BYTES + 1):
-        number += 1
-        if len(line) > jsonfile.MAX_BYTES and not line.endswith(b"\n"):
-            while (rest := stream.readline(jsonfile.MAX_BYTES + 1)) and not rest.endswith(b"\n"):
-                pass  # the rest of the line too long, skipped a piece at a time
-        yield number, line
-
-
-def _lines(stream, source: str):
-    yield from parsed(source, numbered_lines(stream))
-
-
 def parsed(source: str, numbered) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
     """``(source, line, document, problems)`` of numbered JSON Lines (blank lines skipped)."""
     for number, line in numbered:
@@ -115,63 +103,81 @@ def parsed(source: str, numbered) -> Iterator[tuple[str, int | None, object, lis
                 yield source, number, None, exc.problems
 
 
-def line_batches(paths: list[str], stdin=None, size: int = 2000):
-    """``(source, [(line number, bytes)])`` batches of every JSON Lines input, in order, read lazily.
+BLOCK = 1 << 20  # bytes of whole lines per JSON Lines task
 
-    Inputs that cannot be read come as ``(source, problems)`` in their place.
-    """
+
+def line_blocks(stream, block: int = BLOCK) -> Iterator[bytes | list[tuple[int, bytes]]]:
+    """A JSON Lines stream as blocks of whole lines (bytes, each ending at a newline but perhaps the last), read
+    ``block`` bytes at a time: the workers split and number them, so the reading process neither does per line
+    nor copies lines one by one.  A line is its bytes without the newline.  One longer than the size limit (or an
+    endless stream without a newline) comes as ``[(1, its first MAX_BYTES + 1 bytes)]`` in its place, refused by
+    the parser as ``max-size``, and the rest of it is skipped, never read whole into memory."""
+    read = getattr(stream, "read1", stream.read)
+    carry: list[bytes] = []  # the start of a line not ended yet
+    held, pending = 0, b""
+    while data := pending or read(block):
+        pending = b""
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry.append(data)
+            held += len(data)
+            if held > jsonfile.MAX_BYTES:  # cut there; refused by the parser as max-size
+                yield [(1, b"".join(carry)[:jsonfile.MAX_BYTES + 1])]
+                carry, held = [], 0
+                while (data := read(block)) and (cut := data.find(b"\n")) < 0:
+                    pass  # the rest of the line too long, skipped a piece at a time
+                pending = data[cut + 1:]  # the lines after it (nothing at the end of the stream)
+            continue
+        yield b"".join([*carry, data[:cut + 1]]) if carry else data[:cut + 1]
+        carry = [data[cut + 1:]] if cut + 1 < len(data) else []
+        held = len(data) - cut - 1
+    if carry:
+        yield b"".join(carry)
+
+
+def block_lines(block: bytes) -> tuple[list[tuple[int | None, bytes]], int]:
+    """The numbered lines of one block (numbers from 1 within it) and how many lines it covers."""
+    pieces = block.split(b"\n")
+    if pieces[-1] == b"":  # the block ended with a newline: no line after it
+        pieces.pop()
+    return list(enumerate(pieces, 1)), len(pieces)
+
+
+def line_batches(paths: list[str], stdin=None):
+    """``(stream number, source, payload)`` tasks of every JSON Lines input, in order, read lazily: the payload is a
+    block of whole lines (:func:`line_blocks`, numbered from 1 within it), a list of ``(line, bytes)`` (a cut
+    line, or standard input that is one document over several lines: line None), or, for an input that cannot be
+    read, its problems."""
     import sys
-    for source, path, problems in expand(paths):
+    for number, (source, path, problems) in enumerate(expand(paths)):
         if problems:
-            yield source, problems
+            yield number, source, problems
             continue
         try:
             stream = open(path, "rb") if path is not None else (stdin or sys.stdin.buffer)
         except OSError as exc:
-            yield source, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
+            yield number, source, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
             continue
         name = source if path is not None else "<stdin>"
         try:
-            batch: list[tuple[int | None, bytes]] = []
             if path is None:
                 one, stream = stdin_input(stream)
                 if one is not None:  # standard input holds one JSON document over several lines, not JSON Lines
-                    yield name, [(None, one)]
+                    yield number, name, [(None, one)]
                     continue
-            for number, line in numbered_lines(stream):
-                batch.append((number, line))
-                if len(batch) == size:
-                    yield name, batch
-                    batch = []
-            if batch:
-                yield name, batch
+            for payload in line_blocks(stream):
+                yield number, name, payload
+        except OSError as exc:
+            yield number, name, [Problem(name, "", "unreadable", exc.strerror or str(exc))]
         finally:
             if path is not None:
                 stream.close()
 
 
-def documents(paths: list[str], stdin=None) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
-    for source, path, problems in expand(paths):
-        if problems:
-            yield source, None, None, problems
-        elif path is None:  # "-": JSON Lines on standard input
-            import sys
-            one, lines = stdin_input(stdin or sys.stdin.buffer)
-            if one is not None:
-                try:
-                    yield "<stdin>", None, jsonfile.loads(one, "<stdin>"), []
-                except ProblemError as exc:
-                    yield "<stdin>", None, None, exc.problems
-            else:
-                yield from _lines(lines, "<stdin>")
-        elif path.suffix.lower() in (".jsonl", ".ndjson"):
-            try:
-                with open(path, "rb") as stream:
-                    yield from _lines(stream, source)
-            except OSError as exc:
-                yield source, None, None, [Problem(source, "", "unreadable", exc.strerror or str(exc))]
-        else:
-            try:
-                yield source, None, jsonfile.load(path, display=source), []
-            except ProblemError as exc:
-                yield source, None, None, exc.problems
+def documents(names: list[str]) -> Iterator[tuple[str, int | None, object, list[Problem]]]:
+    """``(name, None, document, problems)`` of record files :func:`expand` listed, each read whole."""
+    for name in names:
+        try:
+            yield name, None, jsonfile.load(name), []
+        except ProblemError as exc:
+            yield name, None, None, exc.problems
