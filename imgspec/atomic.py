@@ -11,8 +11,9 @@ from imgspec import resources
 TMP_MARK = ".tmp-"
 
 
-def write_text(path: Path, text: str, durable: bool = True) -> None:
-    """Replace ``path`` with ``text`` atomically (temporary file in the same folder, then rename).
+def write_text(path: Path, text: str, durable: bool = True) -> os.stat_result:
+    """Replace ``path`` with ``text`` atomically (temporary file in the same folder, then rename); the status of
+    the file written (its inode and modification time are those ``path`` has now).
 
     A write that fails (a read-only or full file system, a folder where the file belongs) leaves ``path`` as it
     was and no temporary file behind, and is ``unwritable`` naming ``path``."""
@@ -21,16 +22,19 @@ def write_text(path: Path, text: str, durable: bool = True) -> None:
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
+            f.flush()
             if durable:
-                f.flush()
                 os.fsync(f.fileno())
-        if path.is_dir():
-            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
-        os.replace(tmp, path)
+            written = os.fstat(f.fileno())
+        try:
+            os.replace(tmp, path)
+        except IsADirectoryError:  # rename(2) never puts a file in a folder's place: said in these words
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path)) from None
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise resources.unwritable(str(path), exc) from None
+    return written
 
 
 def sync_dir(path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sys
 from types import ModuleType
 from typing import Any
@@ -221,10 +222,11 @@ def loads(data, source: str = "<string>", *, line: int | None = None, max_depth:
     return doc
 
 
-def read(path, name: str, max_bytes: int = MAX_BYTES) -> bytes:
+def read(path, name: str, max_bytes: int = MAX_BYTES, status: os.stat_result | None = None) -> bytes:
     """The bytes of the regular file at ``path`` (``unreadable`` for anything else, ``max-size`` beyond
-    ``max_bytes``), named ``name`` in the problem."""
-    size = resources.regular_file(path, name).st_size  # a FIFO or a device is refused without being opened
+    ``max_bytes``), named ``name`` in the problem; ``status`` is its ``os.stat`` where the caller has it."""
+    # a FIFO or a device is refused without being opened
+    size = (resources.regular_file(path, name) if status is None else resources.regular(status, name)).st_size
     if size > max_bytes:
         raise ProblemError(Problem(name, "", "max-size", f"file is {size} bytes; the limit is {max_bytes}"))
     try:
@@ -234,10 +236,11 @@ def read(path, name: str, max_bytes: int = MAX_BYTES) -> bytes:
         raise ProblemError(Problem(name, "", "unreadable", exc.strerror or str(exc))) from None
 
 
-def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int | None = None):
-    """Read and strictly parse the JSON file at ``path``."""
+def load(path, *, display: str | None = None, max_bytes: int = MAX_BYTES, max_depth: int | None = None,
+         status: os.stat_result | None = None):
+    """Read and strictly parse the JSON file at ``path`` (``status``: its ``os.stat``, where the caller has it)."""
     name = display or str(path)
-    return loads(read(path, name, max_bytes), name, max_depth=max_depth)
+    return loads(read(path, name, max_bytes, status), name, max_depth=max_depth)
 
 
 def dumps(doc) -> str:

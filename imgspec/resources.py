@@ -77,6 +77,11 @@ def regular_file(path: Path | str, name: str | None = None) -> os.stat_result:
         st = os.stat(path)
     except OSError as exc:
         raise unreadable(name, exc) from None
+    return regular(st, name)
+
+
+def regular(st: os.stat_result, name: str) -> os.stat_result:
+    """``st`` if it is a regular file's status, else ``unreadable`` naming ``name`` and what it is."""
     if not stat.S_ISREG(st.st_mode):
         raise unreadable(name, f"not a regular file ({_KINDS.get(stat.S_IFMT(st.st_mode), 'special')})")
     return st

@@ -392,9 +392,15 @@ def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_pat
     assert ran.returncode == 1 and "unwritable: File too large" in ran.stderr
     assert target.read_text() == "old" and sorted(os.listdir(tmp_path)) == ["f.json"]
     (tmp_path / "d.json").mkdir()
-    with pytest.raises(ProblemError) as info:
-        atomic.write_text(tmp_path / "d.json", "x")
-    assert info.value.problems[0].rule == "unwritable" and sorted(os.listdir(tmp_path)) == ["d.json", "f.json"]
+    (tmp_path / "e.json").mkdir()
+    (tmp_path / "e.json" / "inside").write_text("kept")
+    for folder in ("d.json", "e.json"):  # an empty folder and one with a file in it: neither is replaced
+        with pytest.raises(ProblemError) as info:
+            atomic.write_text(tmp_path / folder, "x")
+        assert [(p.file, p.rule, p.message) for p in info.value.problems] == [
+            (str(tmp_path / folder), "unwritable", "is a folder, not a file")]
+    assert sorted(os.listdir(tmp_path)) == ["d.json", "e.json", "f.json"] and (tmp_path / "d.json").is_dir()
+    assert (tmp_path / "e.json" / "inside").read_text() == "kept"
 
 
 def test_a_command_under_test_that_prints_without_end_is_killed_and_disagrees():

@@ -142,21 +142,26 @@ class _Upgrade:
         return reported
 
     @staticmethod
-    def _seen(path: Path) -> tuple[int, int] | None:
+    def _status(path: Path) -> os.stat_result | None:
         try:
-            st = path.stat()
+            return path.stat()
         except FileNotFoundError:  # removed since the listing
             return None
         except OSError as exc:
             raise resources.unreadable(str(path), exc) from None
-        return st.st_ino, st.st_mtime_ns
+
+    @classmethod
+    def _seen(cls, path: Path) -> tuple[int, int] | None:
+        st = cls._status(path)
+        return None if st is None else (st.st_ino, st.st_mtime_ns)
 
     def _one(self, path: Path, target: str, outcome: StoreUpgrade, report) -> None:
         """Upgrade one record (under the write lock) and report it, once per version it is upgraded from."""
-        if self._seen(path) is None:
+        st = self._status(path)
+        if st is None:
             return
         rel = f"records/{path.name}"
-        doc = jsonfile.load(path, display=str(path))
+        doc = jsonfile.load(path, display=str(path), status=st)
         version = detect_version(doc, str(path), self.spec)
         again = path.name in self.done
         if version == target:
@@ -172,7 +177,7 @@ class _Upgrade:
         else:
             changed: list[str] = []
             new = upgrade(doc, target, self.spec, str(path), touched=changed, deployment=self.deployment)
-            atomic.write_text(path, jsonfile.dumps(new), self.durable)
+            st = atomic.write_text(path, jsonfile.dumps(new), self.durable)  # the file ``path`` names now
             line = {"record": rel, "from": version, "to": target, "changed": changed}
             if again:
                 line["note"] = "written again at an older version by a service during the upgrade"
@@ -180,7 +185,7 @@ class _Upgrade:
             self.reported.add(rel)
             if not again:
                 outcome.upgraded += 1
-        self.done[path.name] = self._seen(path)  # type: ignore[assignment]
+        self.done[path.name] = (st.st_ino, st.st_mtime_ns)
 
 
 def read_store(store: Path | str, spec: Spec | None = None):
