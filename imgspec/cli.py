@@ -672,7 +672,8 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--output-format", choices=list(OUTPUTS), default="text",
                    help="text: a line per problem (default); json: one document with every problem and the counts; "
                    "github: GitHub Actions annotations, shown on the file and line")
-    v.add_argument("-j", "--jobs", type=jobs, default=0, help="processes for files (default: one per core)")
+    v.add_argument("-j", "--jobs", type=jobs, default=0,
+                   help="processes validating files and JSON Lines (default: one per core)")
     v.set_defaults(func=cmd_validate)
     u = commands.add("upgrade", help="upgrade one record (printed, or --in-place)")
     u.add_argument("record", help="the record file to upgrade")
