@@ -87,15 +87,14 @@ def check_documents(items, kind: str | None = None, version: str | None = None,
     """Validate ``(source, line, doc, problems)`` items: problems, exit status, count, declared versions, drafts.
 
     ``kind`` and ``version``, when given, say what every document is (a fragment such as a
-    location has no ``format_version`` of its own); otherwise each record says it.
+    location has no ``format_version`` of its own); otherwise each record says it.  The workers give it what
+    :func:`_sorted_out` left: records the fast path was not sure of.
     """
     spec = Spec.default()
     layer = profiles.load(spec, profile) if profile else None
     found: list[Problem] = []
     status, count, drafts, versions = OK, 0, 0, {}
-    draft = {v for v in spec.versions if v not in spec.released}
-    quick = kind is None and version is None and layer is None
-    fast: dict = {}
+    draft = _draft_versions(spec)
     for source, line, doc, problems in items:
         count += 1
         declared = doc.get("format_version") if isinstance(doc, dict) else None
@@ -104,8 +103,6 @@ def check_documents(items, kind: str | None = None, version: str | None = None,
         said = version or declared
         drafts += isinstance(said, str) and said in draft  # a list or object format_version is refused by check
         if not problems:
-            if quick and validation.surely_valid(spec, doc, fast):
-                continue
             problems = validation.check(doc, source, spec, kind=kind, version=version, line=line, profile=layer)
         found += problems
         status = max(status, exit_status(problems)) if problems else status
@@ -164,10 +161,14 @@ def _sorted_out(items: list, text_of) -> tuple[list, list]:
     return rest, sure
 
 
+def _draft_versions(spec: Spec) -> frozenset[str]:
+    return frozenset(v for v in spec.versions if v not in spec.released)
+
+
 def _drafts(sure: list) -> int:
     """How many of the records sorted out (``[(item, declared version)]``) declare a draft version."""
-    released = frozenset(Spec.default().released)
-    return sum(version not in released for _, version in sure)
+    draft = _draft_versions(Spec.default())
+    return sum(version in draft for _, version in sure)
 
 
 def ordered_map(pool, fn, items, window: int, key=lambda item: item):
