@@ -9,6 +9,7 @@ import re
 import struct
 import subprocess
 import sys
+import tarfile
 import termios
 import venv
 from pathlib import Path
@@ -33,6 +34,9 @@ def installed(tmp_path_factory) -> Path:
     built = sorted(p.name for p in dist.iterdir())
     assert len(built) == 2 and sum(n.endswith(".whl") for n in built) == sum(n.endswith(".tar.gz") for n in built) == 1
     run(sys.executable, "-m", "twine", "check", "--strict", *sorted(dist.iterdir()))
+    with tarfile.open(next(dist.glob("*.tar.gz"))) as sdist:  # what the sdist names, and nothing else
+        tops = {name.split("/")[1] for name in sdist.getnames() if name.count("/") >= 1}
+    assert tops == {"imgspec", "schemas", "examples", "README.md", "pyproject.toml", "PKG-INFO", ".gitignore"}, tops
     env = out / "venv"
     venv.create(env, with_pip=True)
     wheel = next(dist.glob("*.whl"))
