@@ -47,10 +47,22 @@ def get(doc, tokens, default=MISSING):
     return node
 
 
+@functools.lru_cache(maxsize=1024)
+def _starred(pointer: str) -> bool:
+    return "*" in parse(pointer)
+
+
 def expand(doc, pointer: str) -> list[list]:
     """Concrete token lists for a pointer that may contain ``*``; parents must exist."""
-    paths: list[tuple[list, object]] = [([], doc)]  # each concrete path with the node it reaches
     tokens = parse(pointer)
+    if not _starred(pointer):  # one path at most: each parent an object that has the next member
+        node = doc
+        for token in tokens[:-1]:
+            node = node.get(token, MISSING) if isinstance(node, dict) else MISSING
+            if node is MISSING:
+                return []
+        return [list(tokens)] if not tokens or isinstance(node, dict) else []
+    paths: list[tuple[list, object]] = [([], doc)]  # each concrete path with the node it reaches
     last = len(tokens) - 1
     for i, token in enumerate(tokens):
         nxt: list[tuple[list, object]] = []

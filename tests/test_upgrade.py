@@ -261,3 +261,58 @@ def test_any_2_2_location_metadata_upgrades_to_a_valid_record_and_back(metadata)
         assert sorted(map(text, loc["metadata"].values())) == sorted(map(text, metadata.values()))
         assert {k: v for k, v in loc["metadata"].items() if k not in ("store", "store_before_2_3")} == {
             k: v for k, v in metadata.items() if k not in ("store", "backend", "store_before_2_3")}
+
+
+def _expand_by_definition(doc, tokens, i=0, path=()):
+    """Every concrete path of ``tokens`` in ``doc``, as the pointer module's docstring defines them: ``*`` is each
+    index of an array; every parent is an object (or, under ``*``, an array) that exists; the last member may not."""
+    if i == len(tokens):
+        return [list(path)]
+    token = tokens[i]
+    if token == "*":
+        if not isinstance(doc, list):
+            return []
+        return [p for k, item in enumerate(doc) for p in _expand_by_definition(item, tokens, i + 1, path + (k,))]
+    if not isinstance(doc, dict):
+        return []
+    if i == len(tokens) - 1:
+        return [list(path + (token,))]
+    if token not in doc:
+        return []
+    return _expand_by_definition(doc[token], tokens, i + 1, path + (token,))
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(0, 3) | st.sampled_from(["a", "b"]),
+                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.sampled_from(["a", "b", "c"]), kids,
+                                                                                max_size=3), max_leaves=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json, st.lists(st.sampled_from(["a", "b", "c", "*", "0"]), max_size=4))
+def test_pointer_patterns_expand_as_defined(doc, tokens):
+    """The concrete paths a rule's pattern names, with and without ``*`` (the pattern without one takes a path of
+    its own in the code): each path of the definition, once, in document order."""
+    from imgspec import pointer
+    text = "".join("/" + t for t in tokens)
+    assert pointer.expand(doc, text) == _expand_by_definition(doc, tuple(tokens))
+
+
+def test_a_record_checked_by_its_caller_upgrades_alike_and_the_result_is_still_checked(spec_copy):
+    """``upgrade(..., checked=True)`` (a store that has just validated the record) gives what the checking upgrade
+    gives, and still refuses a result the target schema does not accept."""
+    released = SPEC.versions[:SPEC.versions.index(SPEC.latest_released) + 1]
+    paths = [p for v in released for p in sorted((ROOT / "examples/record" / v / "image/valid").glob("*.json"))]
+    assert len(paths) >= 20
+    for path in paths:
+        doc = json.loads(path.read_text())
+        assert upgrade(doc, checked=True) == upgrade(doc), path
+    step = spec_copy.schemas / "upgrades" / "2.2-2.3.json"
+    data = json.loads(step.read_text())
+    data["rules"].append({"op": "add", "path": "/size", "value": "big", "why": "a defect on purpose", "mode": "read-time",
+                          "mode_why": "a constant"})
+    step.write_text(json.dumps(data))
+    doc = json.loads((ROOT / "examples/record/2.2/image/valid/active-public.json").read_text())
+    doc.pop("size", None)
+    with pytest.raises(ProblemError) as caught:
+        upgrade(doc, "2.3", spec_copy, checked=True)
+    assert caught.value.problems[0].rule == "upgrade-produced-invalid"

@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import fcntl
 import os
 import re
+import stat
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +49,7 @@ LOCK = ".imgspec-lock"
 UPGRADE_LOCK = ".imgspec-upgrade-lock"
 GENERATOR = "imgspec.store"
 _ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+_ABSENT = (errno.ENOENT, errno.ENOTDIR)  # a record path that names nothing: no such record
 
 
 def _open_lock(path: Path):
@@ -71,7 +75,7 @@ def _locked(path: Path, wait: bool, busy: str = "") -> Iterator[None]:
 class WriteLock:
     """The store's write lock file opened once, locked for each ``with`` block: what :func:`writing` does, without
     opening the file again for every record (an upgrade takes the lock once per record).  For one thread only: two
-    threads holding the same open file would not exclude each other (a service's calls use :func:`writing`).
+    threads holding the same open file would not exclude each other (a :class:`Store` keeps one per thread).
     Opened again in a child process: a lock file shared across ``fork`` would let parent and child hold it at once."""
 
     def __init__(self, store: Path):
@@ -196,6 +200,15 @@ class Store:
     deployment: dict[str, str] = field(default_factory=dict)
     durable: bool = True
     _seen: tuple[int, int] = (0, 0)  # the manifest's inode and modification time when it was last read
+    _threads: threading.local = field(default_factory=threading.local, repr=False)  # each thread's WriteLock
+
+    def _writing(self) -> WriteLock:
+        """The write lock, through a lock file each thread opens once (threads of one service exclude each other
+        as processes do: each holds an open file of its own)."""
+        lock = getattr(self._threads, "lock", None)
+        if lock is None:
+            lock = self._threads.lock = WriteLock(self.path)
+        return lock
 
     def record_path(self, image_id: str) -> Path:
         if not isinstance(image_id, str) or not _ID.match(image_id):
@@ -206,10 +219,11 @@ class Store:
     def ids(self) -> list[str]:
         return [p.stem for p in record_files(self.path)]
 
-    def _current(self) -> None:
-        """Under the write lock: the manifest as it is now, and a refusal once the store has been upgraded past
-        the version this service writes."""
-        self._refresh()
+    def _current(self, refresh: bool = True) -> None:
+        """Under the write lock: the manifest as it is now (``refresh=False``: it was read under this hold of the
+        lock already), and a refusal once the store has been upgraded past the version this service writes."""
+        if refresh:
+            self._refresh()
         oldest, _ = span(self.manifest)
         if version_key(oldest) > version_key(self.target):
             raise ProblemError(Problem(str(self.path / "manifest.json"), "/format_version", "store-upgraded",
@@ -228,20 +242,30 @@ class Store:
             self._seen = (seen.st_ino, seen.st_mtime_ns)
 
     def _load(self, image_id: str) -> tuple[Path, dict, str]:
+        """The record of ``image_id``, valid at the version it declares and at one the manifest allows (the
+        manifest re-read first where it changed)."""
         path = self.record_path(image_id)
-        if not path.is_file():
-            raise ProblemError(Problem(str(path), "", "no-such-record", f"the store has no record {image_id}"))
-        doc = jsonfile.load(path, display=str(path))
-        version = detect_version(doc, str(path), self.spec)
+        name = str(path)
+        try:
+            st = os.stat(name)
+        except OSError as exc:
+            if exc.errno not in _ABSENT:
+                raise resources.unreadable(name, exc) from None
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            raise ProblemError(Problem(name, "", "no-such-record", f"the store has no record {image_id}"))
+        doc = jsonfile.load(name, display=name, status=st)
+        version = detect_version(doc, name, self.spec)
         self._refresh()
-        found = errors(doc, "image", version, str(path), self.spec) + version_problems(
-            self.manifest, {str(path): version}, str(self.path / "manifest.json"))
+        found = errors(doc, "image", version, name, self.spec) + version_problems(
+            self.manifest, {name: version}, str(self.path / "manifest.json"))
         if found:
             raise ProblemError(found)
         return path, doc, version
 
     def _upgraded(self, doc: dict, path: Path) -> dict:
-        return upgrade(doc, self.target, self.spec, str(path), deployment=self.deployment)
+        """``doc`` (as :meth:`_load` gave it: already checked) at the version this service writes."""
+        return upgrade(doc, self.target, self.spec, str(path), deployment=self.deployment, checked=True)
 
     def read(self, image_id: str) -> dict:
         """The record as the service's version reads it, in memory (read-time): nothing is written."""
@@ -255,11 +279,11 @@ class Store:
 
     def get(self, image_id: str) -> dict:
         """The record as the service uses it: rewritten now if a first-use rule has yet to change it."""
-        with writing(self.path):  # a lock file opened per call: threads sharing this store exclude each other
+        with self._writing():
             path, doc, version = self._load(image_id)
             new = self._upgraded(doc, path)
             if self.pending(version) == "first-use":
-                self._current()
+                self._current(refresh=False)  # _load read the manifest under this hold of the lock
                 atomic.write_text(path, jsonfile.dumps(new), self.durable)
         return new
 
@@ -273,7 +297,7 @@ class Store:
                                        f"record is at {version}, newer than the store's {self.target}"))
         new = upgrade(record, self.target, self.spec, source, deployment=self.deployment)
         path = self.record_path(new["id"])  # valid: the schema requires a string id
-        with writing(self.path):  # an upgrade that started meanwhile upgrades this record before it finishes
+        with self._writing():  # an upgrade that started meanwhile upgrades this record before it finishes
             self._current()
             atomic.write_text(path, jsonfile.dumps(new), self.durable)
         return new
