@@ -15,7 +15,6 @@ import textwrap
 from pathlib import Path
 
 from imgspec import atomic, jsonfile, resources, upgrade
-from imgspec.api import conformance
 from imgspec.api import document as api
 from imgspec.api import microversions as mv
 from imgspec.diff import api as apidiff
@@ -468,6 +467,7 @@ def _report_file(name: str) -> Path:
 def cmd_conformance(args) -> int:
     import time
 
+    from imgspec.api import conformance  # an HTTP client: loaded by the one command that uses it
     from imgspec.api import report as conformance_report
     from imgspec.text import now
     headers = conformance.default_headers(args.project)
