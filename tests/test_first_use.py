@@ -379,6 +379,36 @@ def test_upgrade_store_reads_and_replaces_each_record_under_the_writers_lock(tmp
     assert set(disk_versions(folder).values()) == {"2.3"}
 
 
+def test_threads_sharing_one_store_exclude_each_other_as_processes_do(tmp_path, monkeypatch):
+    """Each thread takes the write lock through a lock file of its own: a put in one thread waits while a get in
+    another holds the lock (one open file shared by both would let the put through at once)."""
+    import threading
+    folder = mixed_store(tmp_path / "s", 4, ["2.2"], "2.2", "2.3")
+    s = store.open(folder, SPEC, durable=False)
+    first, second = sorted(records(folder))[:2]
+    holding, release, order = threading.Event(), threading.Event(), []
+    upgraded = s._upgraded
+
+    def slow_upgrade(doc, path):  # the get's upgrade, made while it holds the lock
+        if path.stem == first:
+            holding.set()
+            assert release.wait(10)
+        return upgraded(doc, path)
+    monkeypatch.setattr(s, "_upgraded", slow_upgrade)
+    getter = threading.Thread(target=lambda: order.append(("get", s.get(first)["format_version"])))
+    putter = threading.Thread(target=lambda: order.append(("put", s.put(s.read(second))["format_version"])))
+    getter.start()
+    assert holding.wait(10)
+    putter.start()
+    putter.join(0.5)
+    assert putter.is_alive() and order == []  # the put waits for the get's lock
+    release.set()
+    getter.join(10)
+    putter.join(10)
+    assert order == [("get", "2.3"), ("put", "2.3")]
+    assert disk_versions(folder)[first] == disk_versions(folder)[second] == "2.3"
+
+
 def test_read_explains_each_rule_it_applied_with_its_mode():
     path = ROOT / "examples/record/2.1/image/valid/active-public.json"
     plain, explained = cli("read", path), cli("read", path, "--explain")
