@@ -438,7 +438,7 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
                 found = errors(record, "image", native, where, spec)
                 if found:
                     raise ProblemError(found)
-                record = upgrade(record, target, spec, where)
+                record = upgrade(record, target, spec, where, checked=True)  # valid at ``native``: just checked
             except ProblemError as exc:
                 if any(p.rule in FATAL for p in exc.problems):
                     raise
