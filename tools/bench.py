@@ -1,6 +1,7 @@
 """``make bench``: throughput figures, printed (never asserted by the tests).
 
     python tools/bench.py [--records N] [--only upgrade|first-use|validate|cli|export] [--export-sizes A,B,...]
+                        [--export-engines sqlite,postgresql]
 
 upgrade   upgrade-store on a generated 1.0 store of N records, next to the floor of
           reading, strictly parsing and atomically rewriting the same files
@@ -338,7 +339,7 @@ print(len(images))
 """
 
 
-def bench_export(sizes: list[int]) -> None:
+def bench_export(sizes: list[int], engines: tuple[str, ...] = ("sqlite", "postgresql")) -> None:
     import subprocess
     import sys
     sys.path.insert(0, str(Spec.default().root / "tests"))
@@ -373,11 +374,13 @@ def bench_export(sizes: list[int]) -> None:
 
     work = Path(tempfile.mkdtemp(prefix="imgspec-bench-export-"))
     try:
-        for images in sizes:
+        for images in sizes if "sqlite" in engines else ():
             database = work / f"glance-{images}.sqlite"
             fill_glance_database(f"sqlite:///{database}", images)
             one("SQLite", f"sqlite:///{database}", images, work)
             database.unlink()
+        if "postgresql" not in engines:
+            return
         try:
             server = PostgreSQL().start()
         except (ServerError, OSError) as exc:
@@ -395,12 +398,25 @@ def bench_export(sizes: list[int]) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+ENGINES = ("sqlite", "postgresql")
+
+
+def _engines(text: str) -> tuple[str, ...]:
+    named = tuple(text.split(","))
+    unknown = sorted(set(named) - set(ENGINES))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown)}: not one of {', '.join(ENGINES)}")
+    return named
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--only", choices=["upgrade", "first-use", "validate", "cli", "export"])
     p.add_argument("--export-sizes", type=lambda t: [int(x) for x in t.split(",")],
                    help="image counts of the export databases (default: N/10 and N)")
+    p.add_argument("--export-engines", type=_engines, default=ENGINES,
+                   help="the engines of the export databases (default: sqlite,postgresql)")
     p.add_argument("--fsync", action="store_true", help="fsync every record (durable against power loss)")
     args = p.parse_args(argv)
     if args.only in (None, "upgrade"):
@@ -417,7 +433,7 @@ def main(argv=None) -> int:
         bench_cli(args.records)
     if args.only in (None, "export"):
         print("== export-sql ==")
-        bench_export(args.export_sizes or [max(1, args.records // 10), args.records])
+        bench_export(args.export_sizes or [max(1, args.records // 10), args.records], args.export_engines)
     return 0
 
 
