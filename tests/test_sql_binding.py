@@ -449,6 +449,36 @@ def test_progress_is_reported_per_image(tmp_path):
                                                                        "value": "rocky_contract02"}
 
 
+@pytest.mark.parametrize("batch", [1, 2, 500])
+def test_images_come_in_batches_in_the_binding_order_each_once(tmp_path, monkeypatch, batch):
+    """The ids stream from the database in the binding's image order (created_at, then id), a batch at a time:
+    every image is exported once, in that order, whatever the batch size."""
+    import imgspec.sql.export as sqlexport
+    db = build_db(tmp_path / "glance.sqlite", "rocky")
+    made = {}
+    for i, minute in enumerate([5, 1, 3, 1, 4, 2, 9]):  # two images at 00:01: their ids break the tie
+        image_id = f"00000000-0000-4000-8000-0000000000{(7 - i):02d}"
+        made[image_id] = (minute, image_id)
+        insert(db, "images", "rocky", id=image_id, status="queued", min_disk=0, min_ram=0, protected=0,
+               created_at=f"2026-01-02 03:{minute:02d}:00", deleted=0, visibility="shared", os_hidden=0)
+    db.commit()
+    db.close()
+    monkeypatch.setattr(sqlexport, "BATCH", batch)
+    seen = []
+    reader = sqlexport._Reader.fetch
+
+    def fetch(self, conn, ids):
+        seen.extend(ids)
+        return reader(self, conn, ids)
+    monkeypatch.setattr(sqlexport._Reader, "fetch", fetch)
+    done = []
+    export(f"sqlite:///{tmp_path / 'glance.sqlite'}", tmp_path / "out", durable=False,
+           progress=lambda n, total: done.append((n, total)))
+    assert seen == sorted(made, key=made.get)
+    assert done == [(n, 7) for n in range(1, 8)]
+    assert sorted(p.stem for p in (tmp_path / "out" / "records").iterdir()) == sorted(made)
+
+
 def test_the_export_reads_one_snapshot(tmp_path):
     """A writer cannot change the database under a running export (SQLite: the export holds a read transaction)."""
     queued_images(tmp_path / "glance.sqlite", 2)

@@ -22,7 +22,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -409,7 +409,7 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
     reader = _Reader(binding, layout, native, shown, key)
     images = reader.tables[binding.table_of("image")]
     order = [images.c[c] for c in binding.image_order()]
-    ids = [r[0] for r in conn.execute(sa.select(images.c.id).order_by(*order))]
+    total = conn.execute(sa.select(sa.func.count()).select_from(images)).scalar_one()
     counts = dict(images=0, deleted_images=0, locations=0, members=0, properties=0, tags=0,
                   **dict.fromkeys(binding.deleted_counts(), 0), orphan_rows=0, refused_images=0)
     for r in reader.child_fields():
@@ -424,8 +424,8 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
                     for t in sorted(set(sa.inspect(conn).get_table_names()) - own)}
     (work / "records").mkdir(parents=True)
     problems: list[Problem] = []
-    for start in range(0, len(ids), BATCH):
-        rows, children = reader.fetch(conn, ids[start:start + BATCH])
+    for start, ids in _id_batches(conn, sa.select(images.c.id).order_by(*order)):
+        rows, children = reader.fetch(conn, ids)
         for n, row in enumerate(rows, start + 1):
             image_id = row._mapping["id"]
             where = f"{shown}#images/{image_id}"
@@ -462,7 +462,7 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
             if not (strict and problems):
                 atomic.write_text(work / "records" / f"{image_id}.json", jsonfile.dumps(record), durable)
             if progress:
-                progress(n, len(ids))
+                progress(n, total)
     if strict and problems:
         raise ProblemError(problems, status=INVALID)  # the database was read: its rows are what is wrong
     manifest = {"format_version": native, "kind": "imgspec.store", "created_at": now(),
@@ -481,6 +481,25 @@ def _export(spec, conn, binding, shown, target, work: Path, durable, progress, k
     atomic.write_text(work / REPORT, json.dumps(report, indent=2) + "\n", durable)
     atomic.write_text(work / "manifest.json", jsonfile.dumps(manifest), durable)
     return summary
+
+
+# Drivers whose server-side cursor leaves the connection free for the batches' own queries meanwhile (a MySQL
+# unbuffered result would have to be read to its end first): there the ids stream, so memory stays flat.
+_STREAMS_IDS = {"sqlite", "postgresql"}
+
+
+def _id_batches(conn, query) -> Iterator[tuple[int, list]]:
+    """``(how many ids came before, the next BATCH ids)`` in the query's order: streamed from the database where
+    its driver can (:data:`_STREAMS_IDS`), else read whole first."""
+    if conn.dialect.name in _STREAMS_IDS:
+        result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
+    else:
+        result = conn.execute(query)
+    start = 0
+    for part in result.partitions(BATCH):
+        ids = [row[0] for row in part]
+        yield start, ids
+        start += len(ids)
 
 
 def _file_name(image_id: Any) -> str:
