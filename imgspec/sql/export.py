@@ -4,8 +4,9 @@
    rolled back) in one snapshot (REPEATABLE READ where the database offers it, an explicit
    BEGIN on SQLite) and find its migration revision; refuse a revision the binding does
    not list, and a database whose tables differ from the layout that revision names.
-2. Read the images in batches, each with its child rows, and build each record at
-   the layout's native version exactly as the binding says; validate it.
+2. Read the images in batches, in the binding's image order, each with its child rows (the ids stream
+   from the database, so memory does not grow with it), and build each record at the layout's
+   native version exactly as the binding says; validate it.
 3. Upgrade each record to the target version (default: the newest) with the
    published upgrade rules, and write it to ``records/<id>.json`` of a hidden
    folder beside OUT_DIR, then the manifest and ``export-report.json``.  An image
