@@ -339,7 +339,10 @@ print(len(images))
 """
 
 
-def bench_export(sizes: list[int], engines: tuple[str, ...] = ("sqlite", "postgresql")) -> None:
+ENGINES = ("sqlite", "postgresql")  # the engines bench_export can run on (PostgreSQL where it is installed)
+
+
+def bench_export(sizes: list[int], engines: tuple[str, ...] = ENGINES) -> None:
     import subprocess
     import sys
     sys.path.insert(0, str(Spec.default().root / "tests"))
@@ -396,9 +399,6 @@ def bench_export(sizes: list[int], engines: tuple[str, ...] = ("sqlite", "postgr
             server.stop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-ENGINES = ("sqlite", "postgresql")
 
 
 def _engines(text: str) -> tuple[str, ...]:
